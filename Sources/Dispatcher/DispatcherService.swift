@@ -1,0 +1,117 @@
+import FlowModel
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOPosix
+import RunnerHost
+import ServiceLifecycle
+
+/// Settings of `flowctl serve`.
+public struct DispatcherConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var stateDirectory: String
+    public var token: String?
+    public var runner: RunnerConfiguration
+    /// Flow documents (code inlined) to deploy and start once serving.
+    public var initialFlows: [JSONValue]
+
+    public init(host: String = "127.0.0.1", port: Int = 7770, stateDirectory: String = StateStore.defaultDirectory(),
+                token: String? = nil, runner: RunnerConfiguration = .init(), initialFlows: [JSONValue] = []) {
+        self.host = host; self.port = port; self.stateDirectory = stateDirectory
+        self.token = token; self.runner = runner; self.initialFlows = initialFlows
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// The dispatcher with its embedded runner: the API server and the flows,
+/// run under one `ServiceGroup`. SIGTERM/SIGINT stop the flows, reap every
+/// runtime process and remove every fifo before the process exits.
+public struct Dispatcher: Sendable {
+    public let configuration: DispatcherConfiguration
+    public let logger: Logger
+
+    public init(configuration: DispatcherConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until a signal; `onListening` gets the bound port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        if !DispatcherConfiguration.isLoopback(configuration.host) && configuration.token == nil {
+            throw DispatcherStartError("binding \(configuration.host) exposes code execution to the network: pass --token SECRET (every client must present it), or bind 127.0.0.1")
+        }
+        let hub = EventHub()
+        let host = RunnerHost(configuration: configuration.runner, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                              logger: logger, events: { hub.publish($0) })
+        let store = StateStore(directory: configuration.stateDirectory)
+        do { try store.prepare() } catch {
+            throw DispatcherStartError("cannot use state directory \(configuration.stateDirectory): \(error); choose another with --state-dir")
+        }
+        let registry = FlowRegistry(store: store, runner: LocalRunnerLink(host: host), logger: logger)
+        let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
+        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, token: configuration.token)
+        let flows = FlowService(host: host, registry: registry, initialFlows: configuration.initialFlows, logger: logger)
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "polyflow"),
+            onServerRunning: { channel in
+                onListening(channel.localAddress?.port ?? configuration.port)
+                await flows.serverIsUp()
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [flows, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as DispatcherStartError {
+            throw error
+        } catch {
+            let text = "\(error)"
+            if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
+                throw DispatcherStartError("port \(configuration.port) on \(configuration.host) is already in use: stop the other server or pick another port with --port")
+            }
+            throw DispatcherStartError("server failed: \(text)")
+        }
+    }
+}
+
+public struct DispatcherStartError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Restores and deploys flows once the server is listening, and stops them all on shutdown.
+actor FlowService: Service {
+    let host: RunnerHost
+    let registry: FlowRegistry
+    let initialFlows: [JSONValue]
+    let logger: Logger
+    private var up = false
+
+    init(host: RunnerHost, registry: FlowRegistry, initialFlows: [JSONValue], logger: Logger) {
+        self.host = host; self.registry = registry; self.initialFlows = initialFlows; self.logger = logger
+    }
+
+    func serverIsUp() async {
+        guard !up else { return }
+        up = true
+        do { try await registry.restore() } catch { logger.error("could not restore flows: \(error)") }
+        for flow in initialFlows {
+            do { try await registry.addOrUpdate(flow, start: true) } catch {
+                logger.error("could not deploy \(flow["id"]?.stringValue ?? "flow"): \(error)")
+            }
+        }
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping flows")
+        await host.shutdown()
+    }
+}

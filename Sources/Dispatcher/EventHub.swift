@@ -1,0 +1,104 @@
+import FlowModel
+import Foundation
+import NIOConcurrencyHelpers
+import RunnerHost
+
+/// The kinds of events a subscriber can ask for.
+public enum EventKind: String, Sendable, CaseIterable {
+    case output, error, log, state
+}
+
+/// Fans runner events out to subscribers as JSON text. Each subscriber has a
+/// bounded buffer: a subscriber that falls behind loses the oldest events and
+/// is told how many with a `dropped` event; the flows never wait for it.
+public final class EventHub: Sendable {
+    public struct Filter: Sendable {
+        public var flow: FlowID?
+        public var kinds: Set<EventKind>
+        public init(flow: FlowID? = nil, kinds: Set<EventKind> = Set(EventKind.allCases)) { self.flow = flow; self.kinds = kinds }
+    }
+
+    private struct Subscriber {
+        var filter: Filter
+        var continuation: AsyncStream<String>.Continuation
+        var dropped: Int = 0
+    }
+
+    private let subscribers = NIOLockedValueBox<[UInt64: Subscriber]>([:])
+    private let nextID = NIOLockedValueBox<UInt64>(0)
+    public static let bufferSize = 10_000
+
+    public init() {}
+
+    /// A stream of event JSON texts; ends when `cancel` is called with the returned id.
+    public func subscribe(_ filter: Filter) -> (UInt64, AsyncStream<String>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(Self.bufferSize))
+        let id = nextID.withLockedValue { $0 += 1; return $0 }
+        subscribers.withLockedValue { $0[id] = Subscriber(filter: filter, continuation: continuation) }
+        continuation.onTermination = { [weak self] _ in self?.cancel(id) }
+        return (id, stream)
+    }
+
+    public func cancel(_ id: UInt64) {
+        let removed = subscribers.withLockedValue { $0.removeValue(forKey: id) }
+        removed?.continuation.finish()
+    }
+
+    public var subscriberCount: Int { subscribers.withLockedValue { $0.count } }
+
+    public func publish(_ event: RunnerEvent) {
+        let kind = Self.kind(of: event)
+        let flow = event.flow
+        subscribers.withLockedValue { subs in
+            var text: String?
+            for (id, sub) in subs {
+                guard sub.filter.kinds.contains(kind), sub.filter.flow == nil || sub.filter.flow == flow else { continue }
+                if text == nil { text = Self.json(event) }
+                if sub.dropped > 0, case .enqueued = sub.continuation.yield("{\"type\":\"dropped\",\"count\":\(sub.dropped)}") {
+                    subs[id]?.dropped = 0
+                }
+                if case .dropped = sub.continuation.yield(text!) { subs[id]?.dropped += 1 }
+            }
+        }
+    }
+
+    static func kind(of event: RunnerEvent) -> EventKind {
+        switch event {
+        case .output: .output
+        case .moduleError: .error
+        case .log: .log
+        case .flowState, .instanceState: .state
+        }
+    }
+
+    /// The event as the API sends it (`params` of an `event` notification). An
+    /// output's payload is spliced in as the JSON text it already is.
+    static func json(_ event: RunnerEvent) -> String {
+        switch event {
+        case .output(let flow, let module, let port, let payload):
+            return "{\"type\":\"output\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(quote(module.rawValue)),\"port\":\(quote(port.rawValue)),\"payload\":\(payload)}"
+        case .moduleError(let flow, let module, let error):
+            var o: [String: JSONValue] = ["type": "error", "flowId": .string(flow.rawValue), "module": .string(module.rawValue),
+                                          "message": .string(error.message), "time": .string(timestamp(error.time))]
+            if let p = error.port { o["port"] = .string(p.rawValue) }
+            if let p = error.payload { o["payload"] = p }
+            if let s = error.stack { o["stack"] = .string(s) }
+            return JSONValue.object(o).jsonText
+        case .log(let flow, let module, let runtime, let record):
+            return JSONValue.object(["type": "log", "flowId": .string(flow.rawValue), "module": module.map { .string($0.rawValue) } ?? .null,
+                                     "runtime": .string(runtime.rawValue), "level": .string(record.level.rawValue),
+                                     "text": .string(record.text), "time": .string(timestamp(record.time))]).jsonText
+        case .flowState(let flow, let state, let reason):
+            return JSONValue.object(["type": "state", "flowId": .string(flow.rawValue), "state": .string(state.rawValue),
+                                     "reason": reason.map { .string($0) } ?? .null]).jsonText
+        case .instanceState(let flow, let runtime, let state, let pid, let restarts, let reason):
+            return JSONValue.object(["type": "instance", "flowId": .string(flow.rawValue), "runtime": .string(runtime.rawValue),
+                                     "state": .string(state.rawValue), "pid": pid.map { .int(Int($0)) } ?? .null,
+                                     "restarts": .int(restarts), "reason": reason.map { .string($0) } ?? .null]).jsonText
+        }
+    }
+
+    static func quote(_ s: String) -> String { JSONValue.string(s).jsonText }
+
+    static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
+}

@@ -1,0 +1,131 @@
+import FlowModel
+import Foundation
+import Logging
+import PipeBridge
+import RunnerHost
+
+/// The dispatcher's flows: their documents, revisions and whether they were
+/// started, kept in the state directory and placed on the runner. Changes to
+/// flows are applied one at a time.
+public actor FlowRegistry {
+    private var flows: [FlowID: StoredFlow] = [:]
+    private let store: StateStore
+    private let runner: any RunnerLink
+    private let gate = SerialGate()
+    private let logger: Logger
+
+    public init(store: StateStore, runner: any RunnerLink, logger: Logger) {
+        self.store = store
+        self.runner = runner
+        self.logger = logger
+    }
+
+    /// Brings back the flows of the state directory, starting those that were running.
+    public func restore() async throws {
+        try store.prepare()
+        for stored in try store.loadAll() {
+            flows[stored.flow.id] = stored
+            if case .failure(_, let message) = await runner.send(.deploy(stored.flow)) {
+                logger.error("could not restore flow \(stored.flow.id): \(message)")
+                continue
+            }
+            if stored.started, case .failure(_, let message) = await runner.send(.start(stored.flow.id)) {
+                logger.error("could not start restored flow \(stored.flow.id): \(message)")
+            }
+        }
+    }
+
+    /// Validates, deploys and stores a flow; a new flow is started unless `start` is false.
+    /// Returns the new revision.
+    @discardableResult
+    public func addOrUpdate(_ json: JSONValue, expectedRevision: Int? = nil, start: Bool? = nil) async throws -> Int {
+        let flow: FlowDocument
+        do { flow = try FlowValidator(requireInlineCode: true).validate(json) } catch { throw APIError.validation(error) }
+        return try await gate.run {
+            try await self.apply(flow, expectedRevision: expectedRevision, start: start)
+        }
+    }
+
+    private func apply(_ flow: FlowDocument, expectedRevision: Int?, start: Bool?) async throws -> Int {
+        let existing = flows[flow.id]
+        if let expectedRevision, expectedRevision != (existing?.revision ?? 0) {
+            throw APIError.conflict(flow.id, expected: expectedRevision, actual: existing?.revision ?? 0)
+        }
+        try check(await runner.send(.deploy(flow)))
+        let shouldStart = start ?? (existing?.started ?? true)
+        var stored = StoredFlow(flow: flow, revision: (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1), started: existing?.started ?? false)
+        if shouldStart && !stored.started {
+            try check(await runner.send(.start(flow.id)))
+            stored.started = true
+        }
+        try save(stored)
+        return stored.revision
+    }
+
+    public func remove(_ id: FlowID) async throws {
+        try await gate.run {
+            try await self.removeNow(id)
+        }
+    }
+
+    private func removeNow(_ id: FlowID) async throws {
+        guard flows[id] != nil else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        try check(await runner.send(.remove(id)))
+        flows[id] = nil
+        store.delete(id)
+    }
+
+    public func setRunning(_ id: FlowID, _ running: Bool) async throws {
+        try await gate.run {
+            try await self.setRunningNow(id, running)
+        }
+    }
+
+    private func setRunningNow(_ id: FlowID, _ running: Bool) async throws {
+        guard var stored = flows[id] else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        try check(await runner.send(running ? .start(id) : .stop(id)))
+        stored.started = running
+        try save(stored)
+    }
+
+    public func inject(_ target: FlowModuleID, port: PortName?, payload: JSONValue) async throws {
+        guard flows[target.flow] != nil else {
+            throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(target.flow).description)
+        }
+        try check(await runner.send(.inject(flow: target.flow, module: target.module, port: port, payload: payload.jsonText)))
+    }
+
+    public func stored(_ id: FlowID) throws -> StoredFlow {
+        guard let stored = flows[id] else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        return stored
+    }
+
+    public func all() -> [StoredFlow] { flows.values.sorted { $0.flow.id < $1.flow.id } }
+
+    public func runnerStatus(_ id: FlowID?) async throws -> [FlowRunStatus] {
+        switch await runner.send(.status(id)) {
+        case .status(let s): return s
+        case .failure(let code, let message): throw APIError.runner(code: code, message: message)
+        default: return []
+        }
+    }
+
+    public func runtimes() async throws -> [RuntimeInfo] {
+        switch await runner.send(.listRuntimes) {
+        case .runtimes(let r): return r
+        case .failure(let code, let message): throw APIError.runner(code: code, message: message)
+        default: return []
+        }
+    }
+
+    public var runnerID: String { runner.runnerID }
+
+    private func save(_ stored: StoredFlow) throws {
+        try store.save(stored)
+        flows[stored.flow.id] = stored
+    }
+
+    private func check(_ reply: RunnerReply) throws {
+        if case .failure(let code, let message) = reply { throw APIError.runner(code: code, message: message) }
+    }
+}

@@ -1,0 +1,80 @@
+import FlowModel
+import Foundation
+
+/// One deployed flow as the dispatcher keeps it on disk.
+public struct StoredFlow: Codable, Sendable, Equatable {
+    public var flow: FlowDocument
+    public var revision: Int
+    public var started: Bool
+}
+
+/// The dispatcher's state directory: one file per flow, written atomically
+/// (temporary file, fsync, rename), private to the user (0700/0600).
+public struct StateStore: Sendable {
+    public let directory: String
+    private var flowsDirectory: String { directory + "/flows" }
+
+    public init(directory: String) { self.directory = directory }
+
+    /// `$XDG_STATE_HOME/polyflow`, else `~/.local/state/polyflow`.
+    public static func defaultDirectory() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/polyflow" }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/polyflow"
+    }
+
+    public func prepare() throws {
+        for dir in [directory, flowsDirectory] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    public func loadAll() throws -> [StoredFlow] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: flowsDirectory)) ?? []
+        var flows: [StoredFlow] = []
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let path = "\(flowsDirectory)/\(name)"
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                flows.append(try JSONDecoder().decode(StoredFlow.self, from: data))
+            } catch {
+                throw StateStoreError(path: path, reason: "\(error)")
+            }
+        }
+        return flows
+    }
+
+    public func save(_ stored: StoredFlow) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(stored)
+        let final = "\(flowsDirectory)/\(stored.flow.id).json"
+        let temp = "\(flowsDirectory)/.\(stored.flow.id).json.tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateStoreError(path: temp, reason: String(cString: strerror(errno))) }
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { return false }
+                offset += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard ok, rename(temp, final) == 0 else {
+            unlink(temp)
+            throw StateStoreError(path: final, reason: "could not write: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func delete(_ id: FlowID) {
+        unlink("\(flowsDirectory)/\(id).json")
+    }
+}
+
+public struct StateStoreError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "state file \(path): \(reason) (fix or remove the file)" }
+}

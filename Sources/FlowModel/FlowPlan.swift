@@ -1,0 +1,96 @@
+/// Where each module of a flow runs and how its messages travel: one runtime
+/// instance per runtime kind used by the flow, integer input slots per
+/// instance, and per output port the in-instance targets plus a host route id
+/// for everything else. Names are resolved here, once; the data path uses
+/// only the integers.
+public struct FlowPlan: Sendable, Equatable {
+    public let flow: FlowDocument
+    public let instances: [InstancePlan]
+
+    public init(flow: FlowDocument) {
+        self.flow = flow
+        let runtimes = Array(Set(flow.modules.map(\.runtime))).sorted()
+        var instanceOf: [ModuleID: Int] = [:]
+        var slotOf: [Endpoint: Int] = [:]
+        var plans: [InstancePlan] = runtimes.map { runtime in
+            InstancePlan(runtime: runtime, modules: flow.modules.filter { $0.runtime == runtime })
+        }
+        for (i, plan) in plans.enumerated() {
+            for m in plan.modules {
+                instanceOf[m.id] = i
+                for port in m.inputs {
+                    let endpoint = Endpoint(module: m.id, port: port)
+                    slotOf[endpoint] = plans[i].slots.count
+                    plans[i].slots.append(endpoint)
+                }
+            }
+        }
+        for i in plans.indices {
+            for m in plans[i].modules {
+                for port in m.outputs {
+                    let source = Endpoint(module: m.id, port: port)
+                    let targets = flow.connections.filter { $0.from == source }.map(\.to)
+                    var local: [Endpoint] = []
+                    var remote: [RouteTarget] = []
+                    for t in targets {
+                        guard let ti = instanceOf[t.module], let slot = slotOf[t] else { continue }
+                        if ti == i { local.append(t) } else { remote.append(RouteTarget(instance: ti, slot: slot)) }
+                    }
+                    var routeID: Int?
+                    if !remote.isEmpty || targets.isEmpty {
+                        routeID = plans[i].hostRoutes.count
+                        plans[i].hostRoutes.append(HostRoute(source: source, targets: remote, isFlowOutput: targets.isEmpty))
+                    }
+                    plans[i].outputRoutes.append(OutputRoute(source: source, local: local, remoteRoute: routeID))
+                }
+            }
+        }
+        self.instances = plans
+    }
+
+    /// The instance and input slot that receive messages for `module.port`.
+    public func inputSlot(module: ModuleID, port: PortName) -> (instance: Int, slot: Int)? {
+        for (i, plan) in instances.enumerated() {
+            if let s = plan.slots.firstIndex(of: Endpoint(module: module, port: port)) { return (i, s) }
+        }
+        return nil
+    }
+
+    public func instanceIndex(of module: ModuleID) -> Int? {
+        instances.firstIndex { $0.modules.contains { $0.id == module } }
+    }
+}
+
+/// The modules of one flow that share one runtime instance, with their slots and routes.
+public struct InstancePlan: Sendable, Equatable {
+    public let runtime: RuntimeKind
+    public let modules: [ModuleSpec]
+    /// Input slot `i` is `slots[i]`.
+    public internal(set) var slots: [Endpoint] = []
+    /// One entry per output port of each hosted module.
+    public internal(set) var outputRoutes: [OutputRoute] = []
+    /// Route id `r` (on data frames from this instance) is `hostRoutes[r]`.
+    public internal(set) var hostRoutes: [HostRoute] = []
+
+    init(runtime: RuntimeKind, modules: [ModuleSpec]) { self.runtime = runtime; self.modules = modules }
+}
+
+/// An output port's targets as its runtime sees them.
+public struct OutputRoute: Sendable, Equatable {
+    public let source: Endpoint
+    public let local: [Endpoint]
+    public let remoteRoute: Int?
+}
+
+/// What the host does with a data frame carrying one route id.
+public struct HostRoute: Sendable, Equatable {
+    public let source: Endpoint
+    public let targets: [RouteTarget]
+    /// The port is connected to nothing: its messages are flow outputs.
+    public let isFlowOutput: Bool
+}
+
+public struct RouteTarget: Sendable, Equatable, Hashable {
+    public let instance: Int
+    public let slot: Int
+}

@@ -1,0 +1,85 @@
+import FlowModel
+import Foundation
+
+/// A language runtime found on this machine.
+public struct RuntimeInfo: Sendable, Codable, Equatable {
+    public var id: RuntimeKind
+    public var name: String
+    public var version: String
+    /// The interpreter to start (resolved once, e.g. past pyenv shims).
+    public var executable: String
+}
+
+/// Finds `python3` and `node` on PATH and the runtime scripts in `runtimes/`.
+public struct RuntimeLocator: Sendable {
+    public var searchPath: String
+    public var runtimesDirectory: String
+
+    public init(searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                runtimesDirectory: String) {
+        self.searchPath = searchPath
+        self.runtimesDirectory = runtimesDirectory
+    }
+
+    /// The runtimes available here; a runtime whose interpreter is missing or broken is left out.
+    public func locate() -> [RuntimeInfo] {
+        var found: [RuntimeInfo] = []
+        if let py = which("python3"),
+           let out = Self.run(py, ["-c", "import sys, platform; print(sys.executable); print(platform.python_version())"]) {
+            let lines = out.split(separator: "\n").map(String.init)
+            if lines.count >= 2 {
+                found.append(RuntimeInfo(id: .python3, name: "CPython", version: lines[1], executable: lines[0]))
+            }
+        }
+        if let node = which("node"), let out = Self.run(node, ["-p", "process.execPath + '\\n' + process.versions.node"]) {
+            let lines = out.split(separator: "\n").map(String.init)
+            if lines.count >= 2 {
+                found.append(RuntimeInfo(id: .node, name: "Node.js", version: lines[1], executable: lines[0]))
+            }
+        }
+        return found
+    }
+
+    /// The script that implements a runtime kind.
+    public func script(for kind: RuntimeKind) -> String? {
+        switch kind {
+        case .python3: "\(runtimesDirectory)/python3/polyflow_runtime.py"
+        case .node: "\(runtimesDirectory)/node/polyflow_runtime.js"
+        case .browser: nil
+        }
+    }
+
+    public func which(_ name: String) -> String? {
+        for dir in searchPath.split(separator: ":") where !dir.isEmpty {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// Finds `runtimes/` next to the executable (walking up from it), or under the working directory.
+    public static func defaultRuntimesDirectory() -> String {
+        if let env = ProcessInfo.processInfo.environment["POLYFLOW_RUNTIMES"], !env.isEmpty { return env }
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            let candidate = dir.appendingPathComponent("runtimes/python3/polyflow_runtime.py").path
+            if FileManager.default.fileExists(atPath: candidate) { return dir.appendingPathComponent("runtimes").path }
+            dir = dir.deletingLastPathComponent()
+        }
+        return FileManager.default.currentDirectoryPath + "/runtimes"
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        do { try p.run() } catch { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,252 @@
+import FlowModel
+import Foundation
+import Logging
+import NIOCore
+import PipeBridge
+
+/// One deployed flow on this runner: its plan, its links on the event loop,
+/// one supervised runtime instance per runtime kind, and the modules' records.
+actor FlowRun {
+    let plan: FlowPlan
+    let links: [InstanceLink]
+    private let instances: [RuntimeInstance]
+    private var records: [ModuleID: ModuleRecord] = [:]
+    private var instanceStatus: [InstanceStatus]
+    private(set) var state: FlowRunState = .deployed
+    private var reason: String?
+    private let emit: @Sendable (RunnerEvent) -> Void
+    private let reports: AsyncStream<(Int, InstanceReport)>
+    private let reportsContinuation: AsyncStream<(Int, InstanceReport)>.Continuation
+    private var consumer: Task<Void, Never>?
+
+    /// - Parameters:
+    ///   - states: saved module states to start from.
+    ///   - runInit: modules whose `init` must run when first loaded.
+    ///   - quiet: a load check: its events are not published.
+    init(plan: FlowPlan, runtimes: [RuntimeKind: RuntimeInfo], configuration: RunnerConfiguration,
+         locator: RuntimeLocator, dataPath: DataPath, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
+         quiet: Bool, logger: Logger, emit: @escaping @Sendable (RunnerEvent) -> Void) {
+        self.plan = plan
+        if quiet { self.emit = { @Sendable (_: RunnerEvent) in } } else { self.emit = emit }
+        let (stream, continuation) = AsyncStream.makeStream(of: (Int, InstanceReport).self)
+        self.reports = stream
+        self.reportsContinuation = continuation
+        let links = plan.instances.map {
+            InstanceLink(loop: dataPath.loop, flow: plan.flow.id, runtime: $0.runtime, slots: $0.slots,
+                         window: configuration.window, queueBound: configuration.queueBound)
+        }
+        dataPath.loop.execute { dataPath.connect(links, plan: plan) }
+        self.links = links
+        var instances: [RuntimeInstance] = []
+        for (i, instancePlan) in plan.instances.enumerated() {
+            let setup = RuntimeInstance.Setup(
+                flow: plan.flow.id, plan: instancePlan, runtime: runtimes[instancePlan.runtime]!,
+                script: locator.script(for: instancePlan.runtime) ?? "",
+                fifoDirectory: configuration.fifoDirectory, maxFrameBytes: configuration.maxFrameBytes,
+                policy: configuration.supervision)
+            let moduleIDs = Set(instancePlan.modules.map(\.id))
+            instances.append(RuntimeInstance(
+                setup: setup, link: links[i], states: states.filter { moduleIDs.contains($0.key) },
+                runInit: runInit.intersection(moduleIDs), logger: logger,
+                report: { continuation.yield((i, $0)) }))
+        }
+        self.instances = instances
+        self.instanceStatus = plan.instances.map {
+            InstanceStatus(runtime: $0.runtime, state: .stopped, pid: nil, restarts: 0, reason: nil, modules: $0.modules.map(\.id))
+        }
+        for m in plan.flow.modules {
+            var record = ModuleRecord(id: m.id, runtime: m.runtime)
+            record.moduleState = states[m.id]
+            records[m.id] = record
+        }
+    }
+
+    /// Starts consuming the instances' reports; call once after init.
+    func activate() {
+        guard consumer == nil else { return }
+        let stream = reports
+        consumer = Task { [weak self] in
+            for await (index, report) in stream {
+                await self?.receive(report, from: index)
+            }
+        }
+    }
+
+    /// Starts every instance; on a load error stops them all and throws, naming module and line.
+    func start() async throws {
+        guard state != .running else { return }
+        var loadErrors: [RunnerError.LoadError] = []
+        var failure: (any Error)?
+        await withTaskGroup(of: (Int, Result<[ModuleID: RuntimeMessage.LoadResult], any Error>).self) { group in
+            for (i, instance) in instances.enumerated() {
+                group.addTask {
+                    do { return (i, .success(try await instance.start())) } catch { return (i, .failure(error)) }
+                }
+            }
+            for await (i, result) in group {
+                switch result {
+                case .success(let results):
+                    for (module, r) in results.sorted(by: { $0.key < $1.key }) where !r.ok {
+                        loadErrors.append(.init(module: module, runtime: plan.instances[i].runtime, error: r.error ?? "unknown error", line: r.line))
+                        records[module]?.state = .loadError
+                    }
+                case .failure(let error):
+                    failure = failure ?? error
+                }
+            }
+        }
+        if !loadErrors.isEmpty || failure != nil {
+            await stopInstances()
+            setState(.stopped, reason: nil)
+            if !loadErrors.isEmpty { throw RunnerError.loadErrors(flow: plan.flow.id, loadErrors) }
+            throw failure!
+        }
+        for id in records.keys { records[id]?.state = .running }
+        setState(.running, reason: nil)
+    }
+
+    func stop() async {
+        await stopInstances()
+        for id in records.keys where records[id]?.state != .loadError { records[id]?.state = .stopped }
+        setState(.stopped, reason: nil)
+    }
+
+    /// Stops the instances and the report consumer for good.
+    func shutdown() async {
+        await stopInstances()
+        reportsContinuation.finish()
+        consumer?.cancel()
+    }
+
+    private func stopInstances() async {
+        await withTaskGroup(of: Void.self) { group in
+            for instance in instances { group.addTask { await instance.stop() } }
+        }
+        // Take the final states the runtimes reported before exiting.
+        for instance in instances {
+            for (module, value) in await instance.savedStates { records[module]?.moduleState = value }
+        }
+    }
+
+    /// Module states as last reported, for carrying into a new deployment.
+    func moduleStates() -> [ModuleID: JSONValue] {
+        records.compactMapValues(\.moduleState)
+    }
+
+    /// Queues a message for a module's input; refused when its queue is saturated.
+    func inject(module: ModuleID, port: PortName?, payload: String) async throws {
+        guard let spec = plan.flow.module(module) else {
+            throw RunnerError.unknownModule(plan.flow.id, module, known: plan.flow.modules.map(\.id.rawValue))
+        }
+        guard let port = port ?? spec.inputs.first else {
+            throw RunnerError.unknownPort(FlowModuleID(flow: plan.flow.id, module: module), PortName("in"), known: [])
+        }
+        guard let (instance, slot) = plan.inputSlot(module: module, port: port) else {
+            throw RunnerError.unknownPort(FlowModuleID(flow: plan.flow.id, module: module), port, known: spec.inputs.map(\.rawValue))
+        }
+        guard state == .running || state == .degraded else { throw RunnerError.notRunning(plan.flow.id) }
+        let link = links[instance]
+        var buffer = ByteBufferAllocator().buffer(capacity: payload.utf8.count)
+        buffer.writeString(payload)
+        let accepted = try await link.loop.submit { () -> Bool in
+            guard link.acceptsInjection else { return false }
+            link.enqueue(slot: slot, payload: buffer)
+            link.dataPath.flushDirty()
+            return true
+        }.get()
+        if !accepted { throw RunnerError.saturated(FlowModuleID(flow: plan.flow.id, module: module)) }
+    }
+
+    /// Moves messages not yet processed (from a previous deployment) into this one's queues.
+    func adopt(_ messages: [(Endpoint, ByteBuffer)]) async {
+        var perLink: [Int: [(Int, ByteBuffer)]] = [:]
+        for (endpoint, payload) in messages {
+            if let (i, slot) = plan.inputSlot(module: endpoint.module, port: endpoint.port) {
+                perLink[i, default: []].append((slot, payload))
+            } else {
+                record(error: ModuleErrorReport(module: endpoint.module, port: endpoint.port,
+                                                payload: try? JSONValue(parsing: Data(payload.readableBytesView)),
+                                                message: "message dropped by redeploy: module or port \"\(endpoint)\" no longer exists", stack: nil))
+            }
+        }
+        for (i, items) in perLink {
+            let link = links[i]
+            try? await link.loop.submit { for (slot, p) in items { link.enqueue(slot: slot, payload: p) } }.get()
+        }
+    }
+
+    /// Every message not yet processed, oldest first per instance; empties the links.
+    func takePending() async -> [(Endpoint, ByteBuffer)] {
+        var all: [(Endpoint, ByteBuffer)] = []
+        for link in links {
+            let items = (try? await link.loop.submit { link.takeAll() }.get()) ?? []
+            all += items.map { (link.slots[$0.slot], $0.payload) }
+        }
+        return all
+    }
+
+    func status() async -> FlowRunStatus {
+        var queued: [ModuleID: Int] = [:]
+        for link in links {
+            let counts = (try? await link.loop.submit { link.slots.indices.map { link.pendingCount(slot: $0) } }.get()) ?? []
+            for (slot, count) in counts.enumerated() { queued[link.slots[slot].module, default: 0] += count }
+        }
+        let modules = plan.flow.modules.compactMap { records[$0.id]?.status(queued: queued[$0.id] ?? 0) }
+        return FlowRunStatus(flow: plan.flow.id, state: state, reason: reason, instances: instanceStatus, modules: modules)
+    }
+
+    func pids() async -> [Int32] {
+        var pids: [Int32] = []
+        for instance in instances { if let pid = await instance.pid { pids.append(pid) } }
+        return pids
+    }
+
+    // MARK: reports
+
+    private func receive(_ report: InstanceReport, from index: Int) {
+        let runtime = plan.instances[index].runtime
+        switch report {
+        case .state(let s, let pid, let restarts, let why):
+            instanceStatus[index].state = s
+            instanceStatus[index].pid = pid
+            instanceStatus[index].restarts = restarts
+            instanceStatus[index].reason = why
+            emit(.instanceState(flow: plan.flow.id, runtime: runtime, state: s, pid: pid, restarts: restarts, reason: why))
+            if s == .ready, state == .degraded, !instanceStatus.contains(where: { $0.state == .failed }) {
+                setState(.running, reason: nil)
+            }
+        case .log(let module, let level, let text):
+            let entry = LogRecord(time: Date(), level: level, text: text)
+            if let module { records[module]?.logs.append(entry) }
+            emit(.log(flow: plan.flow.id, module: module, runtime: runtime, record: entry))
+        case .moduleError(let error):
+            record(error: error)
+        case .stats(let stats):
+            for (module, s) in stats {
+                records[module]?.current = (s.in, s.out, s.errors)
+                if let st = s.state { records[module]?.moduleState = st }
+            }
+        case .processEnded:
+            for module in plan.instances[index].modules { records[module.id]?.processEnded() }
+        case .gaveUp(let why):
+            for module in plan.instances[index].modules { records[module.id]?.state = .stopped }
+            setState(.degraded, reason: "\(runtime.rawValue) runtime: \(why)")
+        }
+    }
+
+    private func record(error: ModuleErrorReport) {
+        let entry = ModuleErrorRecord(time: Date(), port: error.port, payload: error.payload, message: error.message, stack: error.stack)
+        records[error.module]?.errors.append(entry)
+        if error.message.hasPrefix("runtime instance") || error.message.hasPrefix("message dropped") {
+            records[error.module]?.hostErrors += 1
+        }
+        emit(.moduleError(flow: plan.flow.id, module: error.module, error: entry))
+    }
+
+    private func setState(_ new: FlowRunState, reason: String?) {
+        guard new != state || reason != self.reason else { return }
+        state = new
+        self.reason = reason
+        emit(.flowState(flow: plan.flow.id, state: new, reason: reason))
+    }
+}

@@ -1,0 +1,194 @@
+import FlowModel
+import NIOCore
+import PipeBridge
+
+/// One message waiting for, or travelling to, a runtime instance: an input
+/// slot and the payload bytes, never decoded.
+struct PendingMessage {
+    var slot: Int
+    var payload: ByteBuffer
+}
+
+/// The data path of one runtime instance: where its frames go, what it has
+/// not acknowledged yet, and what waits for room in its window.
+///
+/// Confined to the runner's event loop: every method must be called on `loop`.
+/// Bounds: at most `window` unacknowledged frames are written to the instance;
+/// past `highWater` queued messages the instances that feed this one stop
+/// being read (back pressure) until the queue is back under `lowWater`.
+final class InstanceLink: @unchecked Sendable {
+    let loop: any EventLoop
+    let flow: FlowID
+    let runtime: RuntimeKind
+    /// Input slot `i` is `slots[i]`.
+    let slots: [Endpoint]
+    let window: Int
+    let highWater: Int
+    let lowWater: Int
+
+    /// Route id → targets; set once by `DataPath.connect`.
+    var routes: [ResolvedRoute] = []
+    /// Instances with a route to this one: they stop being read while this one is congested.
+    var upstream: [InstanceLink] = []
+    unowned(unsafe) var dataPath: DataPath!
+
+    private(set) var channel: (any Channel)?
+    private var writeBuffer: ByteBuffer
+    private var isDirty = false
+    private var inFlight = CircularBuffer<PendingMessage>()
+    private var queued = CircularBuffer<PendingMessage>()
+    private var acked = 0
+    private var isCongested = false
+    private var blockedBy = 0
+    /// Counters of the host side of this link.
+    private(set) var routedOut = 0
+    private(set) var delivered = 0
+
+    init(loop: any EventLoop, flow: FlowID, runtime: RuntimeKind, slots: [Endpoint], window: Int, queueBound: Int) {
+        self.loop = loop
+        self.flow = flow
+        self.runtime = runtime
+        self.slots = slots
+        self.window = window
+        self.highWater = queueBound
+        self.lowWater = queueBound / 2
+        self.writeBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+    }
+
+    var queuedCount: Int { queued.count + inFlight.count }
+
+    // MARK: frames from the runtime
+
+    /// A data frame from this instance: forward the payload to each target, or publish it.
+    @inline(__always)
+    func route(_ routeID: Int, payload: ByteBuffer) throws(FrameError) {
+        guard routeID < routes.count else {
+            throw FrameError(.badSlot, "route id \(routeID) is not one the host gave this instance (it has \(routes.count))")
+        }
+        let route = routes[routeID]
+        routedOut &+= 1
+        if let output = route.output { dataPath.publish(flow: flow, source: output, payload: payload) }
+        for target in route.targets { target.link.enqueue(slot: target.slot, payload: payload) }
+    }
+
+    /// `A<n>`: the runtime finished its first n frames.
+    func ack(_ count: Int) {
+        var done = count - acked
+        guard done > 0 else { return }
+        acked = count
+        while done > 0, inFlight.popFirst() != nil { done -= 1 }
+        pump()
+    }
+
+    // MARK: messages to the runtime
+
+    /// Queues a message for input `slot`; writes it at once when the window allows.
+    @inline(__always)
+    func enqueue(slot: Int, payload: ByteBuffer) {
+        if channel != nil, queued.isEmpty, inFlight.count < window {
+            write(PendingMessage(slot: slot, payload: payload))
+        } else {
+            queued.append(PendingMessage(slot: slot, payload: payload))
+            if !isCongested, queued.count > highWater {
+                isCongested = true
+                for u in upstream where u !== self { u.block() }
+            }
+        }
+    }
+
+    /// Whether an API call may add a message now (the queue is under twice its bound).
+    var acceptsInjection: Bool { queued.count < highWater * 2 }
+
+    @inline(__always)
+    private func write(_ message: PendingMessage) {
+        FrameEncoder.writeData(slot: message.slot, payload: message.payload, into: &writeBuffer)
+        inFlight.append(message)
+        delivered &+= 1
+        if !isDirty {
+            isDirty = true
+            dataPath.markDirty(self)
+        }
+    }
+
+    private func pump() {
+        guard channel != nil else { return }
+        while inFlight.count < window, let next = queued.popFirst() { write(next) }
+        if isCongested, queued.count <= lowWater {
+            isCongested = false
+            for u in upstream where u !== self { u.unblock() }
+        }
+    }
+
+    /// Writes what accumulated since the last flush, in one write.
+    func flush() {
+        isDirty = false
+        guard let channel, writeBuffer.readableBytes > 0 else { return }
+        let buffer = writeBuffer
+        writeBuffer = channel.allocator.buffer(capacity: max(64 * 1024, buffer.readableBytes))
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    // MARK: back pressure
+
+    func block() {
+        blockedBy += 1
+        if blockedBy == 1, let channel { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
+    }
+
+    func unblock() {
+        blockedBy = max(0, blockedBy - 1)
+        if blockedBy == 0, let channel {
+            _ = channel.setOption(ChannelOptions.autoRead, value: true)
+            channel.read()
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// The instance is ready: start writing to it, beginning with what waited.
+    func attach(_ channel: any Channel) {
+        self.channel = channel
+        acked = 0
+        if blockedBy > 0 { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
+        pump()
+        flush()
+    }
+
+    /// The instance is gone. Returns the oldest unacknowledged message (the
+    /// one it was most likely working on) and puts the others back in front
+    /// of the queue, in order, for the next process.
+    func detach() -> PendingMessage? {
+        channel = nil
+        writeBuffer.clear()
+        isDirty = false
+        acked = 0
+        let culprit = inFlight.popFirst()
+        while let last = inFlight.popLast() { queued.prepend(last) }
+        return culprit
+    }
+
+    /// Everything not yet acknowledged, oldest first (for moving to a new plan); empties the link.
+    func takeAll() -> [PendingMessage] {
+        var all = Array(inFlight)
+        all.append(contentsOf: queued)
+        inFlight.removeAll()
+        queued.removeAll()
+        return all
+    }
+
+    /// The oldest few queued payloads per slot, for status pages.
+    func pendingCount(slot: Int) -> Int {
+        inFlight.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) } + queued.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) }
+    }
+}
+
+/// A route id's targets, resolved to links and slots.
+struct ResolvedRoute {
+    struct Target {
+        let link: InstanceLink
+        let slot: Int
+    }
+    var targets: [Target]
+    /// The source port when it is a flow output.
+    var output: Endpoint?
+}

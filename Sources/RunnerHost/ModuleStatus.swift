@@ -1,0 +1,91 @@
+import FlowModel
+import Foundation
+
+/// A module's lifecycle, as `status` shows it.
+public enum ModuleState: String, Sendable, Codable {
+    case loading, running, loadError = "load-error", paused, stopped
+}
+
+/// One recorded module error: what came in, what went wrong, when.
+public struct ModuleErrorRecord: Sendable, Codable, Equatable {
+    public var time: Date
+    public var port: PortName?
+    public var payload: JSONValue?
+    public var message: String
+    public var stack: String?
+}
+
+/// One log line of a module (or of its runtime instance when `module` is nil).
+public struct LogRecord: Sendable, Codable, Equatable {
+    public var time: Date
+    public var level: LogLevel
+    public var text: String
+}
+
+/// Counters, state and recent history of one module.
+public struct ModuleStatus: Sendable, Codable {
+    public var id: ModuleID
+    public var runtime: RuntimeKind
+    public var state: ModuleState
+    public var messagesIn: Int
+    public var messagesOut: Int
+    public var errors: Int
+    public var queued: Int
+    public var lastError: ModuleErrorRecord?
+    public var recentErrors: [ModuleErrorRecord]
+    public var recentLogs: [LogRecord]
+    public var moduleState: JSONValue?
+}
+
+/// The lifecycle of a runtime instance with its process.
+public struct InstanceStatus: Sendable, Codable {
+    public var runtime: RuntimeKind
+    public var state: InstanceState
+    public var pid: Int32?
+    public var restarts: Int
+    public var reason: String?
+    public var modules: [ModuleID]
+}
+
+/// The runner's view of one flow.
+public struct FlowRunStatus: Sendable, Codable {
+    public var flow: FlowID
+    public var state: FlowRunState
+    public var reason: String?
+    public var instances: [InstanceStatus]
+    public var modules: [ModuleStatus]
+}
+
+public enum FlowRunState: String, Sendable, Codable {
+    case deployed, running, stopped, degraded, paused
+}
+
+/// Bookkeeping behind `ModuleStatus`: totals survive process restarts.
+struct ModuleRecord: Sendable {
+    let id: ModuleID
+    let runtime: RuntimeKind
+    var state: ModuleState = .stopped
+    var base = (in: 0, out: 0, errors: 0)
+    var current = (in: 0, out: 0, errors: 0)
+    var hostErrors = 0
+    var errors = Ring<ModuleErrorRecord>(capacity: 20)
+    var logs = Ring<LogRecord>(capacity: 50)
+    var moduleState: JSONValue?
+
+    init(id: ModuleID, runtime: RuntimeKind) { self.id = id; self.runtime = runtime }
+
+    mutating func processEnded() {
+        base.in += current.in
+        base.out += current.out
+        base.errors += current.errors
+        current = (0, 0, 0)
+    }
+
+    func status(queued: Int) -> ModuleStatus {
+        let errs = errors.elements
+        return ModuleStatus(id: id, runtime: runtime, state: state,
+                            messagesIn: base.in + current.in, messagesOut: base.out + current.out,
+                            errors: base.errors + current.errors + hostErrors, queued: queued,
+                            lastError: errs.last, recentErrors: errs, recentLogs: logs.elements, moduleState: moduleState)
+    }
+}

@@ -1,0 +1,48 @@
+import FlowModel
+import PipeBridge
+
+/// A request from the dispatcher to a runner. Codable: the embedded runner
+/// gets it as a value, a remote runner will get it as JSON over WebSocket.
+public enum RunnerCommand: Sendable, Codable {
+    case listRuntimes
+    case deploy(FlowDocument)
+    case start(FlowID)
+    case stop(FlowID)
+    case remove(FlowID)
+    case inject(flow: FlowID, module: ModuleID, port: PortName?, payload: String)
+    case status(FlowID?)
+}
+
+/// A runner's answer to one `RunnerCommand`.
+public enum RunnerReply: Sendable, Codable {
+    case ok
+    case runtimes([RuntimeInfo])
+    case status([FlowRunStatus])
+    /// `code` is a `RunnerError.code`; `message` is the one-line reason for the user.
+    case failure(code: String, message: String)
+}
+
+extension RunnerHost {
+    /// Carries out one command; never throws: failures are replies.
+    public func handle(_ command: RunnerCommand) async -> RunnerReply {
+        do {
+            switch command {
+            case .listRuntimes: return .runtimes(listRuntimes())
+            case .deploy(let flow): try await deploy(flow)
+            case .start(let id): try await start(id)
+            case .stop(let id): try await stop(id)
+            case .remove(let id): try await remove(id)
+            case .inject(let flow, let module, let port, let payload):
+                try await inject(flow, module: module, port: port, payload: payload)
+            case .status(let id):
+                if let id { return .status([try await status(id)]) }
+                return .status(await status())
+            }
+            return .ok
+        } catch let error as RunnerError {
+            return .failure(code: error.code, message: error.description)
+        } catch {
+            return .failure(code: "internal", message: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import FlowModel
+import Foundation
+import PipeBridge
+
+/// Settings of one runner, with defaults for a local machine.
+public struct RunnerConfiguration: Sendable {
+    /// Where each instance's private fifo directory is made.
+    public var fifoDirectory: String
+    public var runtimesDirectory: String
+    /// Searched for `python3` and `node`.
+    public var searchPath: String
+    public var maxFrameBytes: Int
+    /// Unacknowledged frames per instance.
+    public var window: Int
+    /// Messages queued at the host per instance before its feeders are slowed down.
+    public var queueBound: Int
+    public var supervision: SupervisionStateMachine.Policy
+
+    public init(fifoDirectory: String = RunnerConfiguration.defaultFifoDirectory(),
+                runtimesDirectory: String = RuntimeLocator.defaultRuntimesDirectory(),
+                searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                maxFrameBytes: Int = PipeProtocol.defaultMaxFrameBytes,
+                window: Int = PipeProtocol.defaultWindow,
+                queueBound: Int = 10_000,
+                supervision: SupervisionStateMachine.Policy = .init()) {
+        self.fifoDirectory = fifoDirectory
+        self.runtimesDirectory = runtimesDirectory
+        self.searchPath = searchPath
+        self.maxFrameBytes = maxFrameBytes
+        self.window = window
+        self.queueBound = queueBound
+        self.supervision = supervision
+    }
+
+    /// `$XDG_RUNTIME_DIR/polyflow`, else `/tmp/polyflow-<uid>`.
+    public static func defaultFifoDirectory() -> String {
+        if let dir = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !dir.isEmpty { return dir + "/polyflow" }
+        return "/tmp/polyflow-\(getuid())"
+    }
+}

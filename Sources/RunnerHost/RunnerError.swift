@@ -1,0 +1,62 @@
+import FlowModel
+
+/// Why the runner refused or failed a request: a stable code, the place, and what to do.
+public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownFlow(FlowID)
+    case unknownModule(FlowID, ModuleID, known: [String])
+    case unknownPort(FlowModuleID, PortName, known: [String])
+    case runtimeUnavailable(module: FlowModuleID, runtime: RuntimeKind, available: [RuntimeKind])
+    case loadErrors(flow: FlowID, [LoadError])
+    case runtimeFailed(flow: FlowID, runtime: RuntimeKind, reason: String)
+    case notRunning(FlowID)
+    case saturated(FlowModuleID)
+    case stopped(flow: FlowID)
+
+    public struct LoadError: Sendable, Equatable, Codable {
+        public var module: ModuleID
+        public var runtime: RuntimeKind
+        public var error: String
+        public var line: Int?
+    }
+
+    public var code: String {
+        switch self {
+        case .unknownFlow: "unknown-flow"
+        case .unknownModule: "unknown-module"
+        case .unknownPort: "unknown-port"
+        case .runtimeUnavailable: "runtime-unavailable"
+        case .loadErrors: "load-error"
+        case .runtimeFailed: "runtime-failed"
+        case .notRunning: "flow-not-running"
+        case .saturated: "saturated"
+        case .stopped: "stopped"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unknownFlow(let f):
+            "no flow \"\(f)\": deploy it with addOrUpdateFlow, or see listFlows"
+        case .unknownModule(let f, let m, let known):
+            "flow \"\(f)\" has no module \"\(m)\"\(DidYouMean.hint(for: m.rawValue, among: known)); its modules: \(known.joined(separator: ", "))"
+        case .unknownPort(let fm, let p, let known):
+            "module \"\(fm)\" has no input port \"\(p)\"\(DidYouMean.hint(for: p.rawValue, among: known)); its inputs: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+        case .runtimeUnavailable(let m, let r, let available):
+            r == .browser
+                ? "module \"\(m)\" needs a browser runner, and none is connected: open the dispatcher's page in a browser, or move the module to python3 or node"
+                : "module \"\(m)\" needs runtime \"\(r.rawValue)\", which is not installed on this runner (not found on PATH); available: \(available.map(\.rawValue).joined(separator: ", "))"
+        case .loadErrors(let f, let errors):
+            "flow \"\(f)\" not deployed: " + errors.map { e in
+                "module \"\(e.module)\" (\(e.runtime.rawValue)) does not load\(e.line.map { " at line \($0)" } ?? ""): \(e.error)"
+            }.joined(separator: "; ")
+        case .runtimeFailed(let f, let r, let reason):
+            "flow \"\(f)\": the \(r.rawValue) runtime failed: \(reason)"
+        case .notRunning(let f):
+            "flow \"\(f)\" is not running: start it with startFlow"
+        case .saturated(let fm):
+            "module \"\(fm)\" has too many queued messages: the message was refused, retry later"
+        case .stopped(let f):
+            "flow \"\(f)\" was stopped"
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import FlowModel
+
+/// What a runner tells the dispatcher as it happens. Codable, so a remote
+/// runner can send the same events over WebSocket.
+public enum RunnerEvent: Sendable, Codable {
+    /// A message on an output port connected to nothing: a flow output. `payload` is JSON text.
+    case output(flow: FlowID, module: ModuleID, port: PortName, payload: String)
+    case moduleError(flow: FlowID, module: ModuleID, error: ModuleErrorRecord)
+    case log(flow: FlowID, module: ModuleID?, runtime: RuntimeKind, record: LogRecord)
+    case flowState(flow: FlowID, state: FlowRunState, reason: String?)
+    case instanceState(flow: FlowID, runtime: RuntimeKind, state: InstanceState, pid: Int32?, restarts: Int, reason: String?)
+
+    public var flow: FlowID {
+        switch self {
+        case .output(let f, _, _, _), .moduleError(let f, _, _), .log(let f, _, _, _),
+             .flowState(let f, _, _), .instanceState(let f, _, _, _, _, _): f
+        }
+    }
+}

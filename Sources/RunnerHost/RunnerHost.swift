@@ -1,0 +1,137 @@
+import FlowModel
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PipeBridge
+
+/// Runs the modules of flows on local runtime instances. One instance per
+/// (flow, runtime), so a crash in one flow touches no other.
+///
+/// The dispatcher talks to it through `RunnerCommand`s (see `LocalRunnerLink`),
+/// the same messages a remote runner will receive over WebSocket.
+public actor RunnerHost {
+    private let configuration: RunnerConfiguration
+    private let locator: RuntimeLocator
+    private let dataPath: DataPath
+    private let logger: Logger
+    private let emit: @Sendable (RunnerEvent) -> Void
+    private var runtimes: [RuntimeKind: RuntimeInfo] = [:]
+    private var located = false
+    private var flows: [FlowID: FlowRun] = [:]
+
+    public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
+                events: @escaping @Sendable (RunnerEvent) -> Void) {
+        self.configuration = configuration
+        self.locator = RuntimeLocator(searchPath: configuration.searchPath, runtimesDirectory: configuration.runtimesDirectory)
+        self.logger = logger
+        self.emit = events
+        self.dataPath = DataPath(loop: eventLoop) { flow, source, payload in
+            events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
+        }
+    }
+
+    /// The language runtimes this runner can start (found once, on first use).
+    public func listRuntimes() -> [RuntimeInfo] {
+        if !located {
+            for info in locator.locate() { runtimes[info.id] = info }
+            located = true
+        }
+        return runtimes.values.sorted { $0.id < $1.id }
+    }
+
+    /// Deploys a flow, or replaces a deployed one. The new code is loaded in a
+    /// check instance first: if any module fails to load, nothing changes and
+    /// the error names the module and line. A running flow is restarted on the
+    /// new version with its module states and its unprocessed messages.
+    public func deploy(_ flow: FlowDocument) async throws {
+        let available = listRuntimes().map(\.id)
+        for m in flow.modules where !available.contains(m.runtime) {
+            throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
+        }
+        let plan = FlowPlan(flow: flow)
+        let old = flows[flow.id]
+        if let old, await old.plan.flow == flow { return }
+
+        let check = makeRun(plan, states: [:], runInit: [], quiet: true)
+        await check.activate()
+        defer { Task { await check.shutdown() } }
+        try await check.start()
+        await check.stop()
+
+        var states: [ModuleID: JSONValue] = [:]
+        var pending: [(Endpoint, ByteBuffer)] = []
+        var wasRunning = false
+        if let old {
+            wasRunning = [.running, .degraded, .paused].contains(await old.state)
+            await old.stop()
+            let oldPlan = await old.plan
+            let kept = await old.moduleStates()
+            for m in flow.modules {
+                if let before = oldPlan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }
+            }
+            pending = await old.takePending()
+            await old.shutdown()
+        }
+        let runInit = Set(flow.modules.map(\.id)).subtracting(states.keys)
+        let run = makeRun(plan, states: states, runInit: runInit, quiet: false)
+        await run.activate()
+        flows[flow.id] = run
+        await run.adopt(pending)
+        if wasRunning { try await run.start() }
+        emit(.flowState(flow: flow.id, state: wasRunning ? .running : .deployed, reason: nil))
+    }
+
+    public func start(_ id: FlowID) async throws {
+        try await run(id).start()
+    }
+
+    public func stop(_ id: FlowID) async throws {
+        try await run(id).stop()
+    }
+
+    /// Stops a flow and forgets it: its processes are reaped and fifos removed.
+    public func remove(_ id: FlowID) async throws {
+        let run = try run(id)
+        flows[id] = nil
+        await run.shutdown()
+    }
+
+    public func inject(_ id: FlowID, module: ModuleID, port: PortName?, payload: String) async throws {
+        try await run(id).inject(module: module, port: port, payload: payload)
+    }
+
+    public func status(_ id: FlowID) async throws -> FlowRunStatus {
+        try await run(id).status()
+    }
+
+    public func status() async -> [FlowRunStatus] {
+        var all: [FlowRunStatus] = []
+        for id in flows.keys.sorted() { if let s = try? await status(id) { all.append(s) } }
+        return all
+    }
+
+    /// Process ids of a flow's runtime instances (for tests and `status`).
+    public func pids(_ id: FlowID) async throws -> [Int32] {
+        try await run(id).pids()
+    }
+
+    /// Stops every flow: children reaped, fifos removed.
+    public func shutdown() async {
+        let all = flows.values
+        flows.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for run in all { group.addTask { await run.shutdown() } }
+        }
+    }
+
+    private func run(_ id: FlowID) throws -> FlowRun {
+        guard let run = flows[id] else { throw RunnerError.unknownFlow(id) }
+        return run
+    }
+
+    private func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool) -> FlowRun {
+        FlowRun(plan: plan, runtimes: runtimes, configuration: configuration, locator: locator, dataPath: dataPath,
+                states: states, runInit: runInit, quiet: quiet, logger: logger, emit: emit)
+    }
+}

@@ -1,0 +1,48 @@
+'use strict';
+// Cumulative acks (docs/protocol.md, "Acknowledgements"): every data frame from the host is a root
+// numbered 1, 2, 3...; a root is finished when it and every message it caused in this runtime are
+// processed. `acked` is the largest n such that roots 1..n are all finished.
+
+const { RingQueue } = require('./ring_queue');
+
+class AckTracker {
+  constructor() {
+    this.received = 0; // roots numbered so far
+    this.acked = 0; // roots 1..acked are finished
+    this.pending = new RingQueue(); // pending.get(i): unfinished messages of root acked + 1 + i
+  }
+
+  /** Numbers a new data frame from the host; returns its root (one unfinished message). */
+  open() {
+    this.pending.push(1);
+    return ++this.received;
+  }
+
+  /** One more unfinished message of `root` (a local send made while processing it). */
+  add(root) {
+    if (root === 0 || root <= this.acked) return;
+    const index = root - this.acked - 1;
+    this.pending.set(index, this.pending.get(index) + 1);
+  }
+
+  /** One message of `root` is finished. */
+  done(root) {
+    if (root === 0 || root <= this.acked) return;
+    const pending = this.pending;
+    const index = root - this.acked - 1;
+    const left = pending.get(index) - 1;
+    pending.set(index, left);
+    if (left !== 0 || index !== 0) return;
+    while (pending.length > 0 && pending.peek() === 0) {
+      pending.shift();
+      this.acked++;
+    }
+  }
+
+  /** True when every root received so far is finished. */
+  get idle() {
+    return this.acked === this.received;
+  }
+}
+
+module.exports = { AckTracker };

@@ -1,0 +1,101 @@
+'use strict';
+// Reads a `configure` frame (docs/protocol.md) into module records, input slots and routes.
+// A frame that does not fit the protocol throws a ConfigError (the runtime reports it as fatal).
+
+const { ModuleRecord, Route } = require('./module_record');
+
+class ConfigError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function check(condition, message) {
+  if (!condition) throw new ConfigError(message);
+}
+
+function isStringArray(value) {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isRouteId(value) {
+  return Number.isInteger(value) && value >= 0 && value <= 999999999;
+}
+
+function readModuleSpec(spec, i) {
+  const where = `modules[${i}]`;
+  check(spec !== null && typeof spec === 'object', `${where} is not an object`);
+  check(typeof spec.id === 'string' && spec.id !== '', `${where}.id is not a non-empty string`);
+  check(typeof spec.code === 'string', `${where}.code is not a string`);
+  const inputs = spec.inputs === undefined ? ['in'] : spec.inputs;
+  const outputs = spec.outputs === undefined ? ['out'] : spec.outputs;
+  check(isStringArray(inputs), `${where}.inputs is not an array of strings`);
+  check(isStringArray(outputs), `${where}.outputs is not an array of strings`);
+  return {
+    id: spec.id,
+    code: spec.code,
+    inputs,
+    outputs,
+    config: spec.config === undefined ? {} : spec.config,
+    state: spec.state === undefined || spec.state === null ? {} : spec.state,
+    init: spec.init === true,
+  };
+}
+
+/** Looks up [moduleId, inputPort] in `byId`; `where` names the place for the error. */
+function readTarget(pair, byId, where) {
+  check(Array.isArray(pair) && pair.length === 2, `${where} is not a [module, port] pair`);
+  const module = byId.get(pair[0]);
+  check(module !== undefined, `${where} names unknown module ${JSON.stringify(pair[0])}`);
+  check(module.inputs.includes(pair[1]),
+    `${where}: module '${module.id}' has no input port ${JSON.stringify(pair[1])}`);
+  return { module, port: pair[1] };
+}
+
+function readRoute(route, i, byId) {
+  const where = `routes[${i}]`;
+  check(route !== null && typeof route === 'object', `${where} is not an object`);
+  const module = byId.get(route.module);
+  check(module !== undefined, `${where}.module names unknown module ${JSON.stringify(route.module)}`);
+  const index = module.outputIndex.get(route.port);
+  check(index !== undefined, `${where}: module '${module.id}' has no output port ${JSON.stringify(route.port)}`);
+  check(module.routes[index] === null, `${where}: a second route for '${module.id}.${route.port}'`);
+  const local = route.local === undefined || route.local === null ? [] : route.local;
+  check(Array.isArray(local), `${where}.local is not an array`);
+  const remote = route.remote === undefined ? null : route.remote;
+  check(remote === null || isRouteId(remote), `${where}.remote is not a route id (0 to 999999999) or null`);
+  const targets = local.map((pair, j) => readTarget(pair, byId, `${where}.local[${j}]`));
+  module.routes[index] = new Route(targets, remote);
+}
+
+/** Returns { flowId, modules: [ModuleRecord], slots: [{ module, port }], unrouted: ["module.port"] }. */
+function readConfigure(frame) {
+  check(Array.isArray(frame.modules), 'modules is not an array');
+  const byId = new Map();
+  const modules = frame.modules.map((spec, i) => {
+    const record = new ModuleRecord(i, readModuleSpec(spec, i));
+    check(!byId.has(record.id), `modules[${i}].id: a second module '${record.id}'`);
+    byId.set(record.id, record);
+    return record;
+  });
+  const slots = frame.slots === undefined ? [] : frame.slots;
+  check(Array.isArray(slots), 'slots is not an array');
+  const routes = frame.routes === undefined ? [] : frame.routes;
+  check(Array.isArray(routes), 'routes is not an array');
+  routes.forEach((route, i) => readRoute(route, i, byId));
+  const unrouted = [];
+  for (const module of modules) {
+    module.routes.forEach((route, i) => {
+      if (route === null) unrouted.push(`${module.id}.${module.outputs[i]}`);
+    });
+  }
+  return {
+    flowId: typeof frame.flowId === 'string' ? frame.flowId : null,
+    modules,
+    slots: slots.map((pair, i) => readTarget(pair, byId, `slots[${i}]`)),
+    unrouted,
+  };
+}
+
+module.exports = { readConfigure, ConfigError };

@@ -1,0 +1,54 @@
+'use strict';
+// Node-only: compiles a module's code string with vm as a CommonJS function body
+// (exports, require, module, __filename, __dirname), so line numbers are the user's own.
+// compileFunction parses the code as a function body: a stray `}` cannot escape a wrapper.
+
+const vm = require('node:vm');
+const path = require('node:path');
+const { createRequire } = require('node:module');
+const { describeError, lineIn } = require('./error_text');
+
+const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
+const NO_ON_MESSAGE = 'module exports no onMessage(msg, ctx) function';
+
+/**
+ * Returns a loadModule(module) for the Runtime: { onMessage, init } or { error, line }.
+ * `run(module, fn, thisArg, args)` runs the module body on behalf of the module (log attribution).
+ * `require` resolves like a file in `baseDir`, so Node built-ins (and packages there) work.
+ */
+function createModuleLoader({ run, baseDir = process.cwd() }) {
+  return function loadModule(module) {
+    let body;
+    try {
+      body = vm.compileFunction(module.code, WRAPPER_PARAMS, { filename: module.filename });
+    } catch (err) {
+      return { error: describeError(err), line: lineIn(err, module.filename) };
+    }
+    const cjsModule = { exports: {}, id: module.filename, filename: module.filename, loaded: false };
+    const moduleRequire = createRequire(path.join(baseDir, `${module.id}.polyflow-module.js`));
+    try {
+      run(module, () => body.call(cjsModule.exports, cjsModule.exports, moduleRequire, cjsModule, module.filename, baseDir));
+    } catch (err) {
+      return { error: describeError(err), line: lineIn(err, module.filename) };
+    }
+    cjsModule.loaded = true;
+    return handlersOf(cjsModule.exports);
+  };
+}
+
+/** `exports.onMessage`/`exports.init`, or the short form `module.exports = (msg, ctx) => ...`. */
+function handlersOf(exported) {
+  let onMessage;
+  let init;
+  if (typeof exported === 'function') {
+    onMessage = exported;
+    init = exported.init;
+  } else if (exported !== null && typeof exported === 'object') {
+    onMessage = exported.onMessage;
+    init = exported.init;
+  }
+  if (typeof onMessage !== 'function') return { error: NO_ON_MESSAGE, line: null };
+  return { onMessage, init: typeof init === 'function' ? init : null };
+}
+
+module.exports = { createModuleLoader, NO_ON_MESSAGE };

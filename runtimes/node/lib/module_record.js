@@ -1,0 +1,55 @@
+'use strict';
+// One hosted module: its ports, routes, inbox, loaded code, context and counters.
+
+const { Inbox } = require('./inbox');
+
+class ModuleRecord {
+  constructor(index, spec) {
+    this.index = index;
+    this.id = spec.id;
+    this.filename = `module:${spec.id}`; // the name stack traces and load errors carry
+    this.code = spec.code;
+    this.inputs = spec.inputs;
+    this.outputs = spec.outputs;
+    this.config = spec.config;
+    this.initialState = spec.state;
+    this.callInit = spec.init;
+
+    this.outputIndex = new Map(spec.outputs.map((port, i) => [port, i]));
+    this.routes = spec.outputs.map(() => null); // Route per output port, filled from `routes`
+    this.inbox = new Inbox();
+
+    // Set by loading: handlers, or the reason the module cannot run.
+    this.onMessage = null;
+    this.init = null;
+    this.loadError = null; // text, or null when loaded
+    this.loadLine = null;
+    this.ctx = null;
+
+    // Scheduling: busy while an async handler runs; queued while in the scheduler's ready queue.
+    this.busy = false;
+    this.queued = false;
+    this.currentRoot = 0; // ack root of the message being processed (0: none)
+    this.currentMessage = null;
+    this.currentText = null; // its JSON text when it came from the host
+    this.resolved = null; // per-module promise callbacks, made once by the scheduler
+    this.rejected = null;
+
+    // Totals since the process started, and whether it ran since the last stats frame.
+    this.received = 0;
+    this.sent = 0;
+    this.errors = 0;
+    this.ranSinceStats = false;
+  }
+}
+
+/** Where one output port goes: local targets (module, input port) and a remote route id or null. */
+class Route {
+  constructor(targets, remote) {
+    this.targets = targets; // [{ module: ModuleRecord, port: string }]
+    this.remote = remote;
+    this.prefix = remote === null ? null : `D${remote} `;
+  }
+}
+
+module.exports = { ModuleRecord, Route };

@@ -1,0 +1,80 @@
+'use strict';
+// Everything the runtime writes to the host, encoded as frames (docs/protocol.md): control
+// frames, data frames and acks, appended to one writer that coalesces them into large writes.
+
+const { encodeControl, encodeAck } = require('./framing');
+const { describeError, stackOf } = require('./error_text');
+const { truncateUtf8, fitsUtf8 } = require('./utf8');
+const { encodeStats } = require('./stats');
+
+const MAX_LOG_BYTES = 64 * 1024;
+const TRUNCATED = ' …[truncated]';
+
+function jsonOrNull(value) {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? 'null' : text;
+  } catch {
+    return 'null';
+  }
+}
+
+class Outbox {
+  /** write(text): appends frames to the output; maxFrameBytes: the limit of one frame. */
+  constructor({ write, maxFrameBytes }) {
+    this.write = write;
+    this.maxFrameBytes = maxFrameBytes;
+    this.lastAck = 0;
+  }
+
+  control(object) {
+    this.write(encodeControl(object));
+  }
+
+  /** An ack frame, when `acked` went up since the last one. */
+  ack(acked) {
+    if (acked === this.lastAck) return;
+    this.lastAck = acked;
+    this.write(encodeAck(acked));
+  }
+
+  log(moduleId, level, text) {
+    this.control({ t: 'log', module: moduleId, level, text: truncateUtf8(String(text), MAX_LOG_BYTES, TRUNCATED) });
+  }
+
+  /**
+   * An `error` frame. `payloadText` is the input payload as JSON text: the bytes the host sent
+   * when the message came as a frame (so the host sees the payload as it was, before a handler
+   * changed it), else null and `payload` is encoded here.
+   */
+  moduleError(moduleId, port, payloadText, payload, message, stack) {
+    const head = `{"t":"error","module":${JSON.stringify(moduleId)},"port":${jsonOrNull(port)},"payload":`;
+    const tail = `,"message":${JSON.stringify(truncateUtf8(message, MAX_LOG_BYTES, TRUNCATED))}` +
+      `,"stack":${stack === null ? 'null' : JSON.stringify(truncateUtf8(stack, MAX_LOG_BYTES, TRUNCATED))}}\n`;
+    let frame = head + (payloadText !== null ? payloadText : jsonOrNull(payload)) + tail;
+    if (!fitsUtf8(frame, this.maxFrameBytes)) frame = head + 'null' + tail; // the payload alone is too big
+    this.write(frame);
+  }
+
+  /** The handler of `module` threw or rejected while processing module.currentMessage. */
+  handlerError(module, error) {
+    const input = module.currentMessage;
+    this.moduleError(module.id, input.port, module.currentText, input.payload,
+      describeError(error), stackOf(error, module.filename));
+  }
+
+  /** module.currentMessage reached `module`, which did not load. */
+  undeliverable(module) {
+    const input = module.currentMessage;
+    this.moduleError(module.id, input.port, module.currentText, input.payload,
+      `module '${module.id}' did not load: ${module.loadError}`, null);
+  }
+
+  stats(modules, everyState) {
+    const badState = (module, reason) => this.log(module.id, 'error',
+      `state of module '${module.id}' left out of stats: ${reason}`);
+    for (const frame of encodeStats(modules, everyState, this.maxFrameBytes, badState)) this.write(frame);
+  }
+}
+
+module.exports = { Outbox };
