@@ -9,7 +9,10 @@ const HIGH_WATER_CHARS = 256 * 1024;
 const EAGAIN_WAIT_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Owns `fd`: closes it in close(). onBroken(err) is called once when the host stopped reading. */
+/**
+ * Owns `fd`: it stays open until the process exits (close() is for embedders and tests).
+ * onBroken(err) is called once when writing fails (EPIPE: the host stopped reading).
+ */
 class FifoOutput {
   constructor(fd, { onBroken }) {
     this.fd = fd;

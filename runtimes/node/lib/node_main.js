@@ -57,7 +57,6 @@ function main(argv) {
   });
   let runtime = null;
   const capture = new LogCapture((moduleId, level, text) => runtime.log(moduleId, level, text));
-  let input = null;
 
   runtime = new Runtime({
     identity: { runtime: 'node', name: 'Node.js', version: process.versions.node, pid: process.pid },
@@ -73,7 +72,6 @@ function main(argv) {
     schedule: setImmediate,
     setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
     clearTimer: clearTimeout,
-    pauseInput: () => input.pause(),
     loadModule: createModuleLoader({ run: (module, fn) => capture.run(module, fn) }),
     invoke: capture.invoke,
   });
@@ -86,7 +84,7 @@ function main(argv) {
     runtime.log(capture.currentModuleId(), 'error', `unhandled promise rejection: ${stackOf(reason) || describeError(reason)}`);
   });
 
-  input = openFifoInput(paths.in, {
+  openFifoInput(paths.in, {
     onChunk: (chunk) => runtime.receive(chunk),
     onEnd: () => runtime.end(),
     onError: (err) => {

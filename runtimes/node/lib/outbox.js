@@ -1,6 +1,6 @@
 'use strict';
-// Everything the runtime writes to the host, encoded as frames (docs/protocol.md): control
-// frames, data frames and acks, appended to one writer that coalesces them into large writes.
+// Control frames and acks the runtime writes to the host (docs/protocol.md), appended to the
+// same writer as the data frames, which coalesces them into large writes.
 
 const { encodeControl, encodeAck } = require('./framing');
 const { describeError, stackOf } = require('./error_text');

@@ -1,6 +1,7 @@
 'use strict';
-// Sends from a module's output port: to local targets' inboxes as JS values (no JSON; the
-// second and later targets get their own copy) and to the host as one `D<route> <json>` frame.
+// Sends from a module's output port: to local targets' inboxes as JS values (no JSON for a single
+// target; the second and later targets get their own copy) and to the host as one
+// `D<route> <json>` frame.
 
 const { fitsUtf8 } = require('./utf8');
 
@@ -40,18 +41,21 @@ class Router {
     }
     const targets = route.targets;
     const count = targets.length;
-    // Everything that can fail (encoding, copying) happens before anything is delivered.
+    // Everything that can fail (encoding, size) happens before anything is delivered.
+    // JSON text is made once: for the frame to the host, and as the source of fan-out copies.
     let text = null;
-    if (route.prefix !== null) text = this.encode(module, index, payload, route.prefix.length);
-    let copies = null;
-    if (count > 1) copies = this.copies(payload, text, count - 1);
-
-    if (text !== null) this.writeFrame(route.prefix + text + '\n');
+    if (route.prefix !== null || count > 1) text = this.encode(module, index, payload);
+    if (route.prefix !== null) {
+      this.checkSize(module, index, text, route.prefix.length);
+      this.writeFrame(route.prefix + text + '\n');
+    }
     module.sent++;
     if (count === 0) return;
     const root = module.currentRoot;
     this.deliver(targets[0], payload, root);
-    for (let i = 1; i < count; i++) this.deliver(targets[i], copies[i - 1], root);
+    // Later targets get their own copy. A JSON round trip measured faster than structuredClone
+    // for small payloads (Node 20), and keeps local copies the same as what a remote target gets.
+    for (let i = 1; i < count; i++) this.deliver(targets[i], JSON.parse(text), root);
   }
 
   deliver(target, payload, root) {
@@ -59,14 +63,7 @@ class Router {
     this.scheduler.enqueue(target.module, target.port, payload, root, null);
   }
 
-  /** Deep copies for fan-out: parse the JSON text when there is one, else structuredClone. */
-  copies(payload, text, count) {
-    const copies = new Array(count);
-    for (let i = 0; i < count; i++) copies[i] = text !== null ? JSON.parse(text) : structuredClone(payload);
-    return copies;
-  }
-
-  encode(module, index, payload, prefixLength) {
+  encode(module, index, payload) {
     const port = module.outputs[index];
     let text;
     try {
@@ -77,10 +74,13 @@ class Router {
     if (text === undefined) {
       throw new TypeError(`payload sent on port '${port}' cannot be encoded as JSON (it is ${typeof payload})`);
     }
-    if (!fitsUtf8(text, this.maxFrameBytes - prefixLength)) {
-      throw new RangeError(`payload sent on port '${port}' is over the frame limit of ${this.maxFrameBytes} bytes`);
-    }
     return text;
+  }
+
+  checkSize(module, index, text, prefixLength) {
+    if (!fitsUtf8(text, this.maxFrameBytes - prefixLength)) {
+      throw new RangeError(`payload sent on port '${module.outputs[index]}' is over the frame limit of ${this.maxFrameBytes} bytes`);
+    }
   }
 }
 

@@ -32,9 +32,8 @@ class Runtime {
    *   exit(code)                                   ends the instance (after a final flush)
    *   schedule(fn)                                 runs fn soon, after pending I/O
    *   setTimer(fn, ms) -> handle, clearTimer(h)    must not keep the process alive
-   *   pauseInput()                                 stop reading (after stop)
    *   loadModule(module) -> { onMessage, init } | { error, line }
-   *   invoke(module, fn, a, b)                     calls user code on behalf of module
+   *   invoke(module, fn, a, b)                     calls user code on behalf of module (optional)
    *   format(args) -> text                         joins ctx.log arguments (optional)
    *   decodeText(bytes, start, end) -> string      UTF-8 decoding (optional)
    *   maxFrameBytes                                (optional, default 16 MiB)
@@ -179,7 +178,7 @@ class Runtime {
     for (const module of this.modules) {
       if (module.onMessage === null || !module.callInit || module.init === null) continue;
       try {
-        const result = this.platform.invoke(module, module.init, module.ctx, undefined);
+        const result = this.scheduler.invoke(module, module.init, module.ctx, undefined);
         if (result !== null && result !== undefined && typeof result.then === 'function') await result;
       } catch (err) {
         module.onMessage = null;
@@ -214,10 +213,10 @@ class Runtime {
 
   // Stop, fatal, exit.
 
+  /** Frames after stop are dropped, but input is still read: end of file must still end the instance. */
   stop() {
     this.stopping = true;
     this.decoder.halt();
-    this.platform.pauseInput();
   }
 
   finishIfIdle() {

@@ -10,6 +10,8 @@ import json
 
 DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_DIGITS = 9
+# How many distinct data frame heads ("D12") a decoder remembers.
+MAX_KNOWN_HEADS = 4096
 
 
 class FrameKind(enum.IntEnum):
@@ -104,6 +106,7 @@ class FrameDecoder:
         self.max_frame_bytes = max_frame_bytes
         self._partial = []  # pieces of the unfinished line
         self._partial_size = 0
+        self._heads = {}  # b"D12" -> 12, for heads already checked
 
     @property
     def buffered_bytes(self):
@@ -125,22 +128,24 @@ class FrameDecoder:
         frames = []
         append = frames.append
         limit = self.max_frame_bytes
+        heads = self._heads
         for line in lines:
             if len(line) > limit:
                 raise self._too_large(len(line), frames)
-            # Fast path for the common case: a well-formed data frame.
-            if line[:1] == b"D":
-                space = line.find(b" ", 1, MAX_DIGITS + 2)
-                if space > 1 and space + 1 < len(line):
-                    digits = line[1:space]
-                    if digits.isdigit() and (space == 2 or line[1] != _ZERO):
-                        append((DATA, int(digits), line[space + 1:]))
-                        continue
+            # Fast path: a data frame whose head ("D12") was seen before.
+            head, _, payload = line.partition(b" ")
+            slot = heads.get(head)
+            if slot is not None and payload:
+                append((DATA, slot, payload))
+                continue
             try:
-                append(decode_line(line))
+                frame = decode_line(line)
             except ProtocolError as error:
                 error.frames = frames
                 raise
+            append(frame)
+            if frame[0] is DATA and len(heads) < MAX_KNOWN_HEADS:
+                heads[head] = frame[1]
         if rest:
             self._keep(rest, frames)
         return frames

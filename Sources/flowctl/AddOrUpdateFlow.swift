@@ -1,0 +1,25 @@
+import ArgumentParser
+import FlowModel
+
+struct AddOrUpdateFlow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "addOrUpdateFlow", abstract: "Deploy a flow file (code files inlined), or update the deployed flow.",
+        aliases: ["add-or-update-flow"])
+
+    @OptionGroup var options: ClientOptions
+    @Argument(help: "The flow file.") var file: String
+    @Option(name: .customLong("expected-revision"), help: "Refuse the update unless the flow is at this revision.")
+    var expectedRevision: Int?
+    @Flag(name: .customLong("no-start"), help: "Deploy a new flow without starting it.")
+    var noStart = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let (_, json) = try FlowFile.load(file)
+            var params: [String: JSONValue] = ["flow": json]
+            if let expectedRevision { params["expectedRevision"] = .int(expectedRevision) }
+            if noStart { params["start"] = .bool(false) }
+            printJSON(try await options.client.call("addOrUpdateFlow", params).prettyText)
+        }
+    }
+}

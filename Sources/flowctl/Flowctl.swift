@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Flowctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowctl",
+        abstract: "Polyflow: run polyglot flows, and control a running Polyflow server.",
+        discussion: "Results are JSON on stdout; errors are one line on stderr with a non-zero exit status.",
+        subcommands: [
+            Serve.self, Validate.self, AddOrUpdateFlow.self, RemoveFlow.self, StartFlow.self, StopFlow.self,
+            Inject.self, Tail.self, GetFlow.self, ListFlows.self, ListRuntimes.self, ListFlowsForRuntime.self, Status.self,
+        ])
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import FlowModel
+import Foundation
+import HummingbirdWSClient
+import Logging
+
+struct Tail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print flow outputs, module errors, logs and state changes as JSON lines, until Ctrl-C.")
+
+    @OptionGroup var options: ClientOptions
+    @Argument(help: "Only this flow's events.") var flowId: String?
+    @Option(help: "Event kinds: output, error, log, state (comma-separated; default all).") var events: String?
+    @Option(help: "Exit after this many events.") var count: Int?
+
+    func run() async throws {
+        try await reportingErrors {
+            var url = options.server.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
+            url += url.hasSuffix("/") ? "rpc" : "/rpc"
+            if let token = options.token { url += "?token=\(token)" }
+            var params: [String: JSONValue] = [:]
+            if let flowId { params["flowId"] = .string(flowId) }
+            if let events { params["events"] = .array(events.split(separator: ",").map { .string(String($0)) }) }
+            let subscribe = JSONValue.object(["jsonrpc": "2.0", "id": .int(1), "method": "subscribe", "params": .object(params)]).jsonText
+            let limit = count
+            let logger = Logger(label: "flowctl-tail", factory: { _ in SwiftLogNoOpLogHandler() })
+            let failure = FailureBox()
+            do {
+                try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+                    try await outbound.write(.text(subscribe))
+                    var seen = 0
+                    for try await message in inbound.messages(maxSize: 64 << 20) {
+                        guard case .text(let text) = message, let json = try? JSONValue(parsing: Data(text.utf8)) else { continue }
+                        if let error = json["error"] {
+                            failure.message = error["message"]?.stringValue ?? error.jsonText
+                            return
+                        }
+                        guard json["method"] == "event", json["params"] != nil else { continue }
+                        // Print the event as the server sent it (payloads untouched).
+                        if let start = text.range(of: "\"params\":") {
+                            printJSON(String(text[start.upperBound...].dropLast()))
+                        }
+                        seen += 1
+                        if let limit, seen >= limit { return }
+                    }
+                }
+            } catch {
+                throw CLIError("cannot subscribe at \(url): \(error) — is `flowctl serve` running?")
+            }
+            if let message = failure.message { throw CLIError(message) }
+        }
+    }
+}
+
+final class FailureBox: @unchecked Sendable {
+    var message: String?
+}

@@ -1,0 +1,161 @@
+"""Reading and checking the ``configure`` frame (docs/protocol.md).
+
+Pure: no code is loaded here. Every problem found is reported at once in
+one ConfigureError, with the JSON path of each.
+"""
+
+from dataclasses import dataclass
+
+MAX_ROUTE_ID = 999_999_999
+
+
+class ConfigureError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    id: str
+    code: str
+    config: object
+    inputs: tuple
+    outputs: tuple
+    state: object
+    init: bool
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    module: str
+    port: str
+    local: tuple  # ((module, input port), ...)
+    remote: object  # route id (int) or None
+
+
+@dataclass(frozen=True)
+class Configuration:
+    flow_id: str
+    modules: tuple
+    slots: tuple  # ((module, input port), ...), index = input slot
+    routes: tuple
+
+
+def parse_configure(frame):
+    problems = []
+    flow_id = frame.get("flowId", "")
+    if not isinstance(flow_id, str):
+        problems.append("flowId: must be a string")
+    modules = _modules(frame.get("modules"), problems)
+    by_id = {spec.id: spec for spec in modules}
+    slots = _slots(frame.get("slots", []), by_id, problems)
+    routes = _routes(frame.get("routes", []), by_id, problems)
+    if problems:
+        raise ConfigureError("bad configure: " + "; ".join(problems))
+    return Configuration(flow_id, modules, slots, routes)
+
+
+def _is_names(value):
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
+def _modules(entries, problems):
+    if not isinstance(entries, list):
+        problems.append("modules: must be a list")
+        return ()
+    specs = []
+    seen = set()
+    for i, entry in enumerate(entries):
+        where = f"modules[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be an object")
+            continue
+        module_id, code = entry.get("id"), entry.get("code")
+        inputs, outputs = entry.get("inputs", ["in"]), entry.get("outputs", ["out"])
+        init = entry.get("init", True)
+        ok = True
+        for field, good in (
+            ("id", isinstance(module_id, str) and module_id != ""),
+            ("code", isinstance(code, str)),
+            ("inputs", _is_names(inputs)),
+            ("outputs", _is_names(outputs)),
+            ("init", isinstance(init, bool)),
+        ):
+            if not good:
+                problems.append(f"{where}.{field}: missing or of the wrong type")
+                ok = False
+        if ok and module_id in seen:
+            problems.append(f"{where}.id: module '{module_id}' is listed twice")
+            ok = False
+        if not ok:
+            continue
+        seen.add(module_id)
+        config = entry.get("config")
+        state = entry.get("state")
+        specs.append(ModuleSpec(
+            module_id, code, {} if config is None else config, tuple(inputs), tuple(outputs),
+            {} if state is None else state, init,
+        ))
+    return tuple(specs)
+
+
+def _target(value, by_id, where, problems):
+    """``[module, inputPort]`` of a hosted module, or None."""
+    if not (isinstance(value, list) and len(value) == 2 and _is_names(value)):
+        problems.append(f"{where}: must be [module, inputPort]")
+        return None
+    module_id, port = value
+    spec = by_id.get(module_id)
+    if spec is None:
+        problems.append(f"{where}: no module '{module_id}' in this instance")
+        return None
+    if port not in spec.inputs:
+        problems.append(f"{where}: module '{module_id}' has no input '{port}'")
+        return None
+    return (module_id, port)
+
+
+def _slots(entries, by_id, problems):
+    if not isinstance(entries, list):
+        problems.append("slots: must be a list")
+        return ()
+    return tuple(_target(entry, by_id, f"slots[{i}]", problems) for i, entry in enumerate(entries))
+
+
+def _routes(entries, by_id, problems):
+    if not isinstance(entries, list):
+        problems.append("routes: must be a list")
+        return ()
+    routes = []
+    seen = set()
+    for i, entry in enumerate(entries):
+        where = f"routes[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be an object")
+            continue
+        module_id, port = entry.get("module"), entry.get("port")
+        spec = by_id.get(module_id) if isinstance(module_id, str) else None
+        if spec is None:
+            problems.append(f"{where}.module: no module {module_id!r} in this instance")
+            continue
+        if port not in spec.outputs:
+            problems.append(f"{where}.port: module '{module_id}' has no output {port!r}")
+            continue
+        if (module_id, port) in seen:
+            problems.append(f"{where}: a second route for {module_id}.{port}")
+            continue
+        seen.add((module_id, port))
+        local = entry.get("local", [])
+        if not isinstance(local, list):
+            problems.append(f"{where}.local: must be a list")
+            continue
+        targets = tuple(
+            _target(target, by_id, f"{where}.local[{j}]", problems) for j, target in enumerate(local)
+        )
+        remote = entry.get("remote")
+        if remote is not None and not (
+            type(remote) is int and 0 <= remote <= MAX_ROUTE_ID
+        ):
+            problems.append(f"{where}.remote: must be a route id (0...{MAX_ROUTE_ID}) or null")
+            continue
+        routes.append(RouteSpec(module_id, port, targets, remote))
+    return tuple(routes)

@@ -1,0 +1,47 @@
+"""One module hosted by this runtime instance: its code, ctx, inbox and
+counters."""
+
+import collections
+
+from .context import Context
+
+
+class HostedModule:
+    """``handler`` is the module's on_message, or after a load error a
+    function raising ModuleNotLoaded. ``send_result(value)`` sends a handler's
+    return value on the first output (set by routing). ``scheduled`` is true
+    while the module is in the scheduler's run queue."""
+
+    __slots__ = (
+        "id", "inputs", "outputs", "ctx", "handler", "send_result", "load_error",
+        "inbox", "scheduled", "in_count", "out_count", "error_count", "ran",
+    )
+
+    def __init__(self, spec, flow_id, log):
+        self.id = spec.id
+        self.inputs = spec.inputs
+        self.outputs = spec.outputs
+        self.ctx = Context(self, flow_id, spec.config, spec.state, log)
+        self.handler = None
+        self.send_result = None
+        self.load_error = None
+        self.inbox = collections.deque()
+        self.scheduled = False
+        self.in_count = 0
+        self.out_count = 0
+        self.error_count = 0
+        self.ran = False
+
+    def mark_failed(self, error):
+        """The code did not load: every message for it becomes an error."""
+        self.load_error = error
+        message = f"module '{self.id}' did not load: {error.message}"
+
+        def refuse(msg, ctx):
+            raise ModuleNotLoaded(message)
+
+        self.handler = refuse
+
+
+class ModuleNotLoaded(Exception):
+    """A message reached a module whose code did not load."""
