@@ -146,8 +146,7 @@ actor FlowRun {
         }
         guard state == .running || state == .degraded else { throw RunnerError.notRunning(plan.flow.id) }
         let link = links[instance]
-        var buffer = ByteBufferAllocator().buffer(capacity: payload.utf8.count)
-        buffer.writeString(payload)
+        let buffer = ByteBuffer(string: payload)
         let accepted = try await link.loop.submit { () -> Bool in
             guard link.acceptsInjection else { return false }
             link.enqueue(slot: slot, payload: buffer)

@@ -51,7 +51,7 @@ public actor RunnerHost {
         }
         let plan = FlowPlan(flow: flow)
         let old = flows[flow.id]
-        if let old, await old.plan.flow == flow { return }
+        if let old, old.plan.flow == flow { return }
 
         let check = makeRun(plan, states: [:], runInit: [], quiet: true)
         await check.activate()
@@ -65,7 +65,7 @@ public actor RunnerHost {
         if let old {
             wasRunning = [.running, .degraded, .paused].contains(await old.state)
             await old.stop()
-            let oldPlan = await old.plan
+            let oldPlan = old.plan
             let kept = await old.moduleStates()
             for m in flow.modules {
                 if let before = oldPlan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }

@@ -92,7 +92,7 @@ actor RuntimeInstance {
         let gen = generation
         let killer = Task {
             try? await Task.sleep(for: grace)
-            await self.killIfStill(generation: gen)
+            self.killIfStill(generation: gen)
         }
         await withCheckedContinuation { exitWaiters.append($0) }
         killer.cancel()

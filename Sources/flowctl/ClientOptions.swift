@@ -7,7 +7,7 @@ struct ClientOptions: ParsableArguments {
     var server: String = ProcessInfo.processInfo.environment["FLOWCTL_SERVER"] ?? "http://127.0.0.1:7770"
 
     @Option(name: .long, help: "The server's token, when it has one (env FLOWCTL_TOKEN).")
-    var token: String? = ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]
+    var token: String?
 
-    var client: RPCClient { RPCClient(server: server, token: token) }
+    var client: RPCClient { RPCClient(server: server, token: token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]) }
 }

@@ -22,7 +22,7 @@ struct Serve: AsyncParsableCommand {
     var stateDir: String?
 
     @Option(help: "A secret every API client must present (env FLOWCTL_TOKEN).")
-    var token: String? = ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]
+    var token: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -39,7 +39,7 @@ struct Serve: AsyncParsableCommand {
             }
             let initial = try flows.map { try FlowFile.load($0).1 }
             let configuration = DispatcherConfiguration(
-                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token,
+                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"],
                 runner: RunnerConfiguration(), initialFlows: initial)
             let dispatcher = Dispatcher(configuration: configuration, logger: Logger(label: "polyflow"))
             let host = self.host
