@@ -1,10 +1,12 @@
-/// Suggests the closest known name for a misspelt one (edit distance ≤ 2, or a
-/// case-insensitive match), as in `no module "prnt" (did you mean "print"?)`.
+/// Suggests the closest known name for a misspelt one (edit distance ≤ 2, a
+/// case-insensitive match, or one a prefix of the other), as in `no module "prnt" (did you mean "print"?)`.
 public enum DidYouMean {
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
         var best: (String, Int)?
         for c in candidates {
-            let d = c.lowercased() == word.lowercased() ? 0 : distance(Array(word.utf8), Array(c.utf8))
+            let (w, l) = (word.lowercased(), c.lowercased())
+            let prefixed = min(w.utf8.count, l.utf8.count) >= 3 && (w.hasPrefix(l) || l.hasPrefix(w))
+            let d = w == l ? 0 : prefixed ? 1 : distance(Array(word.utf8), Array(c.utf8))
             let limit = max(1, min(2, c.utf8.count / 3))
             if d <= limit, best == nil || d < best!.1 { best = (c, d) }
         }
