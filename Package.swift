@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FlowModelTests", dependencies: ["FlowModel"]),
-        .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel"]),
+        .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RunnerHostTests", dependencies: ["RunnerHost", "PipeBridge", "FlowModel"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "FlowModel",

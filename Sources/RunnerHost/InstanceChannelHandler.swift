@@ -34,12 +34,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         case .ack(let count):
             link.ack(count)
         case .control(let bytes):
-            do {
-                let message = try JSONDecoder().decode(RuntimeMessage.self, from: Data(bytes.readableBytesView))
-                events.yield(.control(message))
-            } catch {
-                fail(context, "\(FrameError(.badControl, "control frame is not a JSON object with a \"t\" field: \(String(buffer: bytes).prefix(120))"))")
-            }
+            do { events.yield(.control(try ControlFrame.decode(bytes))) } catch { fail(context, "\(error)") }
         }
     }
 
