@@ -45,7 +45,12 @@ let package = Package(
         ]),
         .testTarget(name: "FlowModelTests", dependencies: ["FlowModel"]),
         .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "RunnerHostTests", dependencies: ["RunnerHost", "PipeBridge", "FlowModel"]),
+        .testTarget(name: "RunnerHostTests", dependencies: [
+            "RunnerHost", "PipeBridge", "FlowModel",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "FlowModel",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
