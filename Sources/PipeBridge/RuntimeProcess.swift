@@ -43,7 +43,7 @@ public final class RuntimeProcess: @unchecked Sendable {
         process.arguments = arguments
         if let environment { process.environment = environment }
         process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        let out = Pipe(), err = Pipe()
+        let out = Pipe().closeOnExec(), err = Pipe().closeOnExec()
         process.standardOutput = out
         process.standardError = err
         for (pipe, stream) in [(out, ProcessStream.stdout), (err, ProcessStream.stderr)] {

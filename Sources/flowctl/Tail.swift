@@ -35,6 +35,11 @@ struct Tail: AsyncParsableCommand {
                             failure.message = error["message"]?.stringValue ?? error.jsonText
                             return
                         }
+                        if json["id"] == .int(1), json["result"] != nil {
+                            let what = flowId.map { "flow \"\($0)\"" } ?? "all flows"
+                            FileHandle.standardError.write(Data("flowctl: following \(what) (Ctrl-C to stop)\n".utf8))
+                            continue
+                        }
                         guard json["method"] == "event", json["params"] != nil else { continue }
                         // Print the event as the server sent it (payloads untouched).
                         if let start = text.range(of: "\"params\":") {

@@ -1,0 +1,138 @@
+import Foundation
+import NIOConcurrencyHelpers
+import PipeBridge
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A real child process whose stdout and stderr lines the test can wait for.
+final class ChildProcess: Sendable {
+    private struct Output {
+        var stdout: [String] = []
+        var stderr: [String] = []
+        var partial: [Bool: Data] = [:]
+        var exit: Int32?
+        var terminated: Int32?
+        var eof = 0
+        var waiters: [(id: UUID, check: @Sendable (Output) -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
+    private let output = NIOLockedValueBox(Output())
+    let process: Process
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe().closeOnExec(), err = Pipe().closeOnExec()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        for (pipe, isOut) in [(out, true), (err, false)] {
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    self?.update { o in
+                        o.eof += 1
+                        if o.eof == 2, let t = o.terminated { o.exit = t }
+                    }
+                } else {
+                    self?.take(data, isOut: isOut)
+                }
+            }
+        }
+        process.terminationHandler = { [weak self] p in
+            // The exit is reported once both pipes are drained too.
+            self?.update { o in
+                o.terminated = p.terminationStatus
+                if o.eof == 2 { o.exit = p.terminationStatus }
+            }
+        }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: [String] { output.withLockedValue { $0.stdout } }
+    var stderr: [String] { output.withLockedValue { $0.stderr } }
+    var exitStatus: Int32? { output.withLockedValue { $0.exit } }
+
+    private func take(_ data: Data, isOut: Bool) {
+        update { o in
+            var buffer = (o.partial[isOut] ?? Data()) + data
+            while let nl = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                if isOut { o.stdout.append(line) } else { o.stderr.append(line) }
+                buffer = Data(buffer[buffer.index(after: nl)...])
+            }
+            o.partial[isOut] = buffer
+        }
+    }
+
+    private func update(_ change: (inout Output) -> Void) {
+        let ready = output.withLockedValue { o -> [CheckedContinuation<Void, any Error>] in
+            change(&o)
+            let snapshot = o
+            let done = o.waiters.filter { $0.check(snapshot) }
+            o.waiters.removeAll { w in done.contains { $0.id == w.id } }
+            return done.map(\.continuation)
+        }
+        for c in ready { c.resume() }
+    }
+
+    private func wait(_ what: String, timeout: Duration, _ check: @escaping @Sendable (Output) -> Bool) async throws {
+        let id = UUID()
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            let w = self?.output.withLockedValue { o in
+                o.waiters.firstIndex { $0.id == id }.map { o.waiters.remove(at: $0) }
+            }
+            let stderr = self?.stderr.suffix(5).joined(separator: " | ") ?? ""
+            w?.continuation.resume(throwing: TimedOut(description: "timed out waiting for \(what); stderr: \(stderr)"))
+        }
+        defer { timer.cancel() }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            let now = output.withLockedValue { o in
+                if check(o) { return true }
+                o.waiters.append((id, check, c))
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// Waits for a stdout line that satisfies `match` and returns it.
+    @discardableResult
+    func waitForStdout(_ what: String, timeout: Duration = .seconds(30), where match: @escaping @Sendable (String) -> Bool) async throws -> String {
+        try await wait(what, timeout: timeout) { $0.stdout.contains(where: match) }
+        return stdout.first(where: match)!
+    }
+
+    func waitForStdoutCount(_ n: Int, timeout: Duration = .seconds(30)) async throws {
+        try await wait("\(n) stdout lines", timeout: timeout) { $0.stdout.count >= n }
+    }
+
+    func waitForStderr(_ what: String, timeout: Duration = .seconds(30), where match: @escaping @Sendable (String) -> Bool) async throws {
+        try await wait(what, timeout: timeout) { $0.stderr.contains(where: match) }
+    }
+
+    /// Waits for the process to exit and returns its status.
+    @discardableResult
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        try await wait("exit", timeout: timeout) { $0.exit != nil }
+        return exitStatus!
+    }
+
+    func signal(_ sig: Int32) { kill(pid, sig) }
+
+    /// Kills the process if it still runs and waits for it.
+    func terminate() async {
+        if exitStatus == nil { kill(pid, SIGKILL) }
+        _ = try? await waitForExit(timeout: .seconds(10))
+    }
+}
