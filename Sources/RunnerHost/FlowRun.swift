@@ -18,6 +18,7 @@ actor FlowRun {
     private let reports: AsyncStream<(Int, InstanceReport)>
     private let reportsContinuation: AsyncStream<(Int, InstanceReport)>.Continuation
     private var consumer: Task<Void, Never>?
+    private let maxFrameBytes: Int
 
     /// - Parameters:
     ///   - states: saved module states to start from.
@@ -27,6 +28,7 @@ actor FlowRun {
          locator: RuntimeLocator, dataPath: DataPath, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
          quiet: Bool, logger: Logger, emit: @escaping @Sendable (RunnerEvent) -> Void) {
         self.plan = plan
+        self.maxFrameBytes = configuration.maxFrameBytes
         if quiet { self.emit = { @Sendable (_: RunnerEvent) in } } else { self.emit = emit }
         let (stream, continuation) = AsyncStream.makeStream(of: (Int, InstanceReport).self)
         self.reports = stream
@@ -145,6 +147,10 @@ actor FlowRun {
             throw RunnerError.unknownPort(FlowModuleID(flow: plan.flow.id, module: module), port, known: spec.inputs.map(\.rawValue))
         }
         guard state == .running || state == .degraded else { throw RunnerError.notRunning(plan.flow.id) }
+        // The frame is `D<slot> <payload>`: refuse what the runtime could not read, before it is queued.
+        if payload.utf8.count + 12 > maxFrameBytes {
+            throw RunnerError.payloadTooLarge(FlowModuleID(flow: plan.flow.id, module: module), bytes: payload.utf8.count, limit: maxFrameBytes)
+        }
         let link = links[instance]
         let buffer = ByteBuffer(string: payload)
         let accepted = try await link.loop.submit { () -> Bool in

@@ -10,6 +10,7 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     case runtimeFailed(flow: FlowID, runtime: RuntimeKind, reason: String)
     case notRunning(FlowID)
     case saturated(FlowModuleID)
+    case payloadTooLarge(FlowModuleID, bytes: Int, limit: Int)
     case stopped(flow: FlowID)
 
     public struct LoadError: Sendable, Equatable, Codable {
@@ -29,6 +30,7 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .runtimeFailed: "runtime-failed"
         case .notRunning: "flow-not-running"
         case .saturated: "saturated"
+        case .payloadTooLarge: "payload-too-large"
         case .stopped: "stopped"
         }
     }
@@ -55,6 +57,8 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
             "flow \"\(f)\" is not running: start it with startFlow"
         case .saturated(let fm):
             "module \"\(fm)\" has too many queued messages: the message was refused, retry later"
+        case .payloadTooLarge(let fm, let bytes, let limit):
+            "payload for \"\(fm)\" is \(bytes) bytes, over the frame limit of \(limit) bytes: send smaller messages (or pass a reference to the data)"
         case .stopped(let f):
             "flow \"\(f)\" was stopped"
         }

@@ -124,3 +124,23 @@ for line in frames():
         }
     }
 }
+
+extension RuntimeFaultTests {
+    @Test func injectOverTheFrameLimitIsRefusedBeforeItIsQueued() async throws {
+        try await withRunner(maxFrameBytes: 1024) { h in
+            _ = try await h.deployAndStart(#"{"id": "big", "modules": [{"id": "echo", "runtime": "node", "code": "module.exports = (m) => m.payload.length"}]}"#)
+            let pids = try await h.host.pids(FlowID("big"))
+            let big = "\"" + String(repeating: "x", count: 2000) + "\""
+            do {
+                try await h.inject("big", "echo", big)
+                Issue.record("an oversize payload was accepted")
+            } catch let error as RunnerError {
+                #expect(error.code == "payload-too-large")
+                #expect(error.description.contains("over the frame limit of 1024 bytes"))
+            }
+            try await h.inject("big", "echo", "\"small\"")
+            try await h.recorder.wait(for: "the small message") { events in events.outputs("big") == ["5"] }
+            #expect(try await h.host.pids(FlowID("big")) == pids, "no restart")
+        }
+    }
+}
