@@ -5,7 +5,7 @@ import RunnerHost
 
 /// The kinds of events a subscriber can ask for.
 public enum EventKind: String, Sendable, CaseIterable {
-    case output, error, log, state
+    case output, error, log, state, debug
 }
 
 /// Fans runner events out to subscribers as JSON text. Each subscriber has a
@@ -68,6 +68,7 @@ public final class EventHub: Sendable {
         case .moduleError: .error
         case .log: .log
         case .flowState, .instanceState: .state
+        case .paused, .stepped, .resumed: .debug
         }
     }
 
@@ -95,6 +96,14 @@ public final class EventHub: Sendable {
             return JSONValue.object(["type": "instance", "flowId": .string(flow.rawValue), "runtime": .string(runtime.rawValue),
                                      "state": .string(state.rawValue), "pid": pid.map { .int(Int($0)) } ?? .null,
                                      "restarts": .int(restarts), "reason": reason.map { .string($0) } ?? .null]).jsonText
+        case .paused(let flow, let module, let port, let payload):
+            let at = module.map { "\(quote($0.rawValue))" } ?? "null"
+            let on = port.map { "\(quote($0.rawValue))" } ?? "null"
+            return "{\"type\":\"paused\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(at),\"port\":\(on),\"payload\":\(payload ?? "null")}"
+        case .stepped(let flow, let result):
+            return JSONValue.object(["type": "stepped", "flowId": .string(flow.rawValue), "result": result]).jsonText
+        case .resumed(let flow):
+            return JSONValue.object(["type": "resumed", "flowId": .string(flow.rawValue)]).jsonText
         }
     }
 

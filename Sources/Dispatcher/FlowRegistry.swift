@@ -25,7 +25,7 @@ public actor FlowRegistry {
         try store.prepare()
         for stored in try store.loadAll() {
             flows[stored.flow.id] = stored
-            if case .failure(_, let message) = await runner.send(.deploy(stored.flow)) {
+            if case .failure(_, let message) = await runner.send(.deploy(stored.flow, breakpoints: stored.breakpoints)) {
                 logger.error("could not restore flow \(stored.flow.id): \(message)")
                 continue
             }
@@ -51,11 +51,20 @@ public actor FlowRegistry {
         if let expectedRevision, expectedRevision != (existing?.revision ?? 0) {
             throw APIError.conflict(flow.id, expected: expectedRevision, actual: existing?.revision ?? 0)
         }
-        try check(await runner.send(.deploy(flow)))
+        // Breakpoints stay with the modules that still exist.
+        let breakpoints = (existing?.breakpoints ?? []).filter { flow.module($0.module) != nil }
+        try check(await runner.send(.deploy(flow, breakpoints: breakpoints)))
         let shouldStart = start ?? (existing?.started ?? true)
-        var stored = StoredFlow(flow: flow, revision: (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1), started: existing?.started ?? false)
+        var stored = StoredFlow(flow: flow, revision: (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1),
+                                started: existing?.started ?? false, breakpoints: breakpoints)
         if shouldStart && !stored.started {
-            try check(await runner.send(.start(flow.id)))
+            do {
+                try check(await runner.send(.start(flow.id)))
+            } catch {
+                // A new flow that does not start (an `init` threw) is not deployed either.
+                if existing == nil { _ = await runner.send(.remove(flow.id)) }
+                throw error
+            }
             stored.started = true
         }
         try save(stored)
@@ -93,6 +102,57 @@ public actor FlowRegistry {
             throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(target.flow).description)
         }
         try check(await runner.send(.inject(flow: target.flow, module: target.module, port: port, payload: payload.jsonText)))
+    }
+
+    // MARK: debugger
+
+    public func setBreakpoint(_ target: FlowModuleID, condition: JSONValue?) async throws {
+        let parsed: BreakCondition?
+        do { parsed = try condition.map { json throws(BreakConditionError) in try BreakCondition(json: json) } } catch {
+            throw APIError.invalidParams("setBreakPointAtModule: \(error.description)")
+        }
+        try await gate.run { try await self.setBreakpointNow(Breakpoint(module: target.module, condition: parsed), in: target.flow) }
+    }
+
+    private func setBreakpointNow(_ breakpoint: Breakpoint, in flow: FlowID) async throws {
+        var stored = try stored(flow)
+        try check(await runner.send(.setBreakpoint(flow: flow, breakpoint)))
+        stored.breakpoints.removeAll { $0.module == breakpoint.module }
+        stored.breakpoints.append(breakpoint)
+        stored.breakpoints.sort { $0.module < $1.module }
+        try save(stored)
+    }
+
+    /// Returns whether there was a breakpoint there.
+    public func removeBreakpoint(_ target: FlowModuleID) async throws -> Bool {
+        try await gate.run { try await self.removeBreakpointNow(target) }
+    }
+
+    private func removeBreakpointNow(_ target: FlowModuleID) async throws -> Bool {
+        var stored = try stored(target.flow)
+        let reply = await runner.send(.removeBreakpoint(flow: target.flow, module: target.module))
+        try check(reply)
+        stored.breakpoints.removeAll { $0.module == target.module }
+        try save(stored)
+        if case .bool(let had) = reply { return had }
+        return false
+    }
+
+    /// One step of a flow, or of every paused flow.
+    public func step(_ id: FlowID?) async throws -> JSONValue {
+        if let id { _ = try stored(id) }
+        let reply = await runner.send(.step(id))
+        try check(reply)
+        if case .step(let result) = reply { return result }
+        return .object([:])
+    }
+
+    public func resume(_ id: FlowID) async throws -> Bool {
+        _ = try stored(id)
+        let reply = await runner.send(.resume(id))
+        try check(reply)
+        if case .bool(let b) = reply { return b }
+        return false
     }
 
     public func stored(_ id: FlowID) throws -> StoredFlow {

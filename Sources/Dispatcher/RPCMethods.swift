@@ -10,7 +10,8 @@ public struct RPCMethods: Sendable {
     public init(registry: FlowRegistry) { self.registry = registry }
 
     static let names = ["listRuntimes", "listFlowsForRuntime", "addOrUpdateFlow", "removeFlow", "startFlow", "stopFlow",
-                        "inject", "getFlow", "listFlows", "status", "subscribe"]
+                        "inject", "getFlow", "listFlows", "status", "subscribe",
+                        "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow"]
 
     /// Runs one method; `subscribe` is handled by the WebSocket session, not here.
     func call(_ method: String, params json: JSONValue?) async throws -> JSONValue {
@@ -34,8 +35,15 @@ public struct RPCMethods: Sendable {
         case "startFlow", "stopFlow":
             try await registry.setRunning(try params.flowID(), method == "startFlow")
             return .bool(true)
-        case "resumeFlow", "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow":
-            throw APIError(code: -32601, message: "\(method) is part of the debugger, which is not built yet (see the debugger issue)")
+        case "setBreakPointAtModule":
+            try await registry.setBreakpoint(try params.flowModuleID(), condition: params.optional("condition"))
+            return .bool(true)
+        case "removeBreakPointAtModule":
+            return .bool(try await registry.removeBreakpoint(try params.flowModuleID()))
+        case "singleStepFlow":
+            return try await registry.step(try params.optionalString("flowId").map { _ in try params.flowID() })
+        case "resumeFlow":
+            return .bool(try await registry.resume(try params.flowID()))
         case "inject":
             let target = try params.flowModuleID()
             let port = try params.optionalString("port").map(PortName.init)
@@ -63,8 +71,10 @@ public struct RPCMethods: Sendable {
             "started": .bool(stored.started),
             "status": .string(status?.state.rawValue ?? "deployed"),
         ]
+        o["breakpoints"] = try Self.encode(stored.breakpoints)
         if let status {
             o["reason"] = status.reason.map { .string($0) } ?? .null
+            if let at = status.pausedAt { o["pausedAt"] = try Self.encode(at) }
             o["modules"] = try Self.encode(status.modules)
             o["instances"] = try Self.encode(status.instances)
         }

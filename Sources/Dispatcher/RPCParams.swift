@@ -52,6 +52,11 @@ struct RPCParams {
         return id
     }
 
+    func optional(_ name: String) -> JSONValue? {
+        guard let v = values[name], v != .null else { return nil }
+        return v
+    }
+
     func require(_ name: String) throws -> JSONValue {
         guard let v = values[name] else { throw APIError.invalidParams("\(method) needs \"\(name)\"") }
         return v

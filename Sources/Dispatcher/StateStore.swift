@@ -6,6 +6,20 @@ public struct StoredFlow: Codable, Sendable, Equatable {
     public var flow: FlowDocument
     public var revision: Int
     public var started: Bool
+    /// Debugger breakpoints: kept with the flow, across restarts and redeploys.
+    public var breakpoints: [Breakpoint]
+
+    public init(flow: FlowDocument, revision: Int, started: Bool, breakpoints: [Breakpoint] = []) {
+        self.flow = flow; self.revision = revision; self.started = started; self.breakpoints = breakpoints
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        flow = try c.decode(FlowDocument.self, forKey: .flow)
+        revision = try c.decode(Int.self, forKey: .revision)
+        started = try c.decode(Bool.self, forKey: .started)
+        breakpoints = try c.decodeIfPresent([Breakpoint].self, forKey: .breakpoints) ?? []
+    }
 }
 
 /// The dispatcher's state directory: one file per flow, written atomically

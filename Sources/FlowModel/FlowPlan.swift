@@ -41,7 +41,14 @@ public struct FlowPlan: Sendable, Equatable {
                         routeID = plans[i].hostRoutes.count
                         plans[i].hostRoutes.append(HostRoute(source: source, targets: remote, isFlowOutput: targets.isEmpty))
                     }
-                    plans[i].outputRoutes.append(OutputRoute(source: source, local: local, remoteRoute: routeID))
+                    // Debug routing: one route through the host to every target, local ones included.
+                    var allID = routeID ?? -1
+                    if !local.isEmpty {
+                        allID = plans[i].hostRoutes.count
+                        let everyTarget = targets.compactMap { t in slotOf[t].map { RouteTarget(instance: instanceOf[t.module]!, slot: $0) } }
+                        plans[i].hostRoutes.append(HostRoute(source: source, targets: everyTarget, isFlowOutput: false))
+                    }
+                    plans[i].outputRoutes.append(OutputRoute(source: source, local: local, remoteRoute: routeID, allRoute: allID))
                 }
             }
         }
@@ -80,6 +87,9 @@ public struct OutputRoute: Sendable, Equatable {
     public let source: Endpoint
     public let local: [Endpoint]
     public let remoteRoute: Int?
+    /// The host route to every target, local ones included: what the runtime
+    /// uses while the debugger has the flow (`{"t":"mode","via":"host"}`).
+    public let allRoute: Int
 }
 
 /// What the host does with a data frame carrying one route id.

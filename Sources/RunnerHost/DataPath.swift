@@ -33,7 +33,7 @@ final class DataPath: @unchecked Sendable {
             links[i].dataPath = self
             links[i].routes = instance.hostRoutes.map { route in
                 ResolvedRoute(targets: route.targets.map { ResolvedRoute.Target(link: links[$0.instance], slot: $0.slot) },
-                              output: route.isFlowOutput ? route.source : nil)
+                              source: route.source, output: route.isFlowOutput ? route.source : nil)
             }
             for target in Set(instance.hostRoutes.flatMap { $0.targets.map(\.instance) }) where target != i {
                 links[target].upstream.append(links[i])

@@ -9,15 +9,23 @@ import PipeBridge
 actor FlowRun {
     let plan: FlowPlan
     let links: [InstanceLink]
-    private let instances: [RuntimeInstance]
-    private var records: [ModuleID: ModuleRecord] = [:]
+    let instances: [RuntimeInstance]
+    var records: [ModuleID: ModuleRecord] = [:]
     private var instanceStatus: [InstanceStatus]
     private(set) var state: FlowRunState = .deployed
     private var reason: String?
-    private let emit: @Sendable (RunnerEvent) -> Void
+    let emit: @Sendable (RunnerEvent) -> Void
     private let reports: AsyncStream<(Int, InstanceReport)>
     private let reportsContinuation: AsyncStream<(Int, InstanceReport)>.Continuation
     private var consumer: Task<Void, Never>?
+    let debugger: FlowDebugger
+    var breakpoints: [Breakpoint]
+    var pausedAt: FlowDebugger.Hit?
+    private let pauses: AsyncStream<FlowDebugger.Hit?>
+    private let pausesContinuation: AsyncStream<FlowDebugger.Hit?>.Continuation
+    private var pauseConsumer: Task<Void, Never>?
+    /// How long a debugger step may wait for the runtimes.
+    static let stepTimeout: TimeAmount = .seconds(30)
     private let maxFrameBytes: Int
 
     /// - Parameters:
@@ -26,7 +34,7 @@ actor FlowRun {
     ///   - quiet: a load check: its events are not published.
     init(plan: FlowPlan, runtimes: [RuntimeKind: RuntimeInfo], configuration: RunnerConfiguration,
          locator: RuntimeLocator, dataPath: DataPath, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
-         quiet: Bool, logger: Logger, emit: @escaping @Sendable (RunnerEvent) -> Void) {
+         quiet: Bool, breakpoints: [Breakpoint] = [], logger: Logger, emit: @escaping @Sendable (RunnerEvent) -> Void) {
         self.plan = plan
         self.maxFrameBytes = configuration.maxFrameBytes
         if quiet { self.emit = { @Sendable (_: RunnerEvent) in } } else { self.emit = emit }
@@ -37,7 +45,16 @@ actor FlowRun {
             InstanceLink(loop: dataPath.loop, flow: plan.flow.id, runtime: $0.runtime, slots: $0.slots,
                          window: configuration.window, queueBound: configuration.queueBound)
         }
-        dataPath.loop.execute { dataPath.connect(links, plan: plan) }
+        let (pauses, pausesContinuation) = AsyncStream.makeStream(of: FlowDebugger.Hit?.self)
+        self.pauses = pauses
+        self.pausesContinuation = pausesContinuation
+        let debugger = FlowDebugger(loop: dataPath.loop, links: links, onPause: { pausesContinuation.yield($0) })
+        self.debugger = debugger
+        self.breakpoints = breakpoints
+        dataPath.loop.execute {
+            dataPath.connect(links, plan: plan)
+            debugger.load(breakpoints)
+        }
         self.links = links
         var instances: [RuntimeInstance] = []
         for (i, instancePlan) in plan.instances.enumerated() {
@@ -66,6 +83,10 @@ actor FlowRun {
     /// Starts consuming the instances' reports; call once after init.
     func activate() {
         guard consumer == nil else { return }
+        let pauses = self.pauses
+        pauseConsumer = Task { [weak self] in
+            for await hit in pauses { await self?.debuggerPaused(hit) }
+        }
         let stream = reports
         consumer = Task { [weak self] in
             for await (index, report) in stream {
@@ -116,8 +137,12 @@ actor FlowRun {
     /// Stops the instances and the report consumer for good.
     func shutdown() async {
         await stopInstances()
+        let debugger = self.debugger
+        try? await debugger.loop.submit { debugger.close() }.get()
         reportsContinuation.finish()
+        pausesContinuation.finish()
         consumer?.cancel()
+        pauseConsumer?.cancel()
     }
 
     private func stopInstances() async {
@@ -146,7 +171,7 @@ actor FlowRun {
         guard let (instance, slot) = plan.inputSlot(module: module, port: port) else {
             throw RunnerError.unknownPort(FlowModuleID(flow: plan.flow.id, module: module), port, known: spec.inputs.map(\.rawValue))
         }
-        guard state == .running || state == .degraded else { throw RunnerError.notRunning(plan.flow.id) }
+        guard state == .running || state == .degraded || state == .paused else { throw RunnerError.notRunning(plan.flow.id) }
         // The frame is `D<slot> <payload>`: refuse what the runtime could not read, before it is queued.
         if payload.utf8.count + 12 > maxFrameBytes {
             throw RunnerError.payloadTooLarge(FlowModuleID(flow: plan.flow.id, module: module), bytes: payload.utf8.count, limit: maxFrameBytes)
@@ -183,6 +208,9 @@ actor FlowRun {
     /// Every message not yet processed, oldest first per instance; empties the links.
     func takePending() async -> [(Endpoint, ByteBuffer)] {
         var all: [(Endpoint, ByteBuffer)] = []
+        let debugger = self.debugger, links = self.links
+        let held = (try? await debugger.loop.submit { debugger.takeHeld() }.get()) ?? []
+        all += held.map { (links[$0.link].slots[$0.slot], $0.payload) }
         for link in links {
             let items = (try? await link.loop.submit { link.takeAll() }.get()) ?? []
             all += items.map { (link.slots[$0.slot], $0.payload) }
@@ -196,8 +224,16 @@ actor FlowRun {
             let counts = (try? await link.loop.submit { link.slots.indices.map { link.pendingCount(slot: $0) } }.get()) ?? []
             for (slot, count) in counts.enumerated() { queued[link.slots[slot].module, default: 0] += count }
         }
-        let modules = plan.flow.modules.compactMap { records[$0.id]?.status(queued: queued[$0.id] ?? 0) }
-        return FlowRunStatus(flow: plan.flow.id, state: state, reason: reason, instances: instanceStatus, modules: modules)
+        let debugger = self.debugger
+        let held = (try? await debugger.loop.submit { debugger.heldSummary() }.get()) ?? [:]
+        let modules = plan.flow.modules.compactMap { m -> ModuleStatus? in
+            guard var status = records[m.id]?.status(queued: (queued[m.id] ?? 0) + (held[m.id]?.count ?? 0)) else { return nil }
+            if let h = held[m.id] { status.queuedPayloads = h.oldest.map(Self.json) }
+            return status
+        }
+        let paused = pausedAt.map { PausedAt(module: $0.module, port: $0.port, payload: Self.json($0.payload)) }
+        return FlowRunStatus(flow: plan.flow.id, state: state, reason: reason, instances: instanceStatus, modules: modules,
+                             breakpoints: breakpoints, pausedAt: paused)
     }
 
     func pids() async -> [Int32] {
@@ -242,13 +278,13 @@ actor FlowRun {
     private func record(error: ModuleErrorReport) {
         let entry = ModuleErrorRecord(time: Date(), port: error.port, payload: error.payload, message: error.message, stack: error.stack)
         records[error.module]?.errors.append(entry)
-        if error.message.hasPrefix("runtime instance") || error.message.hasPrefix("message dropped") {
+        if error.message.contains(" runtime instance ") || error.message.hasPrefix("message dropped") {
             records[error.module]?.hostErrors += 1
         }
         emit(.moduleError(flow: plan.flow.id, module: error.module, error: entry))
     }
 
-    private func setState(_ new: FlowRunState, reason: String?) {
+    func setState(_ new: FlowRunState, reason: String?) {
         guard new != state || reason != self.reason else { return }
         state = new
         self.reason = reason

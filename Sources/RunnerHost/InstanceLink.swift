@@ -31,6 +31,12 @@ final class InstanceLink: @unchecked Sendable {
     /// Instances with a route to this one: they stop being read while this one is congested.
     var upstream: [InstanceLink] = []
     unowned(unsafe) var dataPath: DataPath!
+    /// Set while the flow's debugger watches or holds it: arriving messages go
+    /// to the debugger, and at most one message is in flight.
+    var debugger: FlowDebugger?
+    /// Whether the runtime was told to send every message through the host
+    /// (told again after a restart).
+    private(set) var routeViaHost = false
 
     private(set) var channel: (any Channel)?
     private var writeBuffer: ByteBuffer
@@ -38,6 +44,11 @@ final class InstanceLink: @unchecked Sendable {
     private var inFlight = CircularBuffer<PendingMessage>()
     private var queued = CircularBuffer<PendingMessage>()
     private var acked = 0
+    /// Messages at the front of the queue that were in flight when the
+    /// process died: they are written one at a time, so that if one of them
+    /// kills the process again, it is known to be the culprit.
+    private var careful = 0
+    private var effectiveWindow: Int { careful > 0 || debugger != nil ? 1 : window }
     private var isCongested = false
     private var blockedBy = 0
     /// Counters of the host side of this link.
@@ -67,6 +78,7 @@ final class InstanceLink: @unchecked Sendable {
         }
         let route = routes[routeID]
         routedOut &+= 1
+        if let debugger { debugger.emitted(from: route.source, payload: payload) }
         if let output = route.output { dataPath.publish(flow: flow, source: output, payload: payload) }
         for target in route.targets { target.link.enqueue(slot: target.slot, payload: payload) }
     }
@@ -76,16 +88,30 @@ final class InstanceLink: @unchecked Sendable {
         var done = count - acked
         guard done > 0 else { return }
         acked = count
-        while done > 0, inFlight.popFirst() != nil { done -= 1 }
+        while done > 0, inFlight.popFirst() != nil {
+            done -= 1
+            if careful > 0 { careful -= 1 }
+        }
         pump()
+        debugger?.linkProgressed()
     }
 
     // MARK: messages to the runtime
 
-    /// Queues a message for input `slot`; writes it at once when the window allows.
+    /// A message for input `slot`: to the debugger when it has the flow, else on its way.
     @inline(__always)
     func enqueue(slot: Int, payload: ByteBuffer) {
-        if channel != nil, queued.isEmpty, inFlight.count < window {
+        if let debugger {
+            debugger.arrive(link: self, slot: slot, payload: payload)
+            return
+        }
+        deliver(slot: slot, payload: payload)
+    }
+
+    /// Queues a message for input `slot`; writes it at once when the window allows.
+    @inline(__always)
+    func deliver(slot: Int, payload: ByteBuffer) {
+        if channel != nil, queued.isEmpty, inFlight.count < effectiveWindow {
             write(PendingMessage(slot: slot, payload: payload))
         } else {
             queued.append(PendingMessage(slot: slot, payload: payload))
@@ -96,8 +122,42 @@ final class InstanceLink: @unchecked Sendable {
         }
     }
 
+    /// Writes a message now, whatever the window (a debugger step); queues it while the instance restarts.
+    func forceDeliver(slot: Int, payload: ByteBuffer) {
+        if channel != nil { write(PendingMessage(slot: slot, payload: payload)) } else { queued.append(PendingMessage(slot: slot, payload: payload)) }
+    }
+
+    /// Tells the runtime how to route (docs/protocol.md, "Debug routing"), in order with the data frames.
+    func setRouting(viaHost: Bool) {
+        guard viaHost != routeViaHost else { return }
+        routeViaHost = viaHost
+        if channel != nil { writeControl(viaHost ? Self.modeHost : Self.modeDirect) }
+    }
+
+    /// Asks the runtime for every module's state (`{"t":"report"}`); false when no process is attached.
+    func requestReport() -> Bool {
+        guard channel != nil else { return false }
+        writeControl("{\"t\":\"report\"}\n")
+        flush()
+        return true
+    }
+
+    private static let modeHost = "{\"t\":\"mode\",\"via\":\"host\"}\n"
+    private static let modeDirect = "{\"t\":\"mode\",\"via\":\"direct\"}\n"
+
+    private func writeControl(_ frame: String) {
+        writeBuffer.writeString(frame)
+        if !isDirty {
+            isDirty = true
+            dataPath.markDirty(self)
+        }
+    }
+
+    /// Nothing in flight and nothing waiting here (the debugger's held messages are not here).
+    var isIdle: Bool { inFlight.isEmpty && queued.isEmpty }
+
     /// Whether an API call may add a message now (the queue is under twice its bound).
-    var acceptsInjection: Bool { queued.count < highWater * 2 }
+    var acceptsInjection: Bool { queued.count < highWater * 2 && (debugger?.heldCount ?? 0) < highWater * 2 }
 
     @inline(__always)
     private func write(_ message: PendingMessage) {
@@ -112,7 +172,7 @@ final class InstanceLink: @unchecked Sendable {
 
     private func pump() {
         guard channel != nil else { return }
-        while inFlight.count < window, let next = queued.popFirst() { write(next) }
+        while inFlight.count < effectiveWindow, let next = queued.popFirst() { write(next) }
         if isCongested, queued.count <= lowWater {
             isCongested = false
             for u in upstream where u !== self { u.unblock() }
@@ -149,20 +209,30 @@ final class InstanceLink: @unchecked Sendable {
     func attach(_ channel: any Channel) {
         self.channel = channel
         acked = 0
+        if routeViaHost { writeControl(Self.modeHost) }
         if blockedBy > 0 { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
         pump()
         flush()
     }
 
-    /// The instance is gone. Returns the oldest unacknowledged message (the
-    /// one it was most likely working on) and puts the others back in front
-    /// of the queue, in order, for the next process.
+    /// The instance is gone. Unacknowledged messages go back to the front of
+    /// the queue, in order, to be delivered again one at a time. Acks are
+    /// cumulative per batch, so after a first death the host cannot tell which
+    /// message killed the process; when it dies again on a message sent one
+    /// at a time, that message is the culprit: it is returned (to be recorded
+    /// as the module's error) and not delivered again.
     func detach() -> PendingMessage? {
         channel = nil
         writeBuffer.clear()
         isDirty = false
         acked = 0
-        let culprit = inFlight.popFirst()
+        var culprit: PendingMessage?
+        if careful > 0, let first = inFlight.popFirst() {
+            culprit = first
+            careful -= 1
+        } else {
+            careful += inFlight.count
+        }
         while let last = inFlight.popLast() { queued.prepend(last) }
         return culprit
     }
@@ -173,6 +243,7 @@ final class InstanceLink: @unchecked Sendable {
         all.append(contentsOf: queued)
         inFlight.removeAll()
         queued.removeAll()
+        careful = 0
         return all
     }
 
@@ -189,6 +260,8 @@ struct ResolvedRoute {
         let slot: Int
     }
     var targets: [Target]
+    /// The output port the frames come from.
+    var source: Endpoint
     /// The source port when it is a flow output.
     var output: Endpoint?
 }

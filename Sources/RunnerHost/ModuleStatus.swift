@@ -35,6 +35,8 @@ public struct ModuleStatus: Sendable, Codable {
     public var recentErrors: [ModuleErrorRecord]
     public var recentLogs: [LogRecord]
     public var moduleState: JSONValue?
+    /// While the flow is paused: the oldest messages queued for the module.
+    public var queuedPayloads: [JSONValue]?
 }
 
 /// The lifecycle of a runtime instance with its process.
@@ -54,6 +56,9 @@ public struct FlowRunStatus: Sendable, Codable {
     public var reason: String?
     public var instances: [InstanceStatus]
     public var modules: [ModuleStatus]
+    public var breakpoints: [Breakpoint] = []
+    /// Where the debugger stopped the flow, while it is paused at a breakpoint.
+    public var pausedAt: PausedAt?
 }
 
 public enum FlowRunState: String, Sendable, Codable {

@@ -5,12 +5,18 @@ import PipeBridge
 /// gets it as a value, a remote runner will get it as JSON over WebSocket.
 public enum RunnerCommand: Sendable, Codable {
     case listRuntimes
-    case deploy(FlowDocument)
+    /// Deploys or replaces a flow with its breakpoints.
+    case deploy(FlowDocument, breakpoints: [Breakpoint])
     case start(FlowID)
     case stop(FlowID)
     case remove(FlowID)
     case inject(flow: FlowID, module: ModuleID, port: PortName?, payload: String)
     case status(FlowID?)
+    case setBreakpoint(flow: FlowID, Breakpoint)
+    case removeBreakpoint(flow: FlowID, module: ModuleID)
+    /// One step of one flow, or of every paused flow.
+    case step(FlowID?)
+    case resume(FlowID)
 }
 
 /// A runner's answer to one `RunnerCommand`.
@@ -18,6 +24,9 @@ public enum RunnerReply: Sendable, Codable {
     case ok
     case runtimes([RuntimeInfo])
     case status([FlowRunStatus])
+    case bool(Bool)
+    /// `{ "flow/module": {inputStates, outputStates, errors, state} }`
+    case step(JSONValue)
     /// `code` is a `RunnerError.code`; `message` is the one-line reason for the user.
     case failure(code: String, message: String)
 }
@@ -28,7 +37,7 @@ extension RunnerHost {
         do {
             switch command {
             case .listRuntimes: return .runtimes(listRuntimes())
-            case .deploy(let flow): try await deploy(flow)
+            case .deploy(let flow, let breakpoints): try await deploy(flow, breakpoints: breakpoints)
             case .start(let id): try await start(id)
             case .stop(let id): try await stop(id)
             case .remove(let id): try await remove(id)
@@ -37,6 +46,14 @@ extension RunnerHost {
             case .status(let id):
                 if let id { return .status([try await status(id)]) }
                 return .status(await status())
+            case .setBreakpoint(let flow, let breakpoint):
+                try await run(flow).setBreakpoint(breakpoint)
+            case .removeBreakpoint(let flow, let module):
+                return .bool(try await run(flow).removeBreakpoint(module))
+            case .step(let flow):
+                return .step(try await step(flow))
+            case .resume(let flow):
+                return .bool(try await run(flow).resume())
             }
             return .ok
         } catch let error as RunnerError {

@@ -11,6 +11,8 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     case notRunning(FlowID)
     case saturated(FlowModuleID)
     case payloadTooLarge(FlowModuleID, bytes: Int, limit: Int)
+    case stepTimedOut(flow: FlowID, runtimes: [String])
+    case badCondition(FlowModuleID, String)
     case stopped(flow: FlowID)
 
     public struct LoadError: Sendable, Equatable, Codable {
@@ -31,6 +33,8 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notRunning: "flow-not-running"
         case .saturated: "saturated"
         case .payloadTooLarge: "payload-too-large"
+        case .stepTimedOut: "step-timed-out"
+        case .badCondition: "bad-condition"
         case .stopped: "stopped"
         }
     }
@@ -59,6 +63,10 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
             "module \"\(fm)\" has too many queued messages: the message was refused, retry later"
         case .payloadTooLarge(let fm, let bytes, let limit):
             "payload for \"\(fm)\" is \(bytes) bytes, over the frame limit of \(limit) bytes: send smaller messages (or pass a reference to the data)"
+        case .stepTimedOut(let f, let runtimes):
+            "flow \"\(f)\": the \(runtimes.joined(separator: " and ")) runtime did not finish its messages in time; the flow stays paused: see status, then step or resume again"
+        case .badCondition(let fm, let why):
+            "breakpoint at \"\(fm)\": \(why)"
         case .stopped(let f):
             "flow \"\(f)\" was stopped"
         }

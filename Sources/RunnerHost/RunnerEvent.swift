@@ -9,11 +9,17 @@ public enum RunnerEvent: Sendable, Codable {
     case log(flow: FlowID, module: ModuleID?, runtime: RuntimeKind, record: LogRecord)
     case flowState(flow: FlowID, state: FlowRunState, reason: String?)
     case instanceState(flow: FlowID, runtime: RuntimeKind, state: InstanceState, pid: Int32?, restarts: Int, reason: String?)
+    /// The debugger paused the flow; module, port and payload (JSON text) of the message that hit a breakpoint, if one did.
+    case paused(flow: FlowID, module: ModuleID?, port: PortName?, payload: String?)
+    /// A single step ran: `{ "flow/module": {inputStates, outputStates, errors, state} }`.
+    case stepped(flow: FlowID, result: JSONValue)
+    case resumed(flow: FlowID)
 
     public var flow: FlowID {
         switch self {
         case .output(let f, _, _, _), .moduleError(let f, _, _), .log(let f, _, _, _),
-             .flowState(let f, _, _), .instanceState(let f, _, _, _, _, _): f
+             .flowState(let f, _, _), .instanceState(let f, _, _, _, _, _),
+             .paused(let f, _, _, _), .stepped(let f, _), .resumed(let f): f
         }
     }
 }

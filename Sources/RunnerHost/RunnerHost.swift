@@ -44,14 +44,18 @@ public actor RunnerHost {
     /// check instance first: if any module fails to load, nothing changes and
     /// the error names the module and line. A running flow is restarted on the
     /// new version with its module states and its unprocessed messages.
-    public func deploy(_ flow: FlowDocument) async throws {
+    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = []) async throws {
         let available = listRuntimes().map(\.id)
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
         }
         let plan = FlowPlan(flow: flow)
         let old = flows[flow.id]
-        if let old, old.plan.flow == flow { return }
+        let breakpoints = breakpoints.filter { flow.module($0.module) != nil }
+        if let old, old.plan.flow == flow {
+            for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
+            return
+        }
 
         let check = makeRun(plan, states: [:], runInit: [], quiet: true)
         await check.activate()
@@ -60,25 +64,42 @@ public actor RunnerHost {
         await check.stop()
 
         var states: [ModuleID: JSONValue] = [:]
+        var kept: [ModuleID: JSONValue] = [:]
         var pending: [(Endpoint, ByteBuffer)] = []
         var wasRunning = false
         if let old {
             wasRunning = [.running, .degraded, .paused].contains(await old.state)
             await old.stop()
-            let oldPlan = old.plan
-            let kept = await old.moduleStates()
+            kept = await old.moduleStates()
             for m in flow.modules {
-                if let before = oldPlan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }
+                if let before = old.plan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }
             }
             pending = await old.takePending()
             await old.shutdown()
         }
         let runInit = Set(flow.modules.map(\.id)).subtracting(states.keys)
-        let run = makeRun(plan, states: states, runInit: runInit, quiet: false)
+        let run = makeRun(plan, states: states, runInit: runInit, quiet: false, breakpoints: breakpoints)
         await run.activate()
-        flows[flow.id] = run
         await run.adopt(pending)
-        if wasRunning { try await run.start() }
+        if wasRunning {
+            do {
+                try await run.start()
+            } catch {
+                // The new version did not start (an `init` threw, say): bring
+                // the old one back with its states and messages, then report.
+                let rescued = await run.takePending()
+                await run.shutdown()
+                if let old {
+                    let restored = makeRun(old.plan, states: kept, runInit: [], quiet: false, breakpoints: await old.breakpoints)
+                    await restored.activate()
+                    await restored.adopt(rescued)
+                    flows[flow.id] = restored
+                    try? await restored.start()
+                }
+                throw error
+            }
+        }
+        flows[flow.id] = run
         emit(.flowState(flow: flow.id, state: wasRunning ? .running : .deployed, reason: nil))
     }
 
@@ -125,13 +146,31 @@ public actor RunnerHost {
         }
     }
 
-    private func run(_ id: FlowID) throws -> FlowRun {
+    /// One debugger step of a flow, or of every paused flow when `id` is nil.
+    public func step(_ id: FlowID?) async throws -> JSONValue {
+        var out: [String: JSONValue] = [:]
+        let targets: [FlowRun]
+        if let id {
+            targets = [try run(id)]
+        } else {
+            var paused: [FlowRun] = []
+            for id in flows.keys.sorted() { if let r = flows[id], await r.state == .paused { paused.append(r) } }
+            targets = paused
+        }
+        for r in targets {
+            for (module, result) in try await r.step() { out["\(r.plan.flow.id)/\(module)"] = result.json }
+        }
+        return .object(out)
+    }
+
+    func run(_ id: FlowID) throws -> FlowRun {
         guard let run = flows[id] else { throw RunnerError.unknownFlow(id) }
         return run
     }
 
-    private func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool) -> FlowRun {
+    private func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool,
+                         breakpoints: [Breakpoint] = []) -> FlowRun {
         FlowRun(plan: plan, runtimes: runtimes, configuration: configuration, locator: locator, dataPath: dataPath,
-                states: states, runInit: runInit, quiet: quiet, logger: logger, emit: emit)
+                states: states, runInit: runInit, quiet: quiet, breakpoints: breakpoints, logger: logger, emit: emit)
     }
 }

@@ -45,6 +45,10 @@ actor RuntimeInstance {
     private var startWaiters: [CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult], any Error>] = []
     private var exitWaiters: [CheckedContinuation<Void, Never>] = []
     private var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
+    /// Callers of `requestReport` waiting for the runtime's answer.
+    private var reportWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Module errors since `beginCollectingErrors` (a debugger step).
+    private var collected: [ModuleErrorReport]?
 
     init(setup: Setup, link: InstanceLink, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
          logger: Logger, report: @escaping @Sendable (InstanceReport) -> Void) {
@@ -219,10 +223,17 @@ actor RuntimeInstance {
         case .log(let module, let level, let text):
             report(.log(module: module, level: level, text: text))
         case .error(let error):
+            collected?.append(error)
             report(.moduleError(error))
         case .stats(let stats):
             for (module, s) in stats { if let state = s.state { states[module] = state } }
             report(.stats(stats))
+            // The answer to `report` carries every module's state.
+            if !reportWaiters.isEmpty, setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) {
+                let waiters = reportWaiters
+                reportWaiters.removeAll()
+                for w in waiters { w.resume() }
+            }
         case .bye:
             break
         case .fatal(let message):
@@ -230,6 +241,35 @@ actor RuntimeInstance {
         case .unknown(let type):
             logger.debug("ignoring control frame \(type)")
         }
+    }
+
+    // MARK: debugger
+
+    func beginCollectingErrors() { collected = [] }
+
+    /// Asks the runtime for every module's state and waits for the answer (at
+    /// most `timeout`); returns the states and the module errors collected
+    /// since `beginCollectingErrors`.
+    func requestReport(timeout: Duration = .seconds(10)) async -> (states: [ModuleID: JSONValue], errors: [ModuleErrorReport]) {
+        let link = self.link
+        let sent = (try? await link.loop.submit { link.requestReport() }.get()) ?? false
+        if sent {
+            let timer = Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.releaseReportWaiters()
+            }
+            await withCheckedContinuation { reportWaiters.append($0) }
+            timer.cancel()
+        }
+        let errors = collected ?? []
+        collected = nil
+        return (states, errors)
+    }
+
+    private func releaseReportWaiters() {
+        let waiters = reportWaiters
+        reportWaiters.removeAll()
+        for w in waiters { w.resume() }
     }
 
     private func sendConfigure() async {
@@ -261,12 +301,14 @@ actor RuntimeInstance {
         let culprit: PendingMessage? = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach() }.futureResult.get()
         cleanUp()
         report(.processEnded)
-        if let culprit, !wasStopping {
+        if let culprit {
+            // Never a silent loss: also when a stop had to kill a handler that did not finish.
             let endpoint = link.slots[culprit.slot]
+            let what = wasStopping ? "was stopped (\(reason))" : "failed (\(reason))"
             report(.moduleError(ModuleErrorReport(
                 module: endpoint.module, port: endpoint.port,
                 payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView)),
-                message: "runtime instance \(reason) while this message was in progress; the messages after it are delivered again",
+                message: "the \(setup.plan.runtime.rawValue) runtime instance \(what) while this message was in progress; the messages after it are delivered again",
                 stack: nil)))
         }
         let action = machine.exited(reason: reason, at: .now)

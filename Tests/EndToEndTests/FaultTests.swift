@@ -196,3 +196,41 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 }
+
+extension FaultTests {
+    @Test func anInitThatThrowsFailsTheDeployAndChangesNothing() async throws {
+        try await withServer(flows: [Repo.examples + "/pipeline.json"]) { server in
+            let dir = tempDirectory("flows")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let badInit = #"exports.init = (ctx) => { throw new Error('no database'); };\nexports.onMessage = (m) => m.payload;"#
+            // A module new to the flow runs its init (a changed one keeps its state and does not).
+            let changed = try writeFlow("""
+            {"id": "pipeline", "modules": [
+              {"id": "parse", "runtime": "python3", "code": "def on_message(msg, ctx):\\n    return msg.payload\\n"},
+              {"id": "enrich", "runtime": "node", "code": "module.exports = (m) => m.payload"},
+              {"id": "audit", "runtime": "node", "code": "\(badInit)"}],
+             "connections": [{"from": "parse.out", "to": "enrich.in"}, {"from": "enrich.out", "to": "audit.in"}]}
+            """, in: dir)
+            let deploy = try await server.flowctl("addOrUpdateFlow", changed)
+            #expect(deploy.status != 0)
+            #expect(deploy.stderr.contains("no database"), "\(deploy.stderr)")
+            let got = try await server.status("pipeline")
+            #expect(got["revision"] == .int(1))
+            try await eventually("the old version running again") { try await server.status("pipeline")["status"] == "running" }
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "pipeline", "--count", "1"], environment: ["FLOWCTL_SERVER": server.url])
+            try await tail.waitForStderr("subscribed") { $0.contains("following") }
+            _ = try await server.flowctl("inject", "pipeline/parse", "\"still the old version\"")
+            #expect(try await tail.waitForExit() == 0)
+            #expect(tail.stdout.first?.contains("\"by\"") == true, "the old enrich answered: \(tail.stdout)")
+
+            // A new flow whose init throws is not deployed at all.
+            let fresh = try writeFlow(#"{"id": "fresh", "modules": [{"id": "m", "runtime": "node", "code": "\#(badInit)"}]}"#, in: dir, name: "fresh.json")
+            let second = try await server.flowctl("addOrUpdateFlow", fresh)
+            #expect(second.status != 0)
+            let listed = try await server.flowctl("listFlows")
+            #expect(!listed.stdout.contains("fresh"))
+            let status = try await server.flowctl("status")
+            #expect(!status.stdout.contains("fresh"))
+        }
+    }
+}

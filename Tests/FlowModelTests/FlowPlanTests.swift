@@ -62,3 +62,17 @@ import Testing
         #expect(plan.instances[0].hostRoutes[route].targets.isEmpty)
     }
 }
+
+extension FlowPlanTests {
+    @Test func allRouteReachesEveryTargetThroughTheHost() throws {
+        let plan = FlowPlan(flow: flow)
+        let py = plan.instances[1]
+        let source = try #require(py.outputRoutes.first { $0.source.description == "source.out" })
+        #expect(source.allRoute != source.remoteRoute, "a port with a local target gets its own all-route")
+        #expect(Set(py.hostRoutes[source.allRoute].targets) == [RouteTarget(instance: 0, slot: 0), RouteTarget(instance: 1, slot: 1)])
+        let square = try #require(py.outputRoutes.first { $0.source.description == "square.out" })
+        #expect(square.allRoute == square.remoteRoute, "no local target: the remote route is the all-route")
+        let collect = try #require(plan.instances[0].outputRoutes.first { $0.source.description == "collect.out" })
+        #expect(plan.instances[0].hostRoutes[collect.allRoute].isFlowOutput)
+    }
+}

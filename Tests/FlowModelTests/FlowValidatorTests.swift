@@ -138,3 +138,19 @@ extension DidYouMeanTests {
         #expect(DidYouMean.suggestion(for: "python", among: ["python3", "node", "browser"]) == "python3")
     }
 }
+
+extension FlowValidatorTests {
+    @Test func badIdsAndRuntimesDoNotHideOtherProblemsOrAddFollowOnOnes() {
+        let found = issues("""
+        {"id": "bad id", "modules": [
+           {"id": "a", "runtime": "rust", "code": "x"},
+           {"id": "a", "runtime": "node", "code": "x"}],
+         "connections": [{"from": "a.out", "to": "a.inn"}]}
+        """)
+        #expect(found.contains { $0.hasPrefix("id: flow id \"bad id\"") })
+        #expect(found.contains { $0.hasPrefix("modules[0].runtime: unknown runtime \"rust\"") })
+        #expect(found.contains { $0.hasPrefix("modules[1].id: duplicate module id \"a\"") }, "cross-checks ran despite the bad flow id")
+        #expect(found.contains { $0.hasPrefix("connections[0].to: module \"a\" has no input port \"inn\"") })
+        #expect(!found.contains { $0.contains("no module \"a\"") }, "no follow-on error for the module with a bad runtime")
+    }
+}

@@ -175,6 +175,26 @@ import Testing
         }
     }
 
+    @Test func aMessageThatCrashesItsRuntimeIsTheOneRecorded() async throws {
+        try await withRunner { h in
+            _ = try await h.deployAndStart("""
+            {"id": "poison", "modules": [
+              {"id": "m", "runtime": "python3", "code": \(js("import os\ndef on_message(msg, ctx):\n    if msg.payload == 7:\n        os._exit(3)\n    return msg.payload\n"))}]}
+            """)
+            for i in 0..<20 { try await h.inject("poison", "m", "\(i)") }
+            try await h.recorder.wait(for: "all but the poison delivered, the poison recorded") { events in
+                Set(events.outputs("poison")).count == 19 && !events.errors("poison").isEmpty
+            }
+            #expect(Set(h.recorder.outputs("poison")) == Set((0..<20).filter { $0 != 7 }.map { "\($0)" }))
+            let errors = h.recorder.errors("poison", "m")
+            #expect(errors.map(\.payload) == [.int(7)], "exactly the message that crashed the runtime is blamed")
+            #expect(errors.first?.message.contains("exited with status 3") == true, "\(errors)")
+            let status = try await h.host.status(FlowID("poison"))
+            #expect(status.instances[0].state == .ready)
+            #expect(status.instances[0].restarts == 2)
+        }
+    }
+
     @Test func aCrashInOneFlowTouchesNoOther() async throws {
         try await withRunner() { h in
         let code = js("def on_message(msg, ctx):\n    return msg.payload\n")

@@ -25,14 +25,17 @@ public enum HostMessage: Sendable, Equatable {
             public var port: PortName
             public var local: [[String]]
             public var remote: Int?
+            /// Route to every target through the host (debug routing).
+            public var all: Int
 
             public func encode(to encoder: any Encoder) throws {
-                enum K: String, CodingKey { case module, port, local, remote }
+                enum K: String, CodingKey { case module, port, local, remote, all }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(module, forKey: .module)
                 try c.encode(port, forKey: .port)
                 try c.encode(local, forKey: .local)
                 try c.encode(remote, forKey: .remote)  // explicit null
+                try c.encode(all, forKey: .all)
             }
         }
 
@@ -46,7 +49,7 @@ public enum HostMessage: Sendable, Equatable {
             slots = instance.slots.map { [$0.module.rawValue, $0.port.rawValue] }
             routes = instance.outputRoutes.map { r in
                 Route(module: r.source.module, port: r.source.port,
-                      local: r.local.map { [$0.module.rawValue, $0.port.rawValue] }, remote: r.remoteRoute)
+                      local: r.local.map { [$0.module.rawValue, $0.port.rawValue] }, remote: r.remoteRoute, all: r.allRoute)
             }
         }
     }

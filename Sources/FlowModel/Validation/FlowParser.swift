@@ -41,8 +41,9 @@ struct FlowParser {
             }
         case let other?: problem("connections", "must be an array of connections, got \(other.typeName)")
         }
-        guard let id else { return nil }
-        return FlowDocument(id: FlowID(id), description: description, modules: modules, connections: connections)
+        // With a bad id the flow is still checked as a whole (every problem is
+        // reported); the validator never returns a flow that had problems.
+        return FlowDocument(id: FlowID(id ?? ""), description: description, modules: modules, connections: connections)
     }
 
     mutating func parseModule(_ json: JSONValue, at path: String) -> ModuleSpec? {
@@ -76,8 +77,11 @@ struct FlowParser {
             if case .array(let a) = t, a.allSatisfy({ $0.stringValue != nil }) { tags = a.compactMap(\.stringValue) }
             else { problem("\(path).tags", "must be an array of strings") }
         }
-        guard let id, let runtime else { return nil }
-        return ModuleSpec(id: ModuleID(id), runtime: runtime, code: code, file: file,
+        // A module with a bad runtime still takes part in the connection
+        // checks (no follow-on "no module" errors); its runtime problem is
+        // already reported, so the placeholder never leaves the validator.
+        guard let id else { return nil }
+        return ModuleSpec(id: ModuleID(id), runtime: runtime ?? .python3, code: code, file: file,
                           inputs: inputs.map(PortName.init), outputs: outputs.map(PortName.init),
                           config: o["config"] ?? .object([:]), tags: tags)
     }

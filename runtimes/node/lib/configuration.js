@@ -65,8 +65,11 @@ function readRoute(route, i, byId) {
   check(Array.isArray(local), `${where}.local is not an array`);
   const remote = route.remote === undefined ? null : route.remote;
   check(remote === null || isRouteId(remote), `${where}.remote is not a route id (0 to 999999999) or null`);
+  // `all` (debug routing) reaches every target; lenient when missing: `remote`, or null (local only).
+  const all = route.all === undefined || route.all === null ? remote : route.all;
+  check(all === null || isRouteId(all), `${where}.all is not a route id (0 to 999999999)`);
   const targets = local.map((pair, j) => readTarget(pair, byId, `${where}.local[${j}]`));
-  module.routes[index] = new Route(targets, remote);
+  module.routes[index] = new Route(targets, remote, all);
 }
 
 /** Returns { flowId, modules: [ModuleRecord], slots: [{ module, port }], unrouted: ["module.port"] }. */

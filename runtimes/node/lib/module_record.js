@@ -43,12 +43,17 @@ class ModuleRecord {
   }
 }
 
-/** Where one output port goes: local targets (module, input port) and a remote route id or null. */
+/**
+ * Where one output port goes: local targets (module, input port), a remote route id or null, and
+ * the `all` route id that reaches every target through the host (or null: local routing only).
+ */
 class Route {
-  constructor(targets, remote) {
+  constructor(targets, remote, all = remote) {
     this.targets = targets; // [{ module: ModuleRecord, port: string }]
     this.remote = remote;
     this.prefix = remote === null ? null : `D${remote} `;
+    this.all = all;
+    this.allPrefix = all === null ? null : `D${all} `; // used while messages go via the host
   }
 }
 

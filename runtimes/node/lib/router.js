@@ -1,7 +1,8 @@
 'use strict';
 // Sends from a module's output port: to local targets' inboxes as JS values (no JSON for a single
 // target; the second and later targets get their own copy) and to the host as one
-// `D<route> <json>` frame.
+// `D<route> <json>` frame. While messages go via the host (debug routing, `mode` frames), every
+// send is one `D<all> <json>` frame and no local target is called.
 
 const { fitsUtf8 } = require('./utf8');
 
@@ -15,6 +16,7 @@ class Router {
     this.acks = acks;
     this.writeFrame = writeFrame;
     this.maxFrameBytes = maxFrameBytes;
+    this.viaHost = false; // set by {"t":"mode","via":"host"}, cleared by "direct"
   }
 
   /** ctx.send(port, payload). Throws (into the handler) on a bad port or a payload JSON cannot carry. */
@@ -39,6 +41,7 @@ class Router {
     if (route === null) {
       throw new Error(`the host gave no route for output port '${module.outputs[index]}' of module '${module.id}'`);
     }
+    if (this.viaHost && route.allPrefix !== null) return this.sendViaHost(module, index, payload, route.allPrefix);
     const targets = route.targets;
     const count = targets.length;
     // Everything that can fail (encoding, size) happens before anything is delivered.
@@ -56,6 +59,14 @@ class Router {
     // Later targets get their own copy. A JSON round trip measured faster than structuredClone
     // for small payloads (Node 20), and keeps local copies the same as what a remote target gets.
     for (let i = 1; i < count; i++) this.deliver(targets[i], JSON.parse(text), root);
+  }
+
+  /** Debug routing: one frame on the `all` route reaches every target through the host. */
+  sendViaHost(module, index, payload, prefix) {
+    const text = this.encode(module, index, payload);
+    this.checkSize(module, index, text, prefix.length);
+    this.writeFrame(prefix + text + '\n');
+    module.sent++;
   }
 
   deliver(target, payload, root) {

@@ -129,8 +129,16 @@ class Runtime {
     switch (frame.t) {
       case 'configure': return this.configure(frame);
       case 'stop': return this.stop();
+      case 'mode': return this.setMode(frame.via);
+      case 'report': return this.outbox.stats(this.modules, true); // flushed at the end of receive()
       default: return this.log(null, 'warn', `ignored a control frame of unknown type ${JSON.stringify(frame.t)}`);
     }
+  }
+
+  /** Debug routing: "host" sends every message as a `D<all>` frame, "direct" routes as configured. */
+  setMode(via) {
+    if (via === 'host' || via === 'direct') this.router.viaHost = via === 'host';
+    else this.log(null, 'warn', `ignored a mode frame with unknown via ${JSON.stringify(via)}`);
   }
 
   // Configure: load every module, run init functions, reply `configured`.

@@ -30,6 +30,7 @@ class RouteSpec:
     port: str
     local: tuple  # ((module, input port), ...)
     remote: object  # route id (int) or None
+    all: object  # route id reaching every target, local ones included (debug routing), or None
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,18 @@ def _routes(entries, by_id, problems):
         targets = tuple(
             _target(target, by_id, f"{where}.local[{j}]", problems) for j, target in enumerate(local)
         )
-        remote = entry.get("remote")
-        if remote is not None and not (
-            type(remote) is int and 0 <= remote <= MAX_ROUTE_ID
-        ):
+        remote, all_id = entry.get("remote"), entry.get("all")
+        if remote is not None and not _is_route_id(remote):
             problems.append(f"{where}.remote: must be a route id (0...{MAX_ROUTE_ID}) or null")
             continue
-        routes.append(RouteSpec(module_id, port, targets, remote))
+        if all_id is None:
+            all_id = remote  # lenient: a host that does not send it
+        elif not _is_route_id(all_id):
+            problems.append(f"{where}.all: must be a route id (0...{MAX_ROUTE_ID})")
+            continue
+        routes.append(RouteSpec(module_id, port, targets, remote, all_id))
     return tuple(routes)
+
+
+def _is_route_id(value):
+    return type(value) is int and 0 <= value <= MAX_ROUTE_ID

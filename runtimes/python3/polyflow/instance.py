@@ -8,7 +8,8 @@ from .routing import install_routes
 
 class Instance:
     """``modules``: id -> HostedModule, in configure order. ``slots[i]`` is
-    ``(HostedModule, input port)`` for input slot i."""
+    ``(HostedModule, input port)`` for input slot i. ``routes.use(via_host)``
+    switches the debug routing (``mode`` frames)."""
 
     def __init__(self, configuration, scheduler, writer):
         self.flow_id = configuration.flow_id
@@ -17,7 +18,7 @@ class Instance:
             for spec in configuration.modules
         }
         self.slots = [(self.modules[module_id], port) for module_id, port in configuration.slots]
-        install_routes(configuration, self.modules, scheduler, writer)
+        self.routes = install_routes(configuration, self.modules, scheduler, writer)
         self._specs = configuration.modules
         self._scheduler = scheduler
 

@@ -3,28 +3,55 @@
 Local targets (modules of this instance) get the Python value put in their
 inbox, no JSON; the second and later local targets get their own deep copy.
 Everything else is one ``D<route> <json>`` frame to the host.
+
+For the debugger the host can ask for every message to go through it
+(``mode`` frames): each port then sends ``D<all> <json>`` only. Both sets
+of send functions are built at configure; switching installs the other set,
+so a send costs the same in either mode.
 """
 
 from .frame_writer import LogLevel
 from .payloads import copy_payload
 
 
+class Routes:
+    """The send functions of every hosted module, direct and via the host.
+    ``use(via_host)`` installs one set in each module's ctx and
+    ``send_result``."""
+
+    def __init__(self, modules, direct, via_host):
+        self._modules = modules
+        self._tables = {False: direct, True: via_host}  # via_host -> {module id: {port: send}}
+
+    def use(self, via_host):
+        table = self._tables[via_host]
+        for module in self._modules.values():
+            senders = table[module.id]
+            module.ctx._senders = senders
+            module.send_result = senders[module.outputs[0]] if module.outputs else _no_output(module.id)
+
+
 def install_routes(configuration, modules, scheduler, writer):
-    """Give every hosted module's ctx a sender per output port, and the
-    module its ``send_result``. Ports without a route in ``configure`` drop
-    their messages (logged once here)."""
+    """Build both sets of senders and install the direct one; returns the
+    Routes. Ports without a route in ``configure`` drop their messages
+    (logged once here). A route without an ``all`` id keeps its direct
+    sender via the host (local targets only, as the lenient fallback)."""
+    direct = {module_id: {} for module_id in modules}
+    via_host = {module_id: {} for module_id in modules}
     for route in configuration.routes:
         targets = [(modules[module_id], port) for module_id, port in route.local]
         sender = make_sender(targets, route.remote, scheduler.enqueue, writer)
-        modules[route.module].ctx._senders[route.port] = sender
+        direct[route.module][route.port] = sender
+        via_host[route.module][route.port] = sender if route.all is None else writer.data_sender(route.all)
     for module in modules.values():
-        senders = module.ctx._senders
         for port in module.outputs:
-            if port not in senders:
+            if port not in direct[module.id]:
                 writer.log(None, LogLevel.WARN,
                            f"configure has no route for {module.id}.{port}: its messages are dropped")
-                senders[port] = _drop
-        module.send_result = senders[module.outputs[0]] if module.outputs else _no_output(module.id)
+                direct[module.id][port] = via_host[module.id][port] = _drop
+    routes = Routes(modules, direct, via_host)
+    routes.use(False)
+    return routes
 
 
 def _no_output(module_id):

@@ -47,6 +47,7 @@ class Runtime:
         self._stopping = False
         self._next_stats = 0.0
         self._sent_ack = 0
+        self._via_host = False  # debug routing, set by mode frames
 
     def run(self):
         """Serve the host until stop, EOF or a fatal error; returns the exit
@@ -143,8 +144,25 @@ class Runtime:
             self._configure(frame)
         elif kind == "stop":
             self._stopping = True
+        elif kind == "mode":
+            self._mode(frame.get("via"))
+        elif kind == "report":
+            self._writer.line(stats_line(self._modules(), self._writer, all_states=True))
+            self._writer.flush()
         else:
             self._writer.log(None, LogLevel.WARN, f"ignored a control frame of unknown type {kind!r}")
+
+    def _mode(self, via):
+        """Debug routing: ``host`` sends every message as ``D<all>``,
+        ``direct`` goes back to local calls + ``remote``. Kept for a
+        configure that comes later."""
+        if via not in ("host", "direct"):
+            self._writer.log(None, LogLevel.WARN,
+                             f"ignored a mode frame with via {via!r} (expected 'host' or 'direct')")
+            return
+        self._via_host = via == "host"
+        if self._instance is not None:
+            self._instance.routes.use(self._via_host)
 
     def _configure(self, frame):
         if self._instance is not None:
@@ -157,6 +175,7 @@ class Runtime:
         # What loading prints or sends (from init) goes after the reply.
         mark = self._writer.mark()
         self._instance = Instance(configuration, self._scheduler, self._writer)
+        self._instance.routes.use(self._via_host)
         modules = self._instance.load()
         self._writer.insert_line(mark, encode_control({"t": "configured", "modules": modules}))
 

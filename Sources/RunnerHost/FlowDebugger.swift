@@ -1,0 +1,259 @@
+import FlowModel
+import Foundation
+import NIOCore
+
+/// The debugger of one flow on the runner's event loop: holds the messages
+/// of a paused flow per module, checks breakpoints as messages reach the
+/// host, releases one message per module for a single step and records what
+/// the step consumed and emitted.
+///
+/// Confined to `loop`. While the flow is watched or paused, every link of the
+/// flow hands its arriving messages here (`InstanceLink.debugger`); in
+/// `direct` mode no link knows the debugger and routing runs at full speed.
+final class FlowDebugger: @unchecked Sendable {
+    struct Held {
+        var seq: Int
+        var link: Int
+        var slot: Int
+        var payload: ByteBuffer
+    }
+
+    /// What one module did in one step.
+    struct StepRecord {
+        var inputs: [PortName: [ByteBuffer]] = [:]
+        var outputs: [PortName: [ByteBuffer]] = [:]
+    }
+
+    /// Where the flow stopped.
+    struct Hit: Sendable {
+        var module: ModuleID
+        var port: PortName
+        var payload: ByteBuffer
+    }
+
+    let loop: any EventLoop
+    private let links: [InstanceLink]
+    private var machine = DebugStateMachine()
+    private var breakpoints: [ModuleID: Breakpoint] = [:]
+    /// Held messages per module, oldest first.
+    private var held: [ModuleID: CircularBuffer<Held>] = [:]
+    private var nextSeq = 0
+    private(set) var hit: Hit?
+    /// The message that hit the breakpoint passes it once when released.
+    private var passSeq: Int?
+    private var recording: [ModuleID: StepRecord]?
+    private var quietWaiters: [EventLoopPromise<Void>] = []
+    /// Reports `paused` (and which message hit) to the flow.
+    private let onPause: @Sendable (Hit?) -> Void
+    /// Tells the runtimes of the flow how to route (`true`: through the host).
+    private let setRouting: @Sendable (Bool) -> Void
+
+    /// Call `load(_:)` on `loop` next.
+    init(loop: any EventLoop, links: [InstanceLink], onPause: @escaping @Sendable (Hit?) -> Void) {
+        self.loop = loop
+        self.links = links
+        self.onPause = onPause
+        self.setRouting = { viaHost in for link in links { link.setRouting(viaHost: viaHost) } }
+    }
+
+    /// The flow's breakpoints as deployed.
+    func load(_ breakpoints: [Breakpoint]) {
+        for b in breakpoints { self.breakpoints[b.module] = b }
+        apply(machine.breakpointsChanged(to: self.breakpoints.count))
+    }
+
+    /// Lets go of the links (the flow is being replaced or removed).
+    func close() {
+        detach()
+        let waiters = quietWaiters
+        quietWaiters.removeAll()
+        for w in waiters { w.fail(RunnerError.stopped(flow: links.first?.flow ?? FlowID(""))) }
+    }
+
+    var mode: DebugStateMachine.Mode { machine.mode }
+    var allBreakpoints: [Breakpoint] { breakpoints.values.sorted { $0.module < $1.module } }
+
+    // MARK: breakpoints
+
+    func setBreakpoint(_ b: Breakpoint) {
+        breakpoints[b.module] = b
+        apply(machine.breakpointsChanged(to: breakpoints.count))
+    }
+
+    /// Returns whether there was one.
+    func removeBreakpoint(_ module: ModuleID) -> Bool {
+        guard breakpoints.removeValue(forKey: module) != nil else { return false }
+        apply(machine.breakpointsChanged(to: breakpoints.count))
+        return true
+    }
+
+    // MARK: messages
+
+    /// A message reached the host for `link`, input `slot`.
+    func arrive(link: InstanceLink, slot: Int, payload: ByteBuffer) {
+        guard let index = links.firstIndex(where: { $0 === link }) else { return }
+        offer(Held(seq: nextSeq, link: index, slot: slot, payload: payload))
+        nextSeq += 1
+    }
+
+    /// Delivers, holds, or holds and pauses, as the state machine says.
+    private func offer(_ message: Held) {
+        let link = links[message.link]
+        let endpoint = link.slots[message.slot]
+        switch machine.arrived(stopsHere: stops(message, at: endpoint.module)) {
+        case .deliver:
+            link.deliver(slot: message.slot, payload: message.payload)
+        case .hold:
+            held[endpoint.module, default: []].append(message)
+        case .holdAndPause:
+            held[endpoint.module, default: []].append(message)
+            hit = Hit(module: endpoint.module, port: endpoint.port, payload: message.payload)
+            passSeq = message.seq
+            onPause(hit)
+        }
+    }
+
+    private func stops(_ message: Held, at module: ModuleID) -> Bool {
+        guard message.seq != passSeq, let b = breakpoints[module] else { return false }
+        return b.stops { try? JSONValue(parsing: Data(message.payload.readableBytesView)) }
+    }
+
+    /// A runtime of this flow sent `payload` from `source` (recorded during a step).
+    func emitted(from source: Endpoint, payload: ByteBuffer) {
+        guard recording != nil else { return }
+        recording![source.module, default: StepRecord()].outputs[source.port, default: []].append(payload)
+    }
+
+    // MARK: pause, step, resume
+
+    func pause() {
+        let wasHolding = machine.isHoldingMessages
+        apply(machine.pause())
+        if !wasHolding { onPause(nil) }
+    }
+
+    /// Releases the oldest held message of each module. Returns false when nothing is held.
+    func beginStep() -> Bool {
+        let hasQueued = held.values.contains { !$0.isEmpty }
+        let wasHolding = machine.isHoldingMessages
+        switch machine.step(hasQueued: hasQueued) {
+        case .busy:
+            return false
+        case .nothingToStep:
+            if !wasHolding { attach(); setRouting(true); onPause(nil) }
+            return false
+        case .step(let first):
+            apply(first)
+            if !wasHolding { onPause(nil) }
+        }
+        recording = [:]
+        hit = nil
+        // In arrival order, so that modules of one instance run in the order their messages came.
+        var batch: [(ModuleID, Held)] = []
+        for module in held.keys {
+            if let oldest = held[module]?.popFirst() { batch.append((module, oldest)) }
+        }
+        for (module, message) in batch.sorted(by: { $0.1.seq < $1.1.seq }) {
+            let link = links[message.link]
+            recording![module, default: StepRecord()].inputs[link.slots[message.slot].port, default: []].append(message.payload)
+            link.forceDeliver(slot: message.slot, payload: message.payload)
+        }
+        for link in links { link.flush() }
+        return true
+    }
+
+    /// Ends a step (after `whenQuiet`): what each module consumed and emitted.
+    func finishStep() -> [ModuleID: StepRecord] {
+        machine.stepFinished()
+        let record = recording ?? [:]
+        recording = nil
+        return record
+    }
+
+    /// Returns whether the flow was paused.
+    func resume() -> Bool {
+        guard machine.isHoldingMessages else { return false }
+        recording = nil
+        apply(machine.resume())
+        return true
+    }
+
+    // MARK: quiet
+
+    /// Succeeds when no link of the flow has a message in flight or waiting
+    /// in its own queue; fails after `timeout` (a runtime that does not answer).
+    func whenQuiet(timeout: TimeAmount) -> EventLoopFuture<Void> {
+        if isQuiet { return loop.makeSucceededVoidFuture() }
+        let promise = loop.makePromise(of: Void.self)
+        quietWaiters.append(promise)
+        let busy = links.filter { !$0.isIdle }.map(\.runtime.rawValue)
+        let flow = links.first?.flow ?? FlowID("")
+        let timer = loop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, let i = self.quietWaiters.firstIndex(where: { $0.futureResult === promise.futureResult }) else { return }
+            self.quietWaiters.remove(at: i)
+            promise.fail(RunnerError.stepTimedOut(flow: flow, runtimes: busy))
+        }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
+        return promise.futureResult
+    }
+
+    private var isQuiet: Bool { links.allSatisfy { $0.isIdle } }
+
+    /// A link made progress (an ack): wake whoever waits for quiet.
+    func linkProgressed() {
+        guard !quietWaiters.isEmpty, isQuiet else { return }
+        let waiters = quietWaiters
+        quietWaiters.removeAll()
+        for w in waiters { w.succeed() }
+    }
+
+    // MARK: status
+
+    var heldCount: Int { held.values.reduce(0) { $0 + $1.count } }
+
+    /// Held messages per module: how many, and the oldest few.
+    func heldSummary(oldest: Int = 3) -> [ModuleID: (count: Int, oldest: [ByteBuffer])] {
+        held.compactMapValues { q in q.isEmpty ? nil : (q.count, Array(q.prefix(oldest).map(\.payload))) }
+    }
+
+    /// Everything held, oldest first (when the flow is replaced).
+    func takeHeld() -> [(link: Int, slot: Int, payload: ByteBuffer)] {
+        let all = held.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
+        held.removeAll()
+        return all.map { ($0.link, $0.slot, $0.payload) }
+    }
+
+    // MARK: actions
+
+    private func apply(_ action: DebugStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .routeViaHost:
+            attach()
+            setRouting(true)
+        case .release(let routeDirect):
+            let all = held.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
+            held.removeAll()
+            hit = nil
+            if routeDirect { detach() }
+            for message in all {
+                if routeDirect {
+                    links[message.link].deliver(slot: message.slot, payload: message.payload)
+                } else {
+                    offer(message)
+                }
+            }
+            passSeq = nil
+            for link in links { link.flush() }
+            if routeDirect { setRouting(false) }
+        }
+    }
+
+    private func attach() { for link in links { link.debugger = self } }
+    private func detach() { for link in links { link.debugger = nil } }
+}
+
+extension FlowDebugger.StepRecord {
+    var isEmpty: Bool { inputs.isEmpty && outputs.isEmpty }
+}

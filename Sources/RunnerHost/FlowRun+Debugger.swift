@@ -1,0 +1,140 @@
+import FlowModel
+import Foundation
+import NIOCore
+
+/// The debugger's side of a flow run: breakpoints, pause, single step, resume.
+extension FlowRun {
+    func setBreakpoint(_ breakpoint: Breakpoint) async throws {
+        guard plan.flow.module(breakpoint.module) != nil else {
+            throw RunnerError.unknownModule(plan.flow.id, breakpoint.module, known: plan.flow.modules.map(\.id.rawValue))
+        }
+        breakpoints.removeAll { $0.module == breakpoint.module }
+        breakpoints.append(breakpoint)
+        breakpoints.sort { $0.module < $1.module }
+        let debugger = self.debugger
+        try await debugger.loop.submit { debugger.setBreakpoint(breakpoint) }.get()
+    }
+
+    /// Returns whether there was a breakpoint there.
+    func removeBreakpoint(_ module: ModuleID) async throws -> Bool {
+        guard plan.flow.module(module) != nil else {
+            throw RunnerError.unknownModule(plan.flow.id, module, known: plan.flow.modules.map(\.id.rawValue))
+        }
+        breakpoints.removeAll { $0.module == module }
+        let debugger = self.debugger
+        return try await debugger.loop.submit { debugger.removeBreakpoint(module) }.get()
+    }
+
+    /// The debugger paused the flow (a breakpoint hit, or a pause before a step).
+    func debuggerPaused(_ hit: FlowDebugger.Hit?) {
+        guard state == .running || state == .degraded || state == .paused else { return }
+        if let hit { pausedAt = hit }
+        setState(.paused, reason: hit.map { "breakpoint at \($0.module)" })
+        if let hit {
+            emit(.paused(flow: plan.flow.id, module: hit.module, port: hit.port, payload: String(buffer: hit.payload)))
+        } else {
+            emit(.paused(flow: plan.flow.id, module: nil, port: nil, payload: nil))
+        }
+    }
+
+    /// One step: each module with a queued message processes its oldest one;
+    /// what that emits is queued, not processed. A running flow is paused
+    /// first. Returns what each module that ran consumed, emitted, raised and
+    /// its state after the step; empty when nothing was queued.
+    func step() async throws -> [ModuleID: StepResult] {
+        guard [.running, .degraded, .paused].contains(state) else { throw RunnerError.notRunning(plan.flow.id) }
+        let debugger = self.debugger
+        let loop = debugger.loop
+        // Pause, and let what is already in the runtimes finish.
+        try await loop.submit { debugger.pause() }.get()
+        if state != .paused { setState(.paused, reason: nil) }
+        try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
+
+        for instance in instances { await instance.beginCollectingErrors() }
+        let started = try await loop.submit { debugger.beginStep() }.get()
+        var result: [ModuleID: StepResult] = [:]
+        if started {
+            pausedAt = nil
+            do {
+                try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
+            } catch {
+                _ = try? await loop.submit { debugger.finishStep() }.get()
+                for instance in instances { _ = await instance.requestReport(timeout: .zero) }
+                throw error
+            }
+            let records = try await loop.submit { debugger.finishStep() }.get()
+            for (i, instance) in instances.enumerated() {
+                let hosted = Set(plan.instances[i].modules.map(\.id))
+                let ran = hosted.intersection(records.keys)
+                let report = await instance.requestReport(timeout: ran.isEmpty ? .zero : .seconds(10))
+                for module in ran {
+                    let record = records[module]!
+                    result[module] = StepResult(
+                        inputStates: record.inputs.mapValues { Self.json($0.last!) },
+                        outputStates: record.outputs.mapValues { $0.map(Self.json) },
+                        errors: report.errors.filter { $0.module == module }.map { StepError(message: $0.message, stack: $0.stack) },
+                        state: report.states[module] ?? self.records[module]?.moduleState ?? .object([:]))
+                    if let state = report.states[module] { self.records[module]?.moduleState = state }
+                }
+            }
+        } else {
+            for instance in instances { _ = await instance.requestReport(timeout: .zero) }
+        }
+        emit(.stepped(flow: plan.flow.id, result: Self.stepJSON(flow: plan.flow.id, result)))
+        return result
+    }
+
+    /// Runs on until the next breakpoint. Returns false when the flow was not paused.
+    func resume() async throws -> Bool {
+        guard state == .paused else { return false }
+        let debugger = self.debugger
+        let resumed = try await debugger.loop.submit { debugger.resume() }.get()
+        pausedAt = nil
+        setState(.running, reason: nil)
+        emit(.resumed(flow: plan.flow.id))
+        return resumed
+    }
+
+    static func json(_ payload: ByteBuffer) -> JSONValue {
+        (try? JSONValue(parsing: Data(payload.readableBytesView))) ?? .string(String(buffer: payload))
+    }
+
+    /// `{ "flow/module": {inputStates, outputStates, errors, state} }`, as the API returns it.
+    static func stepJSON(flow: FlowID, _ result: [ModuleID: StepResult]) -> JSONValue {
+        var out: [String: JSONValue] = [:]
+        for (module, r) in result { out["\(flow)/\(module)"] = r.json }
+        return .object(out)
+    }
+}
+
+/// What one module did in one debugger step.
+public struct StepResult: Sendable, Equatable {
+    /// The message it consumed, by input port.
+    public var inputStates: [PortName: JSONValue]
+    /// The messages it emitted, by output port, in order.
+    public var outputStates: [PortName: [JSONValue]]
+    public var errors: [StepError]
+    /// Its `ctx.state` after the step.
+    public var state: JSONValue
+
+    public var json: JSONValue {
+        .object([
+            "inputStates": .object(Dictionary(uniqueKeysWithValues: inputStates.map { ($0.key.rawValue, $0.value) })),
+            "outputStates": .object(Dictionary(uniqueKeysWithValues: outputStates.map { ($0.key.rawValue, .array($0.value)) })),
+            "errors": .array(errors.map { .object(["message": .string($0.message), "stack": $0.stack.map(JSONValue.string) ?? .null]) }),
+            "state": state,
+        ])
+    }
+}
+
+public struct StepError: Sendable, Equatable {
+    public var message: String
+    public var stack: String?
+}
+
+/// Where a paused flow stopped.
+public struct PausedAt: Sendable, Codable, Equatable {
+    public var module: ModuleID
+    public var port: PortName
+    public var payload: JSONValue
+}
