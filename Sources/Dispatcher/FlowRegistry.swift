@@ -23,7 +23,9 @@ public actor FlowRegistry {
     /// Brings back the flows of the state directory, starting those that were running.
     public func restore() async throws {
         try store.prepare()
-        for stored in try store.loadAll() {
+        let (all, unreadable) = store.loadAll()
+        for problem in unreadable { logger.error("could not restore a flow: \(problem)") }
+        for stored in all {
             flows[stored.flow.id] = stored
             if case .failure(_, let message) = await runner.send(.deploy(stored.flow, breakpoints: stored.breakpoints)) {
                 logger.error("could not restore flow \(stored.flow.id): \(message)")

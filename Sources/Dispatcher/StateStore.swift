@@ -43,19 +43,21 @@ public struct StateStore: Sendable {
         }
     }
 
-    public func loadAll() throws -> [StoredFlow] {
+    /// Every stored flow; a file that cannot be read is reported and skipped, the others still load.
+    public func loadAll() -> (flows: [StoredFlow], unreadable: [StateStoreError]) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: flowsDirectory)) ?? []
         var flows: [StoredFlow] = []
+        var unreadable: [StateStoreError] = []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let path = "\(flowsDirectory)/\(name)"
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: path))
                 flows.append(try JSONDecoder().decode(StoredFlow.self, from: data))
             } catch {
-                throw StateStoreError(path: path, reason: "\(error)")
+                unreadable.append(StateStoreError(path: path, reason: "\(error)"))
             }
         }
-        return flows
+        return (flows, unreadable)
     }
 
     public func save(_ stored: StoredFlow) throws {

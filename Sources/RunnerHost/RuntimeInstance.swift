@@ -215,7 +215,9 @@ actor RuntimeInstance {
             await sendConfigure()
         case .configured(let results):
             lastLoad = results
-            pendingInit.subtract(results.filter { $0.value.ok }.map(\.key))
+            // `init` has run; it counts as done once the module's state is known
+            // (a process that dies before reporting it runs `init` again).
+            pendingInit.subtract(results.filter { $0.value.ok && states[$0.key] != nil }.map(\.key))
             machine.ready()
             if let channel { await attach(channel) }
             report(.state(.ready, pid: process?.pid, restarts: machine.restarts, reason: nil))
@@ -226,7 +228,12 @@ actor RuntimeInstance {
             collected?.append(error)
             report(.moduleError(error))
         case .stats(let stats):
-            for (module, s) in stats { if let state = s.state { states[module] = state } }
+            for (module, s) in stats {
+                if let state = s.state {
+                    states[module] = state
+                    pendingInit.remove(module)
+                }
+            }
             report(.stats(stats))
             // The answer to `report` carries every module's state.
             if !reportWaiters.isEmpty, setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) {

@@ -234,3 +234,26 @@ extension FaultTests {
         }
     }
 }
+
+extension FaultTests {
+    @Test func anUnreadableStateFileDoesNotStopTheOthersFromRestoring() async throws {
+        let state = tempDirectory("state")
+        let run = tempDirectory("run")
+        defer {
+            try? FileManager.default.removeItem(atPath: state)
+            try? FileManager.default.removeItem(atPath: run)
+        }
+        let first = try await PolyflowServer.start(flows: [Repo.examples + "/pipeline.json"], stateDirectory: state, runtimeDirectory: run)
+        #expect(try await first.stop() == 0)
+        try "{ not json".write(toFile: state + "/flows/broken.json", atomically: true, encoding: .utf8)
+        let second = try await PolyflowServer.start(stateDirectory: state, runtimeDirectory: run)
+        do {
+            try await eventually("pipeline restored") { try await second.status("pipeline")["status"] == "running" }
+            try await second.process.waitForStderr("the unreadable file named") { $0.contains("broken.json") && $0.contains("fix or remove the file") }
+        } catch {
+            await second.cleanUp()
+            throw error
+        }
+        await second.cleanUp()
+    }
+}
