@@ -5,7 +5,7 @@ import RunnerHost
 
 /// The kinds of events a subscriber can ask for.
 public enum EventKind: String, Sendable, CaseIterable {
-    case output, error, log, state, debug
+    case output, error, log, state, debug, swap
 }
 
 /// Fans runner events out to subscribers as JSON text. Each subscriber has a
@@ -69,6 +69,7 @@ public final class EventHub: Sendable {
         case .log: .log
         case .flowState, .instanceState: .state
         case .paused, .stepped, .resumed: .debug
+        case .swapped: .swap
         }
     }
 
@@ -104,6 +105,10 @@ public final class EventHub: Sendable {
             return JSONValue.object(["type": "stepped", "flowId": .string(flow.rawValue), "result": result]).jsonText
         case .resumed(let flow):
             return JSONValue.object(["type": "resumed", "flowId": .string(flow.rawValue)]).jsonText
+        case .swapped(let flow, let revision, let changed, let added, let removed, let moved):
+            func ids(_ list: [ModuleID]) -> JSONValue { .array(list.map { .string($0.rawValue) }) }
+            return JSONValue.object(["type": "swapped", "flowId": .string(flow.rawValue), "revision": revision.map { .int($0) } ?? .null,
+                                     "changed": ids(changed), "added": ids(added), "removed": ids(removed), "moved": ids(moved)]).jsonText
         }
     }
 

@@ -27,7 +27,7 @@ public actor FlowRegistry {
         for problem in unreadable { logger.error("could not restore a flow: \(problem)") }
         for stored in all {
             flows[stored.flow.id] = stored
-            if case .failure(_, let message) = await runner.send(.deploy(stored.flow, breakpoints: stored.breakpoints)) {
+            if case .failure(_, let message) = await runner.send(.deploy(stored.flow, breakpoints: stored.breakpoints, revision: stored.revision)) {
                 logger.error("could not restore flow \(stored.flow.id): \(message)")
                 continue
             }
@@ -55,7 +55,8 @@ public actor FlowRegistry {
         }
         // Breakpoints stay with the modules that still exist.
         let breakpoints = (existing?.breakpoints ?? []).filter { flow.module($0.module) != nil }
-        try check(await runner.send(.deploy(flow, breakpoints: breakpoints)))
+        let revision = (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1)
+        try check(await runner.send(.deploy(flow, breakpoints: breakpoints, revision: revision)))
         let shouldStart = start ?? (existing?.started ?? true)
         var stored = StoredFlow(flow: flow, revision: (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1),
                                 started: existing?.started ?? false, breakpoints: breakpoints)

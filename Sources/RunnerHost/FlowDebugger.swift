@@ -32,7 +32,7 @@ final class FlowDebugger: @unchecked Sendable {
     }
 
     let loop: any EventLoop
-    private let links: [InstanceLink]
+    private var links: [InstanceLink]
     private var machine = DebugStateMachine()
     private var breakpoints: [ModuleID: Breakpoint] = [:]
     /// Held messages per module, oldest first.
@@ -205,6 +205,35 @@ final class FlowDebugger: @unchecked Sendable {
         let waiters = quietWaiters
         quietWaiters.removeAll()
         for w in waiters { w.succeed() }
+    }
+
+    // MARK: hot swap
+
+    /// The flow was rewired: new links (same objects for runtimes that stay)
+    /// and held messages moved to their new link and slot, or dropped (returned).
+    func relink(_ newLinks: [InstanceLink], remap: (InstanceLink, Int) -> (link: Int, slot: Int)?) -> [(Endpoint, ByteBuffer)] {
+        let old = links
+        links = newLinks
+        for link in newLinks { link.watcher = self }
+        if machine.mode != .direct {
+            for link in newLinks {
+                link.debugger = self
+                link.setRouting(viaHost: true)
+            }
+        }
+        var dropped: [(Endpoint, ByteBuffer)] = []
+        for module in held.keys {
+            var kept = CircularBuffer<Held>()
+            for m in held[module]! {
+                if let (l, slot) = remap(old[m.link], m.slot) {
+                    kept.append(Held(seq: m.seq, link: l, slot: slot, payload: m.payload))
+                } else {
+                    dropped.append((old[m.link].slots[m.slot], m.payload))
+                }
+            }
+            held[module] = kept
+        }
+        return dropped
     }
 
     // MARK: status

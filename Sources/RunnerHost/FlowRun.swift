@@ -7,16 +7,26 @@ import PipeBridge
 /// One deployed flow on this runner: its plan, its links on the event loop,
 /// one supervised runtime instance per runtime kind, and the modules' records.
 actor FlowRun {
-    let plan: FlowPlan
-    let links: [InstanceLink]
-    let instances: [RuntimeInstance]
+    /// The plan, links, instances and statuses line up index by index; a hot swap replaces them together.
+    var plan: FlowPlan
+    var links: [InstanceLink]
+    var instances: [RuntimeInstance]
     var records: [ModuleID: ModuleRecord] = [:]
-    private var instanceStatus: [InstanceStatus]
+    var instanceStatus: [InstanceStatus]
     private(set) var state: FlowRunState = .deployed
     private var reason: String?
     let emit: @Sendable (RunnerEvent) -> Void
-    private let reports: AsyncStream<(Int, InstanceReport)>
-    private let reportsContinuation: AsyncStream<(Int, InstanceReport)>.Continuation
+    private let reports: AsyncStream<(RuntimeKind, InstanceReport)>
+    let reportsContinuation: AsyncStream<(RuntimeKind, InstanceReport)>.Continuation
+    /// What a new instance needs (a hot swap may add one).
+    let runtimes: [RuntimeKind: RuntimeInfo]
+    let configuration: RunnerConfiguration
+    let locator: RuntimeLocator
+    let dataPath: DataPath
+    let logger: Logger
+    /// Set while a hot swap rewires the flow; injections wait for it.
+    var swapping = false
+    var swapWaiters: [CheckedContinuation<Void, Never>] = []
     private var consumer: Task<Void, Never>?
     let debugger: FlowDebugger
     var breakpoints: [Breakpoint]
@@ -38,7 +48,12 @@ actor FlowRun {
         self.plan = plan
         self.maxFrameBytes = configuration.maxFrameBytes
         if quiet { self.emit = { @Sendable (_: RunnerEvent) in } } else { self.emit = emit }
-        let (stream, continuation) = AsyncStream.makeStream(of: (Int, InstanceReport).self)
+        let (stream, continuation) = AsyncStream.makeStream(of: (RuntimeKind, InstanceReport).self)
+        self.runtimes = runtimes
+        self.configuration = configuration
+        self.locator = locator
+        self.dataPath = dataPath
+        self.logger = logger
         self.reports = stream
         self.reportsContinuation = continuation
         let links = plan.instances.map {
@@ -49,6 +64,7 @@ actor FlowRun {
         self.pauses = pauses
         self.pausesContinuation = pausesContinuation
         let debugger = FlowDebugger(loop: dataPath.loop, links: links, onPause: { pausesContinuation.yield($0) })
+        for link in links { link.watcher = debugger }
         self.debugger = debugger
         self.breakpoints = breakpoints
         dataPath.loop.execute {
@@ -56,28 +72,36 @@ actor FlowRun {
             debugger.load(breakpoints)
         }
         self.links = links
-        var instances: [RuntimeInstance] = []
-        for (i, instancePlan) in plan.instances.enumerated() {
-            let setup = RuntimeInstance.Setup(
-                flow: plan.flow.id, plan: instancePlan, runtime: runtimes[instancePlan.runtime]!,
-                script: locator.script(for: instancePlan.runtime) ?? "",
-                fifoDirectory: configuration.fifoDirectory, maxFrameBytes: configuration.maxFrameBytes,
-                policy: configuration.supervision)
-            let moduleIDs = Set(instancePlan.modules.map(\.id))
-            instances.append(RuntimeInstance(
-                setup: setup, link: links[i], states: states.filter { moduleIDs.contains($0.key) },
-                runInit: runInit.intersection(moduleIDs), logger: logger,
-                report: { continuation.yield((i, $0)) }))
+        self.instances = zip(plan.instances, links).map { instancePlan, link in
+            Self.makeInstance(instancePlan, link: link, flow: plan.flow.id, runtimes: runtimes, configuration: configuration,
+                              locator: locator, states: states, runInit: runInit, logger: logger, reports: continuation)
         }
-        self.instances = instances
         self.instanceStatus = plan.instances.map {
             InstanceStatus(runtime: $0.runtime, state: .stopped, pid: nil, restarts: 0, reason: nil, modules: $0.modules.map(\.id))
         }
         for m in plan.flow.modules {
             var record = ModuleRecord(id: m.id, runtime: m.runtime)
             record.moduleState = states[m.id]
+            record.codeHash = CodeHash.of(m.code ?? "")
             records[m.id] = record
         }
+    }
+
+    static func makeInstance(_ instancePlan: InstancePlan, link: InstanceLink, flow: FlowID, runtimes: [RuntimeKind: RuntimeInfo],
+                             configuration: RunnerConfiguration, locator: RuntimeLocator, states: [ModuleID: JSONValue],
+                             runInit: Set<ModuleID>, logger: Logger,
+                             reports: AsyncStream<(RuntimeKind, InstanceReport)>.Continuation) -> RuntimeInstance {
+        let setup = RuntimeInstance.Setup(
+            flow: flow, plan: instancePlan, runtime: runtimes[instancePlan.runtime]!,
+            script: locator.script(for: instancePlan.runtime) ?? "",
+            fifoDirectory: configuration.fifoDirectory, maxFrameBytes: configuration.maxFrameBytes,
+            policy: configuration.supervision)
+        let moduleIDs = Set(instancePlan.modules.map(\.id))
+        let kind = instancePlan.runtime
+        return RuntimeInstance(
+            setup: setup, link: link, states: states.filter { moduleIDs.contains($0.key) },
+            runInit: runInit.intersection(moduleIDs), logger: logger,
+            report: { reports.yield((kind, $0)) })
     }
 
     /// Starts consuming the instances' reports; call once after init.
@@ -89,8 +113,8 @@ actor FlowRun {
         }
         let stream = reports
         consumer = Task { [weak self] in
-            for await (index, report) in stream {
-                await self?.receive(report, from: index)
+            for await (kind, report) in stream {
+                await self?.receive(report, from: kind)
             }
         }
     }
@@ -162,6 +186,7 @@ actor FlowRun {
 
     /// Queues a message for a module's input; refused when its queue is saturated.
     func inject(module: ModuleID, port: PortName?, payload: String) async throws {
+        while swapping { await withCheckedContinuation { swapWaiters.append($0) } }
         guard let spec = plan.flow.module(module) else {
             throw RunnerError.unknownModule(plan.flow.id, module, known: plan.flow.modules.map(\.id.rawValue))
         }
@@ -244,8 +269,8 @@ actor FlowRun {
 
     // MARK: reports
 
-    private func receive(_ report: InstanceReport, from index: Int) {
-        let runtime = plan.instances[index].runtime
+    private func receive(_ report: InstanceReport, from runtime: RuntimeKind) {
+        guard let index = plan.instances.firstIndex(where: { $0.runtime == runtime }) else { return }
         switch report {
         case .state(let s, let pid, let restarts, let why):
             instanceStatus[index].state = s
@@ -275,7 +300,7 @@ actor FlowRun {
         }
     }
 
-    private func record(error: ModuleErrorReport) {
+    func record(error: ModuleErrorReport) {
         let entry = ModuleErrorRecord(time: Date(), port: error.port, payload: error.payload, message: error.message, stack: error.stack)
         records[error.module]?.errors.append(entry)
         if error.message.contains(" runtime instance ") || error.message.hasPrefix("message dropped") {

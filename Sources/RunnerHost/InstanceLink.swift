@@ -20,8 +20,8 @@ final class InstanceLink: @unchecked Sendable {
     let loop: any EventLoop
     let flow: FlowID
     let runtime: RuntimeKind
-    /// Input slot `i` is `slots[i]`.
-    let slots: [Endpoint]
+    /// Input slot `i` is `slots[i]` (renumbered by a hot swap).
+    private(set) var slots: [Endpoint]
     let window: Int
     let highWater: Int
     let lowWater: Int
@@ -34,6 +34,13 @@ final class InstanceLink: @unchecked Sendable {
     /// Set while the flow's debugger watches or holds it: arriving messages go
     /// to the debugger, and at most one message is in flight.
     var debugger: FlowDebugger?
+    /// The flow's debugger, always: told of acks, so it can tell when the flow is quiet.
+    weak var watcher: FlowDebugger?
+    /// During a hot swap: new messages wait here, except those for modules
+    /// being removed (`drainSlots`), which finish what was queued for them.
+    private var holding = false
+    private var drainSlots: Set<Int> = []
+    private var held = CircularBuffer<PendingMessage>()
     /// Whether the runtime was told to send every message through the host
     /// (told again after a restart).
     private(set) var routeViaHost = false
@@ -93,7 +100,7 @@ final class InstanceLink: @unchecked Sendable {
             if careful > 0 { careful -= 1 }
         }
         pump()
-        debugger?.linkProgressed()
+        watcher?.linkProgressed()
     }
 
     // MARK: messages to the runtime
@@ -111,6 +118,10 @@ final class InstanceLink: @unchecked Sendable {
     /// Queues a message for input `slot`; writes it at once when the window allows.
     @inline(__always)
     func deliver(slot: Int, payload: ByteBuffer) {
+        if holding, !drainSlots.contains(slot) {
+            held.append(PendingMessage(slot: slot, payload: payload))
+            return
+        }
         if channel != nil, queued.isEmpty, inFlight.count < effectiveWindow {
             write(PendingMessage(slot: slot, payload: payload))
         } else {
@@ -125,6 +136,54 @@ final class InstanceLink: @unchecked Sendable {
     /// Writes a message now, whatever the window (a debugger step); queues it while the instance restarts.
     func forceDeliver(slot: Int, payload: ByteBuffer) {
         if channel != nil { write(PendingMessage(slot: slot, payload: payload)) } else { queued.append(PendingMessage(slot: slot, payload: payload)) }
+    }
+
+    // MARK: hot swap
+
+    /// Holds every new message except those for `drain` slots; what waits in
+    /// the queue for other slots is held too, in order.
+    func beginHold(drain: Set<Int>) {
+        holding = true
+        drainSlots = drain
+        var keep = CircularBuffer<PendingMessage>()
+        while let m = queued.popFirst() {
+            if drain.contains(m.slot) { keep.append(m) } else { held.append(m) }
+        }
+        queued = keep
+    }
+
+    /// Everything held (old slot numbers), oldest first; ends the hold.
+    func endHold() -> [PendingMessage] {
+        holding = false
+        drainSlots = []
+        var all = Array(held)
+        held.removeAll()
+        all.append(contentsOf: queued)
+        queued.removeAll()
+        return all
+    }
+
+    /// New tables after a swap (the runtime is idle and has the same ones).
+    func replaceSlots(_ newSlots: [Endpoint]) {
+        slots = newSlots
+    }
+
+    /// Writes a control frame in order with the data frames (a `swap`).
+    func writeControlFrame(_ bytes: ByteBuffer) -> Bool {
+        guard channel != nil else { return false }
+        var b = bytes
+        writeBuffer.writeBuffer(&b)
+        flush()
+        return true
+    }
+
+    /// Lets the feeders of this link read again before the flow is rewired.
+    func resetCongestion() {
+        if isCongested {
+            isCongested = false
+            for u in upstream where u !== self { u.unblock() }
+        }
+        upstream = []
     }
 
     /// Tells the runtime how to route (docs/protocol.md, "Debug routing"), in order with the data frames.
@@ -155,6 +214,8 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Nothing in flight and nothing waiting here (the debugger's held messages are not here).
     var isIdle: Bool { inFlight.isEmpty && queued.isEmpty }
+
+    var heldCount: Int { held.count }
 
     /// Whether an API call may add a message now (the queue is under twice its bound).
     var acceptsInjection: Bool { queued.count < highWater * 2 && (debugger?.heldCount ?? 0) < highWater * 2 }
@@ -241,6 +302,9 @@ final class InstanceLink: @unchecked Sendable {
     func takeAll() -> [PendingMessage] {
         var all = Array(inFlight)
         all.append(contentsOf: queued)
+        all.append(contentsOf: held)
+        held.removeAll()
+        holding = false
         inFlight.removeAll()
         queued.removeAll()
         careful = 0
@@ -250,6 +314,7 @@ final class InstanceLink: @unchecked Sendable {
     /// The oldest few queued payloads per slot, for status pages.
     func pendingCount(slot: Int) -> Int {
         inFlight.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) } + queued.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) }
+            + held.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) }
     }
 }
 

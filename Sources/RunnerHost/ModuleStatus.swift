@@ -35,6 +35,10 @@ public struct ModuleStatus: Sendable, Codable {
     public var recentErrors: [ModuleErrorRecord]
     public var recentLogs: [LogRecord]
     public var moduleState: JSONValue?
+    /// A fingerprint of the module's code (changes with each hot swap of new code).
+    public var codeHash: String = ""
+    /// How many times a hot swap replaced the module's code, config or runtime.
+    public var swaps: Int = 0
     /// While the flow is paused: the oldest messages queued for the module.
     public var queuedPayloads: [JSONValue]?
 }
@@ -68,8 +72,10 @@ public enum FlowRunState: String, Sendable, Codable {
 /// Bookkeeping behind `ModuleStatus`: totals survive process restarts.
 struct ModuleRecord: Sendable {
     let id: ModuleID
-    let runtime: RuntimeKind
+    var runtime: RuntimeKind
     var state: ModuleState = .stopped
+    var codeHash = ""
+    var swaps = 0
     var base = (in: 0, out: 0, errors: 0)
     var current = (in: 0, out: 0, errors: 0)
     var hostErrors = 0
@@ -88,9 +94,12 @@ struct ModuleRecord: Sendable {
 
     func status(queued: Int) -> ModuleStatus {
         let errs = errors.elements
-        return ModuleStatus(id: id, runtime: runtime, state: state,
-                            messagesIn: base.in + current.in, messagesOut: base.out + current.out,
-                            errors: base.errors + current.errors + hostErrors, queued: queued,
-                            lastError: errs.last, recentErrors: errs, recentLogs: logs.elements, moduleState: moduleState)
+        var status = ModuleStatus(id: id, runtime: runtime, state: state,
+                                  messagesIn: base.in + current.in, messagesOut: base.out + current.out,
+                                  errors: base.errors + current.errors + hostErrors, queued: queued,
+                                  lastError: errs.last, recentErrors: errs, recentLogs: logs.elements, moduleState: moduleState)
+        status.codeHash = codeHash
+        status.swaps = swaps
+        return status
     }
 }

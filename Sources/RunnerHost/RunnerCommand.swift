@@ -6,7 +6,7 @@ import PipeBridge
 public enum RunnerCommand: Sendable, Codable {
     case listRuntimes
     /// Deploys or replaces a flow with its breakpoints.
-    case deploy(FlowDocument, breakpoints: [Breakpoint])
+    case deploy(FlowDocument, breakpoints: [Breakpoint], revision: Int?)
     case start(FlowID)
     case stop(FlowID)
     case remove(FlowID)
@@ -37,7 +37,7 @@ extension RunnerHost {
         do {
             switch command {
             case .listRuntimes: return .runtimes(listRuntimes())
-            case .deploy(let flow, let breakpoints): try await deploy(flow, breakpoints: breakpoints)
+            case .deploy(let flow, let breakpoints, let revision): try await deploy(flow, breakpoints: breakpoints, revision: revision)
             case .start(let id): try await start(id)
             case .stop(let id): try await stop(id)
             case .remove(let id): try await remove(id)

@@ -12,6 +12,7 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     case saturated(FlowModuleID)
     case payloadTooLarge(FlowModuleID, bytes: Int, limit: Int)
     case stepTimedOut(flow: FlowID, runtimes: [String])
+    case swapTimedOut(flow: FlowID)
     case badCondition(FlowModuleID, String)
     case stopped(flow: FlowID)
 
@@ -34,6 +35,7 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .saturated: "saturated"
         case .payloadTooLarge: "payload-too-large"
         case .stepTimedOut: "step-timed-out"
+        case .swapTimedOut: "swap-timed-out"
         case .badCondition: "bad-condition"
         case .stopped: "stopped"
         }
@@ -65,6 +67,8 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
             "payload for \"\(fm)\" is \(bytes) bytes, over the frame limit of \(limit) bytes: send smaller messages (or pass a reference to the data)"
         case .stepTimedOut(let f, let runtimes):
             "flow \"\(f)\": the \(runtimes.joined(separator: " and ")) runtime did not finish its messages in time; the flow stays paused: see status, then step or resume again"
+        case .swapTimedOut(let f):
+            "flow \"\(f)\" not updated: its runtimes did not finish their messages within 30 s (a handler that does not return?); the old version goes on: see status"
         case .badCondition(let fm, let why):
             "breakpoint at \"\(fm)\": \(why)"
         case .stopped(let f):

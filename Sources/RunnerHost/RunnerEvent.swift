@@ -14,12 +14,14 @@ public enum RunnerEvent: Sendable, Codable {
     /// A single step ran: `{ "flow/module": {inputStates, outputStates, errors, state} }`.
     case stepped(flow: FlowID, result: JSONValue)
     case resumed(flow: FlowID)
+    /// A hot swap applied a new version of a running flow.
+    case swapped(flow: FlowID, revision: Int?, changed: [ModuleID], added: [ModuleID], removed: [ModuleID], moved: [ModuleID])
 
     public var flow: FlowID {
         switch self {
         case .output(let f, _, _, _), .moduleError(let f, _, _), .log(let f, _, _, _),
              .flowState(let f, _, _), .instanceState(let f, _, _, _, _, _),
-             .paused(let f, _, _, _), .stepped(let f, _), .resumed(let f): f
+             .paused(let f, _, _, _), .stepped(let f, _), .resumed(let f), .swapped(let f, _, _, _, _, _): f
         }
     }
 }

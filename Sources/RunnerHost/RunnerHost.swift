@@ -42,9 +42,10 @@ public actor RunnerHost {
 
     /// Deploys a flow, or replaces a deployed one. The new code is loaded in a
     /// check instance first: if any module fails to load, nothing changes and
-    /// the error names the module and line. A running flow is restarted on the
-    /// new version with its module states and its unprocessed messages.
-    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = []) async throws {
+    /// the error names the module and line. A running flow is hot-swapped
+    /// (`FlowRun.swap`); a stopped one is replaced, keeping module states and
+    /// unprocessed messages.
+    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil) async throws {
         let available = listRuntimes().map(\.id)
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
@@ -52,16 +53,32 @@ public actor RunnerHost {
         let plan = FlowPlan(flow: flow)
         let old = flows[flow.id]
         let breakpoints = breakpoints.filter { flow.module($0.module) != nil }
-        if let old, old.plan.flow == flow {
+        if let old, await old.plan.flow == flow {
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
             return
         }
 
-        let check = makeRun(plan, states: [:], runInit: [], quiet: true)
-        await check.activate()
-        defer { Task { await check.shutdown() } }
-        try await check.start()
-        await check.stop()
+        // The check loads every module; modules new to a running flow also run
+        // their `init` there, so that an `init` that raises refuses the update
+        // before anything changes (it then runs again, for real).
+        let oldModules = Set(await old?.plan.flow.modules.map(\.id) ?? [])
+        let checkInit = old == nil ? [] : Set(flow.modules.map(\.id)).subtracting(oldModules)
+        let loadCheck: @Sendable () async throws -> Void = { [self] in
+            let check = await self.makeRun(plan, states: [:], runInit: checkInit, quiet: true)
+            await check.activate()
+            defer { Task { await check.shutdown() } }
+            try await check.start()
+            await check.stop()
+        }
+        if let old, [.running, .degraded, .paused].contains(await old.state) {
+            let diff = try await old.swap(to: flow, check: loadCheck)
+            for b in await old.breakpoints where flow.module(b.module) == nil { _ = try? await old.removeBreakpoint(b.module) }
+            for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
+            emit(.swapped(flow: flow.id, revision: revision, changed: diff.changed, added: diff.added,
+                          removed: diff.removed, moved: diff.moved))
+            return
+        }
+        try await loadCheck()
 
         var states: [ModuleID: JSONValue] = [:]
         var kept: [ModuleID: JSONValue] = [:]
@@ -72,7 +89,7 @@ public actor RunnerHost {
             await old.stop()
             kept = await old.moduleStates()
             for m in flow.modules {
-                if let before = old.plan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }
+                if let before = await old.plan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }
             }
             pending = await old.takePending()
             await old.shutdown()
@@ -90,7 +107,7 @@ public actor RunnerHost {
                 let rescued = await run.takePending()
                 await run.shutdown()
                 if let old {
-                    let restored = makeRun(old.plan, states: kept, runInit: [], quiet: false, breakpoints: await old.breakpoints)
+                    let restored = makeRun(await old.plan, states: kept, runInit: [], quiet: false, breakpoints: await old.breakpoints)
                     await restored.activate()
                     await restored.adopt(rescued)
                     flows[flow.id] = restored
@@ -158,7 +175,8 @@ public actor RunnerHost {
             targets = paused
         }
         for r in targets {
-            for (module, result) in try await r.step() { out["\(r.plan.flow.id)/\(module)"] = result.json }
+            let id = await r.plan.flow.id
+            for (module, result) in try await r.step() { out["\(id)/\(module)"] = result.json }
         }
         return .object(out)
     }

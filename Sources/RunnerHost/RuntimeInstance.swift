@@ -23,7 +23,7 @@ actor RuntimeInstance {
         var startTimeout: Duration = .seconds(20)
     }
 
-    private let setup: Setup
+    private var setup: Setup
     private let link: InstanceLink
     private let report: @Sendable (InstanceReport) -> Void
     private let logger: Logger
@@ -45,6 +45,8 @@ actor RuntimeInstance {
     private var startWaiters: [CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult], any Error>] = []
     private var exitWaiters: [CheckedContinuation<Void, Never>] = []
     private var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
+    /// A hot swap waiting for `swapped`.
+    private var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
     /// Callers of `requestReport` waiting for the runtime's answer.
     private var reportWaiters: [CheckedContinuation<Void, Never>] = []
     /// Module errors since `beginCollectingErrors` (a debugger step).
@@ -241,6 +243,10 @@ actor RuntimeInstance {
                 reportWaiters.removeAll()
                 for w in waiters { w.resume() }
             }
+        case .swapped(let results):
+            lastLoad.merge(results) { _, new in new }
+            swapWaiter?.resume(returning: results)
+            swapWaiter = nil
         case .bye:
             break
         case .fatal(let message):
@@ -249,6 +255,51 @@ actor RuntimeInstance {
             logger.debug("ignoring control frame \(type)")
         }
     }
+
+    // MARK: hot swap
+
+    /// Replaces modules and tables in the running process (docs/protocol.md,
+    /// "Hot swap"); the caller made the instance idle. When no process is up
+    /// (restarting), the new plan is simply what the next one is configured
+    /// with. Returns each loaded module's result.
+    func swap(to plan: InstancePlan, load: [ModuleID], remove: [ModuleID], states moved: [ModuleID: JSONValue],
+              newModules: Set<ModuleID>, timeout: Duration = .seconds(30)) async -> [ModuleID: RuntimeMessage.LoadResult] {
+        setup.plan = plan
+        for id in remove { states[id] = nil; pendingInit.remove(id) }
+        for (id, state) in moved { states[id] = state }
+        pendingInit.formUnion(newModules)
+        let frame = HostMessage.Swap(flow: setup.flow, instance: plan, load: load, remove: remove, states: moved, runInit: newModules)
+        var buffer = ByteBuffer()
+        do { try FrameEncoder.writeControl(frame, into: &buffer) } catch {
+            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: false, error: "could not encode the swap: \(error)", line: nil)) })
+        }
+        let link = self.link
+        let bytes = buffer
+        let sent = (try? await link.loop.submit { link.writeControlFrame(bytes) }.get()) ?? false
+        guard sent, machine.state == .ready else {
+            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
+        }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            await self?.swapTimedOut()
+        }
+        let results = await withCheckedContinuation { swapWaiter = $0 }
+        timer.cancel()
+        guard let results else {
+            failCurrent(reason: "the runtime did not answer a swap within \(timeout)")
+            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
+        }
+        pendingInit.subtract(results.filter { $0.value.ok && states[$0.key] != nil }.map(\.key))
+        return results
+    }
+
+    private func swapTimedOut() {
+        swapWaiter?.resume(returning: nil)
+        swapWaiter = nil
+    }
+
+    /// The modules this instance hosts now.
+    var modules: [ModuleID] { setup.plan.modules.map(\.id) }
 
     // MARK: debugger
 

@@ -54,3 +54,55 @@ public enum HostMessage: Sendable, Equatable {
         }
     }
 }
+
+extension HostMessage {
+    /// `swap`: new modules and tables for a running instance (docs/protocol.md, "Hot swap").
+    public struct Swap: Sendable, Equatable, Encodable {
+        public var t = "swap"
+        public var modules: [Module]
+        public var remove: [ModuleID]
+        public var slots: [[String]]
+        public var routes: [Configure.Route]
+
+        public struct Module: Sendable, Equatable, Encodable {
+            public var id: ModuleID
+            public var code: String
+            public var config: JSONValue
+            public var inputs: [PortName]
+            public var outputs: [PortName]
+            public var state: JSONValue?
+            public var `init`: Bool
+            /// Replaces a module (here or moved from another runtime): its state is kept and `on_swap` runs.
+            public var swap: Bool
+
+            public func encode(to encoder: any Encoder) throws {
+                enum K: String, CodingKey { case id, code, config, inputs, outputs, state, `init`, swap }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(id, forKey: .id)
+                try c.encode(code, forKey: .code)
+                try c.encode(config, forKey: .config)
+                try c.encode(inputs, forKey: .inputs)
+                try c.encode(outputs, forKey: .outputs)
+                try c.encode(state, forKey: .state)  // explicit null: keep the current state
+                try c.encode(`init`, forKey: .`init`)
+                try c.encode(swap, forKey: .swap)
+            }
+        }
+
+        /// - Parameters:
+        ///   - load: the modules of `instance` to (re)load now.
+        ///   - states: states of modules that move here from another runtime.
+        ///   - runInit: modules new to the flow (their `init` runs).
+        public init(flow: FlowID, instance: InstancePlan, load: [ModuleID], remove: [ModuleID],
+                    states: [ModuleID: JSONValue], runInit: Set<ModuleID>) {
+            let configure = Configure(flow: flow, instance: instance, states: [:], runInit: [])
+            modules = instance.modules.filter { load.contains($0.id) }.map { m in
+                Module(id: m.id, code: m.code ?? "", config: m.config, inputs: m.inputs, outputs: m.outputs,
+                       state: states[m.id], init: runInit.contains(m.id), swap: !runInit.contains(m.id))
+            }
+            self.remove = remove
+            slots = configure.slots
+            routes = configure.routes
+        }
+    }
+}

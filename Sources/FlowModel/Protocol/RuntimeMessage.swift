@@ -3,6 +3,8 @@
 public enum RuntimeMessage: Sendable, Equatable {
     case hello(Hello)
     case configured([ModuleID: LoadResult])
+    /// The answer to a `swap`: each loaded module's result.
+    case swapped([ModuleID: LoadResult])
     case log(module: ModuleID?, level: LogLevel, text: String)
     case error(ModuleErrorReport)
     case stats([ModuleID: ModuleStats])
@@ -22,6 +24,8 @@ public enum RuntimeMessage: Sendable, Equatable {
         public var ok: Bool
         public var error: String?
         public var line: Int?
+
+        public init(ok: Bool, error: String? = nil, line: Int? = nil) { self.ok = ok; self.error = error; self.line = line }
     }
 
     public struct ModuleStats: Sendable, Equatable, Codable {
@@ -60,6 +64,9 @@ extension RuntimeMessage: Decodable {
         case "configured":
             let raw = try c.decode([String: LoadResult].self, forKey: .modules)
             self = .configured(Dictionary(uniqueKeysWithValues: raw.map { (ModuleID($0.key), $0.value) }))
+        case "swapped":
+            let raw = try c.decode([String: LoadResult].self, forKey: .modules)
+            self = .swapped(Dictionary(uniqueKeysWithValues: raw.map { (ModuleID($0.key), $0.value) }))
         case "log":
             self = .log(module: try c.decodeIfPresent(ModuleID.self, forKey: .module),
                         level: (try? c.decode(LogLevel.self, forKey: .level)) ?? .info,

@@ -1,6 +1,7 @@
 'use strict';
-// Reads a `configure` frame (docs/protocol.md) into module records, input slots and routes.
-// A frame that does not fit the protocol throws a ConfigError (the runtime reports it as fatal).
+// Reads a `configure` frame (docs/protocol.md) into module records, input slots and routes, and
+// applies a `swap` frame to the hosted records. A frame that does not fit the protocol throws a
+// ConfigError (the runtime reports it as fatal).
 
 const { ModuleRecord, Route } = require('./module_record');
 
@@ -38,9 +39,22 @@ function readModuleSpec(spec, i) {
     inputs,
     outputs,
     config: spec.config === undefined ? {} : spec.config,
-    state: spec.state === undefined || spec.state === null ? {} : spec.state,
+    state: spec.state === undefined ? null : spec.state, // null: {} for a new module, kept in a swap
     init: spec.init === true,
+    swap: spec.swap === true,
   };
+}
+
+/** The module specs of a frame, with unique ids. */
+function readModuleSpecs(specs) {
+  check(Array.isArray(specs), 'modules is not an array');
+  const ids = new Set();
+  return specs.map((spec, i) => {
+    const read = readModuleSpec(spec, i);
+    check(!ids.has(read.id), `modules[${i}].id: a second module '${read.id}'`);
+    ids.add(read.id);
+    return read;
+  });
 }
 
 /** Looks up [moduleId, inputPort] in `byId`; `where` names the place for the error. */
@@ -72,33 +86,64 @@ function readRoute(route, i, byId) {
   module.routes[index] = new Route(targets, remote, all);
 }
 
-/** Returns { flowId, modules: [ModuleRecord], slots: [{ module, port }], unrouted: ["module.port"] }. */
-function readConfigure(frame) {
-  check(Array.isArray(frame.modules), 'modules is not an array');
-  const byId = new Map();
-  const modules = frame.modules.map((spec, i) => {
-    const record = new ModuleRecord(i, readModuleSpec(spec, i));
-    check(!byId.has(record.id), `modules[${i}].id: a second module '${record.id}'`);
-    byId.set(record.id, record);
-    return record;
-  });
+/**
+ * Reads `slots` and `routes` of a frame over the modules in `byId` (id -> ModuleRecord, whose
+ * routes it sets). Returns { slots: [{ module, port }], unrouted: ["module.port"] }.
+ */
+function readTables(frame, byId) {
   const slots = frame.slots === undefined ? [] : frame.slots;
   check(Array.isArray(slots), 'slots is not an array');
   const routes = frame.routes === undefined ? [] : frame.routes;
   check(Array.isArray(routes), 'routes is not an array');
+  for (const module of byId.values()) module.routes = module.outputs.map(() => null);
   routes.forEach((route, i) => readRoute(route, i, byId));
   const unrouted = [];
-  for (const module of modules) {
+  for (const module of byId.values()) {
     module.routes.forEach((route, i) => {
       if (route === null) unrouted.push(`${module.id}.${module.outputs[i]}`);
     });
   }
-  return {
-    flowId: typeof frame.flowId === 'string' ? frame.flowId : null,
-    modules,
-    slots: slots.map((pair, i) => readTarget(pair, byId, `slots[${i}]`)),
-    unrouted,
-  };
+  return { slots: slots.map((pair, i) => readTarget(pair, byId, `slots[${i}]`)), unrouted };
 }
 
-module.exports = { readConfigure, ConfigError };
+/** Returns { flowId, modules: [ModuleRecord], slots: [{ module, port }], unrouted: ["module.port"] }. */
+function readConfigure(frame) {
+  const modules = readModuleSpecs(frame.modules).map((spec, i) => new ModuleRecord(i, spec));
+  const byId = new Map(modules.map((module) => [module.id, module]));
+  return { flowId: typeof frame.flowId === 'string' ? frame.flowId : null, modules, ...readTables(frame, byId) };
+}
+
+/**
+ * Applies a `swap` frame to `hosted` (the ModuleRecords of the instance): modules it names get
+ * their new spec (ModuleRecord.replace) or a new record (ctx null), those in `remove` are left
+ * out, and every module gets its routes from the new tables. Returns { modules (the hosted
+ * ones now, in order), loaded (the records to load), removed, slots, unrouted }. A bad frame
+ * throws after records may have changed: the runtime ends with `fatal` then.
+ */
+function readSwap(frame, hosted) {
+  const specs = readModuleSpecs(frame.modules);
+  const remove = frame.remove === undefined ? [] : frame.remove;
+  check(isStringArray(remove), 'remove is not an array of strings');
+  const byId = new Map(hosted.map((module) => [module.id, module]));
+  const removed = remove.map((id, i) => {
+    const module = byId.get(id);
+    check(module !== undefined, `remove[${i}] names unknown module ${JSON.stringify(id)}`);
+    check(!specs.some((spec) => spec.id === id), `remove[${i}]: module '${id}' is also in modules`);
+    byId.delete(id);
+    module.routes = module.outputs.map(() => null); // its leftover timers cannot send on renumbered routes
+    return module;
+  });
+  const loaded = specs.map((spec) => {
+    const hostedModule = byId.get(spec.id);
+    if (hostedModule !== undefined) {
+      hostedModule.replace(spec);
+      return hostedModule;
+    }
+    const added = new ModuleRecord(byId.size, spec);
+    byId.set(spec.id, added);
+    return added;
+  });
+  return { modules: [...byId.values()], loaded, removed, ...readTables(frame, byId) };
+}
+
+module.exports = { readConfigure, readSwap, ConfigError };

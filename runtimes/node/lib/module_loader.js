@@ -12,7 +12,7 @@ const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname
 const NO_ON_MESSAGE = 'module exports no onMessage(msg, ctx) function';
 
 /**
- * Returns a loadModule(module) for the Runtime: { onMessage, init } or { error, line }.
+ * Returns a loadModule(module) for the Runtime: { onMessage, init, onSwap } or { error, line }.
  * `run(module, fn, thisArg, args)` runs the module body on behalf of the module (log attribution).
  * `require` resolves like a file in `baseDir`, so Node built-ins (and packages there) work.
  */
@@ -36,19 +36,17 @@ function createModuleLoader({ run, baseDir = process.cwd() }) {
   };
 }
 
-/** `exports.onMessage`/`exports.init`, or the short form `module.exports = (msg, ctx) => ...`. */
+/**
+ * `exports.onMessage`/`exports.init`/`exports.onSwap`, or the short form
+ * `module.exports = (msg, ctx) => ...` (with `.init`/`.onSwap` on the function).
+ */
 function handlersOf(exported) {
   let onMessage;
-  let init;
-  if (typeof exported === 'function') {
-    onMessage = exported;
-    init = exported.init;
-  } else if (exported !== null && typeof exported === 'object') {
-    onMessage = exported.onMessage;
-    init = exported.init;
-  }
+  if (typeof exported === 'function') onMessage = exported;
+  else if (exported !== null && typeof exported === 'object') onMessage = exported.onMessage;
   if (typeof onMessage !== 'function') return { error: NO_ON_MESSAGE, line: null };
-  return { onMessage, init: typeof init === 'function' ? init : null };
+  const { init, onSwap } = exported;
+  return { onMessage, init: typeof init === 'function' ? init : null, onSwap: typeof onSwap === 'function' ? onSwap : null };
 }
 
 module.exports = { createModuleLoader, NO_ON_MESSAGE };

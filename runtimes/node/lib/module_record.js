@@ -8,23 +8,10 @@ class ModuleRecord {
     this.index = index;
     this.id = spec.id;
     this.filename = `module:${spec.id}`; // the name stack traces and load errors carry
-    this.code = spec.code;
-    this.inputs = spec.inputs;
-    this.outputs = spec.outputs;
-    this.config = spec.config;
-    this.initialState = spec.state;
-    this.callInit = spec.init;
-
-    this.outputIndex = new Map(spec.outputs.map((port, i) => [port, i]));
-    this.routes = spec.outputs.map(() => null); // Route per output port, filled from `routes`
+    this.initialState = spec.state === null ? {} : spec.state;
     this.inbox = new Inbox();
-
-    // Set by loading: handlers, or the reason the module cannot run.
-    this.onMessage = null;
-    this.init = null;
-    this.loadError = null; // text, or null when loaded
-    this.loadLine = null;
     this.ctx = null;
+    this.take(spec);
 
     // Scheduling: busy while an async handler runs; queued while in the scheduler's ready queue.
     this.busy = false;
@@ -40,6 +27,35 @@ class ModuleRecord {
     this.sent = 0;
     this.errors = 0;
     this.ranSinceStats = false;
+  }
+
+  /**
+   * Code, ports and config from `spec` (configure, or a swap: then the code is loaded again);
+   * routes are filled from `routes`, handlers by loading.
+   */
+  take(spec) {
+    this.code = spec.code;
+    this.inputs = spec.inputs;
+    this.outputs = spec.outputs;
+    this.config = spec.config;
+    this.callInit = spec.init;
+    this.callOnSwap = spec.swap === true;
+    this.outputIndex = new Map(spec.outputs.map((port, i) => [port, i]));
+    this.routes = spec.outputs.map(() => null); // Route per output port
+
+    // Set by loading: handlers, or the reason the module cannot run.
+    this.onMessage = null;
+    this.init = null;
+    this.onSwap = null;
+    this.loadError = null; // text, or null when loaded
+    this.loadLine = null;
+  }
+
+  /** A swap replaces the code of this hosted module: same inbox, counters and ctx; new config; state kept unless given. */
+  replace(spec) {
+    this.take(spec);
+    this.ctx.config = spec.config;
+    if (spec.state !== null) this.ctx.state = spec.state;
   }
 }
 

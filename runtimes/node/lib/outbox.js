@@ -70,6 +70,11 @@ class Outbox {
       `module '${module.id}' did not load: ${module.loadError}`, null);
   }
 
+  /** A hook called outside any message (onSwap) threw or rejected. */
+  hookError(module, error) {
+    this.moduleError(module.id, null, null, null, describeError(error), stackOf(error, module.filename));
+  }
+
   stats(modules, everyState) {
     const badState = (module, reason) => this.log(module.id, 'error',
       `state of module '${module.id}' left out of stats: ${reason}`);

@@ -1,6 +1,6 @@
 'use strict';
-// The protocol side of a runtime instance (docs/protocol.md): hello, configure, data frames in,
-// batches of work, acks, stats, stop/bye, fatal. Platform-neutral: everything that touches the
+// The protocol side of a runtime instance (docs/protocol.md): hello, configure, swap, data frames
+// in, batches of work, acks, stats, stop/bye, fatal. Platform-neutral: everything that touches the
 // process, the fifos or the module loader comes in through `platform`.
 
 const { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } = require('./framing');
@@ -9,7 +9,7 @@ const { Scheduler } = require('./scheduler');
 const { Router } = require('./router');
 const { Outbox } = require('./outbox');
 const { createContext } = require('./context');
-const { readConfigure, ConfigError } = require('./configuration');
+const { readConfigure, readSwap, ConfigError } = require('./configuration');
 const { describeError, lineIn } = require('./error_text');
 const { formatArgs } = require('./format_args');
 
@@ -19,7 +19,7 @@ const BATCH_BUDGET = 4096; // messages per batch before the output is flushed an
 
 const Phase = Object.freeze({
   AWAITING_CONFIGURE: 'awaiting-configure',
-  INITIALISING: 'initialising', // modules loaded, init(ctx) functions still running
+  INITIALISING: 'initialising', // modules loaded (configure or swap), init(ctx) functions still running
   RUNNING: 'running',
   CLOSED: 'closed', // bye, fatal or end of input: nothing more is read or written
 });
@@ -32,7 +32,7 @@ class Runtime {
    *   exit(code)                                   ends the instance (after a final flush)
    *   schedule(fn)                                 runs fn soon, after pending I/O
    *   setTimer(fn, ms) -> handle, clearTimer(h)    must not keep the process alive
-   *   loadModule(module) -> { onMessage, init } | { error, line }
+   *   loadModule(module) -> { onMessage, init, onSwap } | { error, line }
    *   invoke(module, fn, a, b)                     calls user code on behalf of module (optional)
    *   format(args) -> text                         joins ctx.log arguments (optional)
    *   decodeText(bytes, start, end) -> string      UTF-8 decoding (optional)
@@ -128,6 +128,7 @@ class Runtime {
   control(frame) {
     switch (frame.t) {
       case 'configure': return this.configure(frame);
+      case 'swap': return this.swap(frame);
       case 'stop': return this.stop();
       case 'mode': return this.setMode(frame.via);
       case 'report': return this.outbox.stats(this.modules, true); // flushed at the end of receive()
@@ -155,19 +156,34 @@ class Runtime {
       throw err;
     }
     this.flowId = configuration.flowId;
-    this.modules = configuration.modules;
-    this.slots = configuration.slots;
-    for (const name of configuration.unrouted) {
-      this.log(null, 'warn', `configure gave no route for output port ${name}; sending on it is an error`);
+    this.install(configuration, 'configure');
+    this.loadAll(configuration.modules, 'configured');
+  }
+
+  /** The modules, slots and routes of a read configure or swap frame. */
+  install(tables, frameType) {
+    this.modules = tables.modules;
+    this.slots = tables.slots;
+    for (const name of tables.unrouted) {
+      this.log(null, 'warn', `${frameType} gave no route for output port ${name}; sending on it is an error`);
     }
+  }
+
+  /**
+   * Loads `modules` (a new one gets its ctx) while no handler runs, runs init functions, calls
+   * onSwap hooks, then replies `reply`; messages already received wait until then.
+   */
+  loadAll(modules, reply) {
     this.phase = Phase.INITIALISING;
     this.scheduler.hold();
-    for (const module of this.modules) {
-      module.ctx = createContext(module, this.flowId, this.router, this.log, this.format);
-      this.scheduler.attach(module);
+    for (const module of modules) {
+      if (module.ctx === null) {
+        module.ctx = createContext(module, this.flowId, this.router, this.log, this.format);
+        this.scheduler.attach(module);
+      }
       this.load(module);
     }
-    this.initialise().catch((err) => this.log(null, 'error', `runtime error in configure: ${err && err.stack}`));
+    this.initialise(modules, reply).catch((err) => this.log(null, 'error', `runtime error while loading modules: ${err && err.stack}`));
   }
 
   load(module) {
@@ -178,12 +194,13 @@ class Runtime {
     } else {
       module.onMessage = loaded.onMessage;
       module.init = loaded.init;
+      module.onSwap = loaded.onSwap || null;
     }
   }
 
-  /** Runs init(ctx) of each loaded module, one after the other; a throw is a load error. */
-  async initialise() {
-    for (const module of this.modules) {
+  /** Runs init(ctx) of each loaded module, one after the other (a throw is a load error); replies. */
+  async initialise(modules, reply) {
+    for (const module of modules) {
       if (module.onMessage === null || !module.callInit || module.init === null) continue;
       try {
         const result = this.scheduler.invoke(module, module.init, module.ctx, undefined);
@@ -195,16 +212,61 @@ class Runtime {
       }
     }
     if (this.phase === Phase.CLOSED) return;
-    const modules = {};
-    for (const module of this.modules) {
-      modules[module.id] = module.loadError === null
+    const results = {};
+    for (const module of modules) {
+      if (module.callOnSwap && module.onSwap !== null && module.onMessage !== null) this.runOnSwap(module);
+      results[module.id] = module.loadError === null
         ? { ok: true }
         : { ok: false, error: module.loadError, line: module.loadLine };
     }
-    this.outbox.control({ t: 'configured', modules });
+    this.outbox.control({ t: reply, modules: results });
     this.phase = Phase.RUNNING;
     this.scheduler.release();
     this.planBatch();
+  }
+
+  // Hot swap: new code for some modules, new modules, removed ones, complete new tables.
+
+  swap(frame) {
+    if (this.phase !== Phase.RUNNING) return this.fatal('a swap frame came before the instance was configured');
+    let swap;
+    try {
+      swap = readSwap(frame, this.modules);
+    } catch (err) {
+      if (err instanceof ConfigError) return this.fatal(`bad swap frame: ${err.message}`);
+      throw err;
+    }
+    for (const module of swap.removed) this.scheduler.forget(module);
+    this.install(swap, 'swap');
+    for (const module of swap.loaded) module.ranSinceStats = true; // the next stats show their states
+    this.scheduler.changed = true;
+    this.loadAll(swap.loaded, 'swapped');
+  }
+
+  /**
+   * onSwap(oldState, ctx), awaited before the module's next message: it may change ctx.state or
+   * return a new state. A throw is an `error` of the module (port and payload null), and the
+   * state is put back as it was (a copy, when structuredClone can make one).
+   */
+  runOnSwap(module) {
+    const ctx = module.ctx;
+    const kept = ctx.state;
+    let saved = kept;
+    try {
+      saved = structuredClone(kept);
+    } catch {
+      // not cloneable: the same object is kept
+    }
+    this.scheduler.callOutside(module, module.onSwap, kept, ctx, (failed, value) => {
+      if (failed) {
+        ctx.state = saved;
+        module.errors++;
+        this.outbox.hookError(module, value);
+      } else if (value !== undefined) {
+        ctx.state = value;
+      }
+      module.ranSinceStats = true;
+    });
   }
 
   badPayload(target, slot, text, err) {

@@ -120,6 +120,11 @@ class Scheduler {
     if (failed) this.fail(module, value);
     else if (value !== undefined) this.returned(module, value);
     this.finish(module);
+    this.unbusy(module);
+  }
+
+  /** An async call of `module` settled: it may take its next message. */
+  unbusy(module) {
     module.busy = false;
     this.busyCount--;
     if (module.inbox.length > 0 && !module.queued) {
@@ -128,6 +133,46 @@ class Scheduler {
     }
     this.changed = true;
     this.onAsyncDone();
+  }
+
+  /**
+   * Calls fn(a, b) for `module` outside any message (a swap hook); done(failed, value) gets the
+   * outcome. A promise is awaited before the module takes its next message.
+   */
+  callOutside(module, fn, a, b, done) {
+    let result;
+    try {
+      result = this.invoke(module, fn, a, b);
+    } catch (error) {
+      done(true, error);
+      return;
+    }
+    if (result === undefined || result === null || typeof result.then !== 'function') {
+      done(false, result);
+      return;
+    }
+    module.busy = true;
+    this.busyCount++;
+    const settled = (failed, value) => {
+      done(failed, value);
+      this.unbusy(module);
+    };
+    Promise.resolve(result).then((value) => settled(false, value), (error) => settled(true, error));
+  }
+
+  /** A module a swap removed: messages still in its inbox (none when the instance is idle) are dropped as done. */
+  forget(module) {
+    while (module.inbox.length > 0) {
+      module.inbox.shift();
+      this.acks.done(module.inbox.root);
+    }
+    if (!module.queued) return;
+    module.queued = false;
+    const ready = new RingQueue();
+    for (let i = 0; i < this.ready.length; i++) {
+      if (this.ready.get(i) !== module) ready.push(this.ready.get(i));
+    }
+    this.ready = ready;
   }
 
   returned(module, value) {

@@ -60,6 +60,13 @@ test('module.exports = function is the short form of onMessage', () => {
   const result = load('module.exports = (msg, ctx) => msg.payload + 1;');
   assert.strictEqual(result.onMessage({ port: 'in', payload: 41 }), 42);
   assert.strictEqual(result.init, null);
+  assert.strictEqual(result.onSwap, null);
+});
+
+test('onSwap is found in both forms; one that is not a function is left out', () => {
+  assert.strictEqual(load('exports.onMessage = () => {};\nexports.onSwap = (old) => old + 1;').onSwap(1), 2);
+  assert.strictEqual(load('module.exports = () => {};\nmodule.exports.onSwap = () => "short";').onSwap(), 'short');
+  assert.strictEqual(load('exports.onMessage = () => {};\nexports.onSwap = 3;').onSwap, null);
 });
 
 test('require gives Node built-ins, and __filename names the module', () => {

@@ -1,4 +1,5 @@
-"""Reading and checking the ``configure`` frame (docs/protocol.md).
+"""Reading and checking the ``configure`` and ``swap`` frames
+(docs/protocol.md).
 
 Pure: no code is loaded here. Every problem found is reported at once in
 one ConfigureError, with the JSON path of each.
@@ -20,8 +21,9 @@ class ModuleSpec:
     config: object
     inputs: tuple
     outputs: tuple
-    state: object
+    state: object  # None: {} for a new module, the kept state in a swap
     init: bool
+    swap: bool = False  # call on_swap (swap frames only)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ class Configuration:
     routes: tuple
 
 
+@dataclass(frozen=True)
+class Swap:
+    modules: tuple  # ModuleSpec values to load now
+    remove: tuple  # ids of hosted modules to drop
+    slots: tuple  # the complete new tables, as in Configuration
+    routes: tuple
+
+
 def parse_configure(frame):
     problems = []
     flow_id = frame.get("flowId", "")
@@ -53,6 +63,34 @@ def parse_configure(frame):
     if problems:
         raise ConfigureError("bad configure: " + "; ".join(problems))
     return Configuration(flow_id, modules, slots, routes)
+
+
+def parse_swap(frame, hosted):
+    """``hosted``: id -> the modules hosted now (anything with ``inputs``
+    and ``outputs``). Slots and routes are checked against the modules
+    hosted after the swap."""
+    problems = []
+    modules = _modules(frame.get("modules"), problems)
+    remove = _remove(frame.get("remove", []), hosted, {spec.id for spec in modules}, problems)
+    by_id = {module_id: module for module_id, module in hosted.items() if module_id not in remove}
+    by_id.update((spec.id, spec) for spec in modules)
+    slots = _slots(frame.get("slots", []), by_id, problems)
+    routes = _routes(frame.get("routes", []), by_id, problems)
+    if problems:
+        raise ConfigureError("bad swap: " + "; ".join(problems))
+    return Swap(modules, remove, slots, routes)
+
+
+def _remove(entries, hosted, loaded, problems):
+    if not _is_names(entries):
+        problems.append("remove: must be a list of module ids")
+        return ()
+    for i, module_id in enumerate(entries):
+        if module_id not in hosted:
+            problems.append(f"remove[{i}]: no module '{module_id}' in this instance")
+        elif module_id in loaded:
+            problems.append(f"remove[{i}]: module '{module_id}' is also in modules")
+    return tuple(dict.fromkeys(entries))
 
 
 def _is_names(value):
@@ -72,7 +110,7 @@ def _modules(entries, problems):
             continue
         module_id, code = entry.get("id"), entry.get("code")
         inputs, outputs = entry.get("inputs", ["in"]), entry.get("outputs", ["out"])
-        init = entry.get("init", True)
+        init, swap = entry.get("init", True), entry.get("swap", False)
         ok = True
         for field, good in (
             ("id", isinstance(module_id, str) and module_id != ""),
@@ -80,6 +118,7 @@ def _modules(entries, problems):
             ("inputs", _is_names(inputs)),
             ("outputs", _is_names(outputs)),
             ("init", isinstance(init, bool)),
+            ("swap", isinstance(swap, bool)),
         ):
             if not good:
                 problems.append(f"{where}.{field}: missing or of the wrong type")
@@ -91,10 +130,9 @@ def _modules(entries, problems):
             continue
         seen.add(module_id)
         config = entry.get("config")
-        state = entry.get("state")
         specs.append(ModuleSpec(
             module_id, code, {} if config is None else config, tuple(inputs), tuple(outputs),
-            {} if state is None else state, init,
+            entry.get("state"), init, swap,
         ))
     return tuple(specs)
 

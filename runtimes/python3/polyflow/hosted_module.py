@@ -21,7 +21,7 @@ class HostedModule:
         self.id = spec.id
         self.inputs = spec.inputs
         self.outputs = spec.outputs
-        self.ctx = Context(self, flow_id, spec.config, spec.state, log)
+        self.ctx = Context(self, flow_id, spec.config, {} if spec.state is None else spec.state, log)
         self.handler = None
         self.send_result = None
         self.load_error = None
@@ -31,6 +31,18 @@ class HostedModule:
         self.out_count = 0
         self.error_count = 0
         self.ran = False
+
+    def replace(self, spec):
+        """A swap gives this module new code (loaded next), config and
+        ports; its ctx, counters and (unless ``spec.state`` is given) its
+        state stay."""
+        self.inputs = spec.inputs
+        self.outputs = spec.outputs
+        self.ctx.config = spec.config
+        if spec.state is not None:
+            self.ctx.state = spec.state
+        self.handler = None
+        self.load_error = None
 
     def mark_failed(self, error):
         """The code did not load: every message for it becomes an error."""

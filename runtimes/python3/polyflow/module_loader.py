@@ -23,11 +23,12 @@ class ModuleLoadError(Exception):
 class LoadedModule:
     """The functions a module's code defines."""
 
-    __slots__ = ("on_message", "init", "namespace")
+    __slots__ = ("on_message", "init", "on_swap", "namespace")
 
-    def __init__(self, on_message, init, namespace):
+    def __init__(self, on_message, init, namespace, on_swap=None):
         self.on_message = on_message
         self.init = init
+        self.on_swap = on_swap
         self.namespace = namespace
 
 
@@ -48,9 +49,9 @@ def load_module(module_id, code):
     on_message = namespace.get("on_message")
     if not callable(on_message):
         raise ModuleLoadError(NO_ON_MESSAGE)
-    init = namespace.get("init")
-    init = _awaited(init) if callable(init) else None
-    return LoadedModule(_awaited(on_message), init, namespace)
+    init, on_swap = namespace.get("init"), namespace.get("on_swap")
+    return LoadedModule(_awaited(on_message), _awaited(init) if callable(init) else None, namespace,
+                        _awaited(on_swap) if callable(on_swap) else None)
 
 
 def _awaited(function):

@@ -31,14 +31,15 @@ class Routes:
             module.send_result = senders[module.outputs[0]] if module.outputs else _no_output(module.id)
 
 
-def install_routes(configuration, modules, scheduler, writer):
-    """Build both sets of senders and install the direct one; returns the
-    Routes. Ports without a route in ``configure`` drop their messages
-    (logged once here). A route without an ``all`` id keeps its direct
-    sender via the host (local targets only, as the lenient fallback)."""
+def install_routes(routes, modules, scheduler, writer, via_host_mode=False, frame="configure"):
+    """Build both sets of senders from ``routes`` (RouteSpec values, from
+    ``frame``) and install the one of the mode; returns the Routes. Ports
+    without a route drop their messages (logged once here). A route
+    without an ``all`` id keeps its direct sender via the host (local
+    targets only, as the lenient fallback)."""
     direct = {module_id: {} for module_id in modules}
     via_host = {module_id: {} for module_id in modules}
-    for route in configuration.routes:
+    for route in routes:
         targets = [(modules[module_id], port) for module_id, port in route.local]
         sender = make_sender(targets, route.remote, scheduler.enqueue, writer)
         direct[route.module][route.port] = sender
@@ -47,11 +48,11 @@ def install_routes(configuration, modules, scheduler, writer):
         for port in module.outputs:
             if port not in direct[module.id]:
                 writer.log(None, LogLevel.WARN,
-                           f"configure has no route for {module.id}.{port}: its messages are dropped")
+                           f"{frame} has no route for {module.id}.{port}: its messages are dropped")
                 direct[module.id][port] = via_host[module.id][port] = _drop
-    routes = Routes(modules, direct, via_host)
-    routes.use(False)
-    return routes
+    installed = Routes(modules, direct, via_host)
+    installed.use(via_host_mode)
+    return installed
 
 
 def _no_output(module_id):

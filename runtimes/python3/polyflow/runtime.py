@@ -9,7 +9,7 @@ import time
 import traceback
 
 from . import PROTOCOL_VERSION
-from .configure import ConfigureError, parse_configure
+from .configure import ConfigureError, parse_configure, parse_swap
 from .error_text import describe
 from .frame_writer import FrameWriter, HostGone, LogLevel, encode_control
 from .framing import ACK, CONTROL, DATA, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, ProtocolError
@@ -136,12 +136,14 @@ class Runtime:
     def _unknown_slot(self, slot):
         if self._instance is None:
             return f"data frame for slot {slot} before configure"
-        return f"data frame for slot {slot}: configure has {len(self._instance.slots)} slots"
+        return f"data frame for slot {slot}: the instance has {len(self._instance.slots)} slots"
 
     def _control(self, frame):
         kind = frame["t"]
         if kind == "configure":
             self._configure(frame)
+        elif kind == "swap":
+            self._swap(frame)
         elif kind == "stop":
             self._stopping = True
         elif kind == "mode":
@@ -174,10 +176,23 @@ class Runtime:
             raise Fatal(str(error)) from None
         # What loading prints or sends (from init) goes after the reply.
         mark = self._writer.mark()
-        self._instance = Instance(configuration, self._scheduler, self._writer)
-        self._instance.routes.use(self._via_host)
+        self._instance = Instance(configuration, self._scheduler, self._writer, self._via_host)
         modules = self._instance.load()
         self._writer.insert_line(mark, encode_control({"t": "configured", "modules": modules}))
+
+    def _swap(self, frame):
+        """Hot swap: the host made the instance idle first. The new slot
+        table applies from the next frame on (``_handle`` reads it again)."""
+        if self._instance is None:
+            raise Fatal("swap before configure")
+        try:
+            swap = parse_swap(frame, self._instance.modules)
+        except ConfigureError as error:
+            raise Fatal(str(error)) from None
+        # As for configure: what loading, init and on_swap produce goes after the reply.
+        mark = self._writer.mark()
+        modules = self._instance.swap(swap, self._via_host)
+        self._writer.insert_line(mark, encode_control({"t": "swapped", "modules": modules}))
 
     def _modules(self):
         return self._instance.modules.values() if self._instance else ()

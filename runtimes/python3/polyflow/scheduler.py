@@ -97,7 +97,7 @@ class Scheduler:
                         send_result(result)
                         module.out_count += 1
                 except (Exception, SystemExit) as error:
-                    self._report(module, msg, error)
+                    self.report(module, msg.port, msg.payload, error)
                 left = pending[root] - 1
                 if left:
                     pending[root] = left
@@ -109,6 +109,20 @@ class Scheduler:
             else:
                 module.scheduled = False
         self.current_root = OUTSIDE
+
+    def forget(self, module):
+        """A module removed by a swap: messages still in its inbox (none
+        when the host made the instance idle) are dropped as handled."""
+        if module.scheduled:
+            self._run_queue.remove(module)
+            module.scheduled = False
+        pending = self._pending
+        for msg in module.inbox:
+            pending[msg._root] -= 1
+            if not pending[msg._root]:
+                del pending[msg._root]
+        module.inbox.clear()
+        self.changed = True
 
     def run_outside(self, module, function, *args):
         """Run user code of ``module`` that is not a message (its body,
@@ -132,10 +146,11 @@ class Scheduler:
         self._acked = n
         return n
 
-    def _report(self, module, msg, error):
+    def report(self, module, port, payload, error):
+        """``error`` raised by ``module``'s code: an ``error`` frame, counted."""
         module.error_count += 1
         if isinstance(error, ModuleNotLoaded):
             message, stack = str(error), None
         else:
             message, stack = describe(error), user_stack(error)
-        self._writer.error(module.id, msg.port, msg.payload, message, stack)
+        self._writer.error(module.id, port, payload, message, stack)

@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from polyflow.configure import parse_configure  # noqa: E402
+from polyflow.configure import parse_configure, parse_swap  # noqa: E402
 from polyflow.frame_writer import FrameWriter  # noqa: E402
 from polyflow.framing import ACK, CONTROL, DATA, FrameDecoder  # noqa: E402
 from polyflow.instance import Instance  # noqa: E402
@@ -16,9 +16,10 @@ from polyflow.scheduler import Scheduler  # noqa: E402
 from polyflow.stats import stats_line  # noqa: E402
 
 
-def module(module_id, code, inputs=("in",), outputs=("out",), state=None, init=True, config=None):
+def module(module_id, code, inputs=("in",), outputs=("out",), state=None, init=True, config=None,
+           swap=False):
     return {"id": module_id, "code": code, "inputs": list(inputs), "outputs": list(outputs),
-            "state": state, "init": init, "config": config}
+            "state": state, "init": init, "config": config, "swap": swap}
 
 
 class LocalInstance:
@@ -44,6 +45,12 @@ class LocalInstance:
             return function(*args)
         finally:
             self.capture.uninstall()
+
+    def swap(self, modules=(), remove=(), slots=(), routes=(), via_host=False):
+        """Apply a swap frame; returns the ``modules`` of the reply."""
+        frame = {"t": "swap", "modules": list(modules), "remove": list(remove),
+                 "slots": list(slots), "routes": list(routes)}
+        return self._captured(self.instance.swap, parse_swap(frame, self.instance.modules), via_host)
 
     def deliver(self, slot, payload):
         module, port = self.instance.slots[slot]

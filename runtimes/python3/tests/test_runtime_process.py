@@ -189,8 +189,7 @@ class RuntimeSessionTests(unittest.TestCase):
     def test_badFrame_isFatal(self):
         runtime = self.start()
         self.configured(runtime)
-        runtime.send_data(0, 1)
-        runtime.send_raw(b"D01 {}\n")
+        runtime.send_raw(b"D0 1\nD01 {}\n")  # one write: read together
         self.assert_fatal(runtime, "bad-slot")
         self.assertEqual(runtime.data_frames(), [], "work after a bad frame is not run")
 
@@ -198,7 +197,7 @@ class RuntimeSessionTests(unittest.TestCase):
         runtime = self.start()
         self.configured(runtime)
         runtime.send_data(99, 1)
-        self.assert_fatal(runtime, "data frame for slot 99: configure has 5 slots")
+        self.assert_fatal(runtime, "data frame for slot 99: the instance has 5 slots")
 
     def test_dataBeforeConfigure_isFatal(self):
         runtime = self.start()

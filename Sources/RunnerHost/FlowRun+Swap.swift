@@ -1,0 +1,191 @@
+import FlowModel
+import Foundation
+import NIOCore
+import PipeBridge
+
+/// Hot swap of a running flow (docs/hot-swap.md), driven by `HotSwapStateMachine`.
+extension FlowRun {
+    /// Applies `newFlow` to this running flow: unchanged modules are not
+    /// touched, changed ones get their new code between two messages with
+    /// their state, added ones start, removed ones finish what was queued for
+    /// them, moved ones carry their state to the other runtime. `check` loads
+    /// the new code beside the old first; when it throws, nothing changes.
+    func swap(to newFlow: FlowDocument, check: @Sendable () async throws -> Void) async throws -> FlowDiff {
+        let oldPlan = plan
+        let diff = FlowDiff(from: oldPlan.flow, to: newFlow)
+        let newPlan = FlowPlan(flow: newFlow)
+        var machine = HotSwapStateMachine(diff: diff)
+        var action = machine.begin()
+        var moved: [ModuleID: JSONValue] = [:]
+        let loop = dataPath.loop
+        while true {
+            switch action {
+            case .checkNewCode:
+                do {
+                    try await check()
+                    action = machine.checked(failure: nil)
+                } catch {
+                    action = machine.checked(failure: "\(error)")
+                    _ = action
+                    throw error
+                }
+            case .holdAndDrain:
+                swapping = true
+                let links = self.links
+                let drains: [Set<Int>] = oldPlan.instances.map { instance in
+                    Set(instance.slots.indices.filter { diff.removed.contains(instance.slots[$0].module) })
+                }
+                try await loop.submit { for (link, drain) in zip(links, drains) { link.beginHold(drain: drain) } }.get()
+                let debugger = self.debugger
+                do {
+                    try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
+                } catch {
+                    await release(oldLinks: links, newPlan: oldPlan, newLinks: links)
+                    throw RunnerError.swapTimedOut(flow: oldPlan.flow.id)
+                }
+                action = machine.drained()
+            case .collectStates:
+                for (i, instance) in instances.enumerated() where oldPlan.instances[i].modules.contains(where: { diff.moved.contains($0.id) }) {
+                    let report = await instance.requestReport()
+                    for id in diff.moved { if let s = report.states[id] { moved[id] = s } }
+                }
+                for id in diff.moved where moved[id] == nil { moved[id] = records[id]?.moduleState }
+                action = machine.statesCollected()
+            case .swapInstances:
+                let oldLinks = links
+                let newLinks = await rewire(oldPlan: oldPlan, newPlan: newPlan, diff: diff, moved: moved)
+                action = machine.instancesSwapped()
+                await release(oldLinks: oldLinks, newPlan: newPlan, newLinks: newLinks)
+                action = machine.released()
+            case .release, .refuse, .finish:
+                return diff
+            }
+        }
+    }
+
+    /// Swaps the instances that stay, starts those of new runtimes, stops
+    /// those left empty; returns the links of the new plan, in its order.
+    private func rewire(oldPlan: FlowPlan, newPlan: FlowPlan, diff: FlowDiff, moved: [ModuleID: JSONValue]) async -> [InstanceLink] {
+        let oldByKind = Dictionary(uniqueKeysWithValues: oldPlan.instances.enumerated().map { ($1.runtime, $0) })
+        let added = Set(diff.added)
+        var newLinks: [InstanceLink] = []
+        var newInstances: [RuntimeInstance] = []
+        var newStatus: [InstanceStatus] = []
+        var failures: [RunnerError.LoadError] = []
+        for instancePlan in newPlan.instances {
+            let kind = instancePlan.runtime
+            if let i = oldByKind[kind] {
+                let instance = instances[i]
+                let load = diff.toLoad(in: kind, new: newPlan.flow)
+                let drop = diff.toDrop(in: kind, old: oldPlan.flow)
+                if instancePlan != oldPlan.instances[i] {
+                    let results = await instance.swap(to: instancePlan, load: load, remove: drop,
+                                                      states: moved.filter { load.contains($0.key) },
+                                                      newModules: added.intersection(load))
+                    for (m, r) in results where !r.ok {
+                        failures.append(.init(module: m, runtime: kind, error: r.error ?? "unknown error", line: r.line))
+                    }
+                }
+                newLinks.append(links[i])
+                newInstances.append(instance)
+                var status = instanceStatus[i]
+                status.modules = instancePlan.modules.map(\.id)
+                newStatus.append(status)
+            } else {
+                let link = InstanceLink(loop: dataPath.loop, flow: newPlan.flow.id, runtime: kind, slots: instancePlan.slots,
+                                        window: configuration.window, queueBound: configuration.queueBound)
+                link.watcher = debugger
+                let instance = Self.makeInstance(instancePlan, link: link, flow: newPlan.flow.id, runtimes: runtimes,
+                                                 configuration: configuration, locator: locator, states: moved,
+                                                 runInit: added, logger: logger, reports: reportsContinuation)
+                // Connected before it starts, so that it gets its routes.
+                try? await dataPath.loop.submit { link.beginHold(drain: []) }.get()
+                newLinks.append(link)
+                newInstances.append(instance)
+                newStatus.append(InstanceStatus(runtime: kind, state: .starting, pid: nil, restarts: 0, reason: nil,
+                                                modules: instancePlan.modules.map(\.id)))
+            }
+        }
+        // The plan and records change now; the links are rewired on the loop in `release`.
+        let retired = oldPlan.instances.enumerated().filter { newPlan.instances.map(\.runtime).contains($0.element.runtime) == false }.map { instances[$0.offset] }
+        plan = newPlan
+        instances = newInstances
+        instanceStatus = newStatus
+        for id in diff.removed { records[id] = nil }
+        for id in diff.moved {
+            records[id]?.processEnded()
+            records[id]?.runtime = newPlan.flow.module(id)!.runtime
+            records[id]?.swaps += 1
+            records[id]?.codeHash = CodeHash.of(newPlan.flow.module(id)?.code ?? "")
+        }
+        for id in diff.changed {
+            records[id]?.swaps += 1
+            records[id]?.codeHash = CodeHash.of(newPlan.flow.module(id)?.code ?? "")
+        }
+        for id in diff.added {
+            var record = ModuleRecord(id: id, runtime: newPlan.flow.module(id)!.runtime)
+            record.codeHash = CodeHash.of(newPlan.flow.module(id)?.code ?? "")
+            record.state = .running
+            records[id] = record
+        }
+        for failure in failures { records[failure.module]?.state = .loadError }
+        for (i, instance) in newInstances.enumerated() where oldByKind[newPlan.instances[i].runtime] == nil {
+            do {
+                let results = try await instance.start()
+                for (m, r) in results where !r.ok { records[m]?.state = .loadError; _ = r }
+            } catch {
+                logger.error("a new runtime instance did not start in a swap", metadata: ["error": "\(error)"])
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for instance in retired { group.addTask { await instance.stop() } }
+        }
+        return newLinks
+    }
+
+    /// Rewires the links for `newPlan`, moves held messages to their new link
+    /// and slot (recording those whose module or port is gone) and lets
+    /// traffic flow again.
+    private func release(oldLinks: [InstanceLink], newPlan: FlowPlan, newLinks: [InstanceLink]) async {
+        let dataPath = self.dataPath
+        let debugger = self.debugger
+        let dropped: [(Endpoint, ByteBuffer)] = (try? await dataPath.loop.submit { () -> [(Endpoint, ByteBuffer)] in
+            // Held messages carry the old slot numbers of their old link.
+            var pending: [(Endpoint, ByteBuffer)] = []
+            var every = oldLinks
+            for link in newLinks where !every.contains(where: { $0 === link }) { every.append(link) }
+            for link in every {
+                let slots = link.slots
+                pending += link.endHold().map { (slots[$0.slot], $0.payload) }
+                link.resetCongestion()
+            }
+            for (link, instance) in zip(newLinks, newPlan.instances) { link.replaceSlots(instance.slots) }
+            dataPath.connect(newLinks, plan: newPlan)
+            var dropped = debugger.relink(newLinks) { link, slot in
+                let endpoint = link.slots.indices.contains(slot) ? link.slots[slot] : nil
+                return endpoint.flatMap { newPlan.inputSlot(module: $0.module, port: $0.port) }.map { (link: $0.instance, slot: $0.slot) }
+            }
+            for (endpoint, payload) in pending {
+                if let (l, slot) = newPlan.inputSlot(module: endpoint.module, port: endpoint.port) {
+                    newLinks[l].enqueue(slot: slot, payload: payload)
+                } else {
+                    dropped.append((endpoint, payload))
+                }
+            }
+            dataPath.flushDirty()
+            for link in newLinks { link.flush() }
+            return dropped
+        }.get()) ?? []
+        links = newLinks
+        for (endpoint, payload) in dropped {
+            record(error: ModuleErrorReport(module: endpoint.module, port: endpoint.port,
+                                            payload: try? JSONValue(parsing: Data(payload.readableBytesView)),
+                                            message: "message dropped by a hot swap: \"\(endpoint)\" no longer exists in the new version of the flow",
+                                            stack: nil))
+        }
+        swapping = false
+        let waiters = swapWaiters
+        swapWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+}
