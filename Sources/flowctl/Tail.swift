@@ -10,7 +10,7 @@ struct Tail: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
     @Argument(help: "Only this flow's events.") var flowId: String?
-    @Option(help: "Event kinds: output, error, log, state, debug (comma-separated; default all).") var events: String?
+    @Option(help: "Event kinds: output, error, log, state, debug, swap (comma-separated; default all).") var events: String?
     @Option(help: "Exit after this many events.") var count: Int?
 
     func run() async throws {

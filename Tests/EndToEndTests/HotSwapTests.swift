@@ -172,3 +172,41 @@ func firstDifference(_ got: [Int], _ expected: [Int]) -> String? {
     let around = { (a: [Int]) in Array(a[max(0, i - 3)..<min(a.count, i + 4)]) }
     return "at \(i) of \(expected.count) (got \(got.count)): got \(around(got)), expected \(around(expected))"
 }
+
+extension HotSwapTests {
+    @Test func configChangesAndOnSwapHooksMigrateStateAndStaleRevisionsAreRefused() async throws {
+        try await withServer { server in
+            func flow(_ code: String, config: JSONValue) -> JSONValue {
+                ["id": "cfg", "modules": [["id": "m", "runtime": "node", "code": .string(code), "config": config]]]
+            }
+            let v1 = "exports.onMessage = (msg, ctx) => { ctx.state.count = (ctx.state.count || 0) + 1; return { label: ctx.config.label, count: ctx.state.count }; };"
+            let v2 = """
+            exports.onSwap = (old, ctx) => ({ seen: old.count * 10 });
+            exports.onMessage = (msg, ctx) => { ctx.state.seen += 1; return { label: ctx.config.label, seen: ctx.state.seen }; };
+            """
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow(v1, config: ["label": "one"])])["result"] == true)
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "cfg", "--events", "output", "--count", "3"], environment: ["FLOWCTL_SERVER": server.url])
+            do {
+                try await tail.waitForStderr("subscribed") { $0.contains("following") }
+                _ = try await server.rpc("inject", ["flowModuleId": "cfg/m", "payload": 1])
+                try await tail.waitForStdoutCount(1)
+                // Same code, new config.
+                #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow(v1, config: ["label": "two"])])["result"] == true)
+                _ = try await server.rpc("inject", ["flowModuleId": "cfg/m", "payload": 1])
+                try await tail.waitForStdoutCount(2)
+                // New code whose onSwap migrates the state; and a stale revision is refused.
+                let stale = try await server.rpc("addOrUpdateFlow", ["flow": flow(v2, config: ["label": "three"]), "expectedRevision": 1])
+                #expect(stale["error"]?["code"] == .int(-32001), "\(stale)")
+                #expect(stale["error"]?["message"]?.stringValue?.contains("revision 2, not 1") == true)
+                #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow(v2, config: ["label": "three"]), "expectedRevision": 2])["result"] == true)
+                _ = try await server.rpc("inject", ["flowModuleId": "cfg/m", "payload": 1])
+                #expect(try await tail.waitForExit() == 0)
+            } catch {
+                await tail.terminate()
+                throw error
+            }
+            let outs = try tail.stdout.map { try JSONValue(parsing: Data($0.utf8))["payload"] ?? .null }
+            #expect(outs == [["label": "one", "count": 1], ["label": "two", "count": 2], ["label": "three", "seen": 21]])
+        }
+    }
+}
