@@ -10,6 +10,7 @@ public enum HostMessage: Sendable, Equatable {
         public var slots: [[String]]
         public var routes: [Route]
 
+        /// One module to load, in `configure` and in `swap`.
         public struct Module: Sendable, Equatable, Encodable {
             public var id: ModuleID
             public var code: String
@@ -18,6 +19,21 @@ public enum HostMessage: Sendable, Equatable {
             public var outputs: [PortName]
             public var state: JSONValue?
             public var `init`: Bool
+            /// Only in `swap`: the module replaces one (here or moved from another runtime), so its state is kept and `on_swap` runs.
+            public var swap: Bool? = nil
+
+            public func encode(to encoder: any Encoder) throws {
+                enum K: String, CodingKey { case id, code, config, inputs, outputs, state, `init`, swap }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(id, forKey: .id)
+                try c.encode(code, forKey: .code)
+                try c.encode(config, forKey: .config)
+                try c.encode(inputs, forKey: .inputs)
+                try c.encode(outputs, forKey: .outputs)
+                try c.encode(state, forKey: .state)  // explicit null: {} in configure, keep the current state in swap
+                try c.encode(`init`, forKey: .`init`)
+                try c.encodeIfPresent(swap, forKey: .swap)
+            }
         }
 
         public struct Route: Sendable, Equatable, Encodable {
@@ -59,35 +75,10 @@ extension HostMessage {
     /// `swap`: new modules and tables for a running instance (docs/protocol.md, "Hot swap").
     public struct Swap: Sendable, Equatable, Encodable {
         public var t = "swap"
-        public var modules: [Module]
+        public var modules: [Configure.Module]
         public var remove: [ModuleID]
         public var slots: [[String]]
         public var routes: [Configure.Route]
-
-        public struct Module: Sendable, Equatable, Encodable {
-            public var id: ModuleID
-            public var code: String
-            public var config: JSONValue
-            public var inputs: [PortName]
-            public var outputs: [PortName]
-            public var state: JSONValue?
-            public var `init`: Bool
-            /// Replaces a module (here or moved from another runtime): its state is kept and `on_swap` runs.
-            public var swap: Bool
-
-            public func encode(to encoder: any Encoder) throws {
-                enum K: String, CodingKey { case id, code, config, inputs, outputs, state, `init`, swap }
-                var c = encoder.container(keyedBy: K.self)
-                try c.encode(id, forKey: .id)
-                try c.encode(code, forKey: .code)
-                try c.encode(config, forKey: .config)
-                try c.encode(inputs, forKey: .inputs)
-                try c.encode(outputs, forKey: .outputs)
-                try c.encode(state, forKey: .state)  // explicit null: keep the current state
-                try c.encode(`init`, forKey: .`init`)
-                try c.encode(swap, forKey: .swap)
-            }
-        }
 
         /// - Parameters:
         ///   - load: the modules of `instance` to (re)load now.
@@ -97,8 +88,8 @@ extension HostMessage {
                     states: [ModuleID: JSONValue], runInit: Set<ModuleID>) {
             let configure = Configure(flow: flow, instance: instance, states: [:], runInit: [])
             modules = instance.modules.filter { load.contains($0.id) }.map { m in
-                Module(id: m.id, code: m.code ?? "", config: m.config, inputs: m.inputs, outputs: m.outputs,
-                       state: states[m.id], init: runInit.contains(m.id), swap: !runInit.contains(m.id))
+                Configure.Module(id: m.id, code: m.code ?? "", config: m.config, inputs: m.inputs, outputs: m.outputs,
+                                 state: states[m.id], init: runInit.contains(m.id), swap: !runInit.contains(m.id))
             }
             self.remove = remove
             slots = configure.slots
