@@ -42,7 +42,7 @@ final class FlowDebugger: @unchecked Sendable {
     /// The message that hit the breakpoint passes it once when released.
     private var passSeq: Int?
     private var recording: [ModuleID: StepRecord]?
-    private var quietWaiters: [EventLoopPromise<Void>] = []
+    private var quietWaiters: [QuietWaiter] = []
     /// Reports `paused` (and which message hit) to the flow.
     private let onPause: @Sendable (Hit?) -> Void
     /// Tells the runtimes of the flow how to route (`true`: through the host).
@@ -67,7 +67,7 @@ final class FlowDebugger: @unchecked Sendable {
         detach()
         let waiters = quietWaiters
         quietWaiters.removeAll()
-        for w in waiters { w.fail(RunnerError.stopped(flow: links.first?.flow ?? FlowID(""))) }
+        for w in waiters { w.promise.fail(RunnerError.stopped(flow: links.first?.flow ?? FlowID(""))) }
     }
 
     var mode: DebugStateMachine.Mode { machine.mode }
@@ -180,16 +180,17 @@ final class FlowDebugger: @unchecked Sendable {
 
     // MARK: quiet
 
-    /// Succeeds when no link of the flow has a message in flight or waiting
-    /// in its own queue; fails after `timeout` (a runtime that does not answer).
-    func whenQuiet(timeout: TimeAmount) -> EventLoopFuture<Void> {
-        if isQuiet { return loop.makeSucceededVoidFuture() }
+    /// Succeeds when no link of the flow (or of `only`) has a message in flight
+    /// or waiting in its own queue; fails after `timeout` (a runtime that does not answer).
+    func whenQuiet(timeout: TimeAmount, only: [InstanceLink]? = nil) -> EventLoopFuture<Void> {
+        let watched = only ?? links
+        if watched.allSatisfy(\.isIdle) { return loop.makeSucceededVoidFuture() }
         let promise = loop.makePromise(of: Void.self)
-        quietWaiters.append(promise)
-        let busy = links.filter { !$0.isIdle }.map(\.runtime.rawValue)
+        quietWaiters.append(QuietWaiter(links: watched, promise: promise))
+        let busy = watched.filter { !$0.isIdle }.map(\.runtime.rawValue)
         let flow = links.first?.flow ?? FlowID("")
         let timer = loop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, let i = self.quietWaiters.firstIndex(where: { $0.futureResult === promise.futureResult }) else { return }
+            guard let self, let i = self.quietWaiters.firstIndex(where: { $0.promise.futureResult === promise.futureResult }) else { return }
             self.quietWaiters.remove(at: i)
             promise.fail(RunnerError.stepTimedOut(flow: flow, runtimes: busy))
         }
@@ -197,14 +198,18 @@ final class FlowDebugger: @unchecked Sendable {
         return promise.futureResult
     }
 
-    private var isQuiet: Bool { links.allSatisfy { $0.isIdle } }
+    struct QuietWaiter {
+        var links: [InstanceLink]
+        var promise: EventLoopPromise<Void>
+    }
 
     /// A link made progress (an ack): wake whoever waits for quiet.
     func linkProgressed() {
-        guard !quietWaiters.isEmpty, isQuiet else { return }
-        let waiters = quietWaiters
-        quietWaiters.removeAll()
-        for w in waiters { w.succeed() }
+        guard !quietWaiters.isEmpty else { return }
+        let ready = quietWaiters.filter { $0.links.allSatisfy(\.isIdle) }
+        guard !ready.isEmpty else { return }
+        quietWaiters.removeAll { w in ready.contains { $0.promise.futureResult === w.promise.futureResult } }
+        for w in ready { w.promise.succeed() }
     }
 
     // MARK: hot swap

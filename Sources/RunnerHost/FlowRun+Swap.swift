@@ -31,14 +31,19 @@ extension FlowRun {
                 }
             case .holdAndDrain:
                 swapping = true
+                // Only the instances whose modules or tables change are held and
+                // drained; the others keep their traffic flowing.
+                let affected = oldPlan.instances.indices.filter { Self.runtimeChanges(oldPlan.instances[$0], in: newPlan, flow: newFlow.id) }
                 let links = self.links
-                let drains: [Set<Int>] = oldPlan.instances.map { instance in
-                    Set(instance.slots.indices.filter { diff.removed.contains(instance.slots[$0].module) })
+                let held = affected.map { links[$0] }
+                let drains: [Set<Int>] = affected.map { i in
+                    let instance = oldPlan.instances[i]
+                    return Set(instance.slots.indices.filter { diff.removed.contains(instance.slots[$0].module) })
                 }
-                try await loop.submit { for (link, drain) in zip(links, drains) { link.beginHold(drain: drain) } }.get()
+                try await loop.submit { for (link, drain) in zip(held, drains) { link.beginHold(drain: drain) } }.get()
                 let debugger = self.debugger
                 do {
-                    try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
+                    try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout, only: held) }.get()
                 } catch {
                     await release(oldLinks: links, newPlan: oldPlan, newLinks: links)
                     throw RunnerError.swapTimedOut(flow: oldPlan.flow.id)
@@ -63,6 +68,15 @@ extension FlowRun {
         }
     }
 
+    /// Whether the runtime of `old` sees any change in `newPlan`: its modules,
+    /// its slots or its routes as `configure` gives them (host-side targets
+    /// may change without the runtime noticing), or it is retired.
+    static func runtimeChanges(_ old: InstancePlan, in newPlan: FlowPlan, flow: FlowID) -> Bool {
+        guard let new = newPlan.instances.first(where: { $0.runtime == old.runtime }) else { return true }
+        return HostMessage.Configure(flow: flow, instance: old, states: [:], runInit: [])
+            != HostMessage.Configure(flow: flow, instance: new, states: [:], runInit: [])
+    }
+
     /// Swaps the instances that stay, starts those of new runtimes, stops
     /// those left empty; returns the links of the new plan, in its order.
     private func rewire(oldPlan: FlowPlan, newPlan: FlowPlan, diff: FlowDiff, moved: [ModuleID: JSONValue]) async -> [InstanceLink] {
@@ -78,7 +92,7 @@ extension FlowRun {
                 let instance = instances[i]
                 let load = diff.toLoad(in: kind, new: newPlan.flow)
                 let drop = diff.toDrop(in: kind, old: oldPlan.flow)
-                if instancePlan != oldPlan.instances[i] {
+                if Self.runtimeChanges(oldPlan.instances[i], in: newPlan, flow: newPlan.flow.id) {
                     let results = await instance.swap(to: instancePlan, load: load, remove: drop,
                                                       states: moved.filter { load.contains($0.key) },
                                                       newModules: added.intersection(load))

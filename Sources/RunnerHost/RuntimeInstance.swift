@@ -47,6 +47,10 @@ actor RuntimeInstance {
     private var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
     /// A hot swap waiting for `swapped`.
     private var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
+    /// A `swapped` that arrived before `swap` started waiting for it.
+    private var earlySwapped: [ModuleID: RuntimeMessage.LoadResult]?
+    /// How many `stats` frames with every module's state arrived (answers to `report`).
+    private var fullReports = 0
     /// Callers of `requestReport` waiting for the runtime's answer.
     private var reportWaiters: [CheckedContinuation<Void, Never>] = []
     /// Module errors since `beginCollectingErrors` (a debugger step).
@@ -238,6 +242,7 @@ actor RuntimeInstance {
             }
             report(.stats(stats))
             // The answer to `report` carries every module's state.
+            if setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) { fullReports += 1 }
             if !reportWaiters.isEmpty, setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) {
                 let waiters = reportWaiters
                 reportWaiters.removeAll()
@@ -245,8 +250,12 @@ actor RuntimeInstance {
             }
         case .swapped(let results):
             lastLoad.merge(results) { _, new in new }
-            swapWaiter?.resume(returning: results)
-            swapWaiter = nil
+            if let waiter = swapWaiter {
+                waiter.resume(returning: results)
+                swapWaiter = nil
+            } else {
+                earlySwapped = results
+            }
         case .bye:
             break
         case .fatal(let message):
@@ -275,16 +284,22 @@ actor RuntimeInstance {
         }
         let link = self.link
         let bytes = buffer
+        earlySwapped = nil
+        // The answer may be handled while this actor waits for the write.
         let sent = (try? await link.loop.submit { link.writeControlFrame(bytes) }.get()) ?? false
         guard sent, machine.state == .ready else {
             return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
         }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            await self?.swapTimedOut()
+        var results = earlySwapped
+        earlySwapped = nil
+        if results == nil {
+            let timer = Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.swapTimedOut()
+            }
+            results = await withCheckedContinuation { swapWaiter = $0 }
+            timer.cancel()
         }
-        let results = await withCheckedContinuation { swapWaiter = $0 }
-        timer.cancel()
         guard let results else {
             failCurrent(reason: "the runtime did not answer a swap within \(timeout)")
             return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
@@ -310,8 +325,10 @@ actor RuntimeInstance {
     /// since `beginCollectingErrors`.
     func requestReport(timeout: Duration = .seconds(10)) async -> (states: [ModuleID: JSONValue], errors: [ModuleErrorReport]) {
         let link = self.link
+        let before = fullReports
         let sent = (try? await link.loop.submit { link.requestReport() }.get()) ?? false
-        if sent {
+        // The answer may be handled while this actor waits for the write.
+        if sent, fullReports == before {
             let timer = Task { [weak self] in
                 try? await Task.sleep(for: timeout)
                 await self?.releaseReportWaiters()
