@@ -257,3 +257,24 @@ extension FaultTests {
         await second.cleanUp()
     }
 }
+
+extension FaultTests {
+    @Test func deployAndRemoveCyclesLeaveNoDescriptorsBehind() async throws {
+        try await withServer { server in
+            func fds() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.pid)/fd").count) ?? -1 }
+            // One cycle first: lazily opened things (runtime lookup, loops) are not leaks.
+            for cycle in 0..<4 {
+                #expect(try await server.flowctl("addOrUpdateFlow", Repo.examples + "/pipeline.json").status == 0)
+                #expect(try await server.flowctl("removeFlow", "pipeline").status == 0)
+                if cycle == 0 { try await eventually("settled") { fds() > 0 } }
+            }
+            let after4 = fds()
+            for _ in 0..<4 {
+                #expect(try await server.flowctl("addOrUpdateFlow", Repo.examples + "/pipeline.json").status == 0)
+                #expect(try await server.flowctl("removeFlow", "pipeline").status == 0)
+            }
+            // Pipes are closed as the children's output ends: allow a moment for the last ones.
+            try await eventually("descriptors back to where they were (\(after4))") { fds() <= after4 }
+        }
+    }
+}
