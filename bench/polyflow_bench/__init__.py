@@ -1,0 +1,1 @@
+"""Polyflow's benchmark suite; the entry point is bench/run."""

@@ -1,0 +1,771 @@
+"""The benchmark cases. Each case returns a list of `Row`s: a figure beside the
+baseline measured in the same run, their ratio and the target from issue 5."""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import flows
+from .harness import (BASELINES, BENCH_DIR, FAKE_PING_RUNTIMES, FAKE_RUNTIMES, BenchError, CpuMeter, RPCError, Server, cmdline,
+                      descendants, fd_count, rss_kib, run_json)
+
+
+@dataclass
+class Row:
+    case: str
+    value: float = None          # the figure, in `unit`
+    unit: str = ""
+    text: str = ""               # how to show the figure (default: value + unit)
+    baseline: str = "—"          # the baseline measured in the same run, as text
+    ratio: str = "—"
+    target: str = "—"
+    met: bool = None             # None: no target, or not judged
+    note: str = ""
+    optional: bool = False       # a row that may be n/a (bytewax/streamz)
+    failed: str = ""             # why the case broke
+
+    def figure(self):
+        if self.failed:
+            return "FAILED (see notes)"
+        if self.text:
+            return self.text
+        if self.value is None:
+            return "n/a"
+        return f"{fmt_num(self.value)} {self.unit}".strip()
+
+
+def fmt_num(v):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:,.1f}"
+    return f"{v:,.2f}"
+
+
+def mib(kib):
+    return kib / 1024.0
+
+
+@dataclass
+class Config:
+    smoke: bool
+    n: int                    # throughput messages (50 B)
+    n_big: int                # throughput messages (10 KB)
+    n_route: int              # host routing frames (50 B)
+    n_route_big: int          # host routing frames (10 KB)
+    n_latency: int
+    latency_warmup: int
+    deploy_repeats: int
+    swap_phase: float         # seconds per phase of the hot-swap case
+    swap_rate: int            # injects per second in the hot-swap case
+    swap_batch: int           # messages per inject
+    pressure_seconds: float
+    scale_flows: int
+    venv: bool
+    repeats: int              # throughput and latency: runs of each side; the median is shown
+    python: str = field(default_factory=lambda: resolve_python())
+    node: str = field(default_factory=lambda: shutil.which("node") or "node")
+
+    @classmethod
+    def make(cls, smoke, n=None, venv=True):
+        if smoke:
+            return cls(smoke=True, n=n or 2000, n_big=200, n_route=20_000, n_route_big=500, n_latency=200,
+                       latency_warmup=20, deploy_repeats=1, swap_phase=1.0, swap_rate=100, swap_batch=5,
+                       pressure_seconds=1.5, scale_flows=3, venv=False, repeats=1)
+        n = n or 200_000
+        return cls(smoke=False, n=n, n_big=max(n // 4, 1000), n_route=max(n * 10, 200_000), n_route_big=max(n // 2, 1000),
+                   n_latency=10_000,
+                   latency_warmup=500, deploy_repeats=5, swap_phase=4.0, swap_rate=500, swap_batch=10,
+                   pressure_seconds=15.0, scale_flows=100, venv=venv, repeats=3)
+
+
+def resolve_python():
+    """The interpreter `python3` on PATH runs (past pyenv-style shims), as the server resolves it."""
+    found = shutil.which("python3")
+    if not found:
+        return sys.executable
+    try:
+        out = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+        return out or found
+    except (OSError, subprocess.SubprocessError):
+        return found
+
+
+def timeout_for(n, rate_floor=2000, base=60):
+    return base + n / rate_floor
+
+
+def remove_flow(server, fid):
+    try:
+        server.rpc.call("removeFlow", timeout=60, flowId=fid)
+    except BenchError:
+        pass
+
+
+def run_flow_once(server, fid, module, payload, n, timeout):
+    """Injects one trigger and waits for the flow's output; returns (seconds, output payload)."""
+    server.tail.drain(fid)
+    t0 = time.perf_counter()
+    server.inject(fid, module, payload)
+    t1, ev = server.wait_output(fid, timeout)
+    return t1 - t0, ev.get("payload")
+
+
+def flow_pids(server, fid):
+    """{label: pid} of the host and the runtime instances of a flow."""
+    pids = {"host": server.pid}
+    info = server.rpc.call("getFlow", flowId=fid)
+    for inst in info.get("instances") or []:
+        if inst.get("pid"):
+            pids[inst["runtime"]] = inst["pid"]
+    return pids
+
+
+def engine_rates(server, fid, module, payload, n, repeats, timeout, check):
+    """Runs a deployed flow `repeats` times: the rates (msg/s) and the CPU shares of the last run."""
+    rates, usage = [], {}
+    pids = flow_pids(server, fid)
+    for _ in range(repeats):
+        meter = CpuMeter(pids)
+        seconds, out = run_flow_once(server, fid, module, payload, n, timeout)
+        usage = meter.stop()
+        check(out)
+        rates.append(n / seconds)
+    return rates, usage
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def spread(xs):
+    return f" (runs: {', '.join(fmt_num(x) for x in xs)})" if len(xs) > 1 else ""
+
+
+def mkfifos(session, *names):
+    d = session.tempdir("fifos")
+    paths = [os.path.join(d, n) for n in names]
+    for p in paths:
+        os.mkfifo(p, 0o600)
+    return paths
+
+
+# --- cross-runtime chain ------------------------------------------------------
+
+def handwired_chain(ctx, n, pad):
+    """python writer -> node relay -> python reader over two fifos; messages/s."""
+    s = ctx.session
+    a, b = mkfifos(s, "a", "b")
+    reader = s.spawn([ctx.cfg.python, os.path.join(BASELINES, "handwired_reader.py"), b, str(n)],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    relay = s.spawn([ctx.cfg.node, os.path.join(BASELINES, "handwired_relay.js"), a, b], stderr=subprocess.PIPE)
+    writer = s.spawn([ctx.cfg.python, os.path.join(BASELINES, "handwired_writer.py"), a, str(n), str(pad)],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        try:
+            out, err = reader.communicate(timeout=timeout_for(n))
+        except subprocess.TimeoutExpired:
+            raise BenchError("hand-wired chain did not finish in time") from None
+        wout, werr = writer.communicate(timeout=30)
+        if reader.returncode or writer.returncode:
+            raise BenchError(f"hand-wired chain failed: {(err + werr).decode(errors='replace')[-300:]}")
+        start = json.loads(wout.decode().splitlines()[0])["start"]
+        end = json.loads(out.decode().splitlines()[-1])
+        if end["count"] != n:
+            raise BenchError(f"hand-wired reader got {end['count']} of {n}")
+        return n / (end["end"] - start)
+    finally:
+        for p in (writer, relay, reader):
+            s.stop(p)
+        shutil.rmtree(os.path.dirname(a), ignore_errors=True)
+
+
+def case_cross_chain(ctx, pad, label):
+    cfg, srv = ctx.cfg, ctx.main_server()
+    n = cfg.n if not pad else cfg.n_big
+    fid = f"xchain{pad}"
+
+    def check(out):
+        if not out or out.get("count") != n:
+            raise BenchError(f"counter reported {out}, expected count {n}")
+    srv.deploy(flows.cross_chain(fid, n))
+    try:
+        rates, usage = engine_rates(srv, fid, "gen", {"n": n, "pad": pad, "batch": flows.CREDIT_BATCH,
+                                                      "window": flows.CREDIT_WINDOW}, n, cfg.repeats,
+                                    timeout_for(n, 1000), check)
+    finally:
+        remove_flow(srv, fid)
+    bases = [handwired_chain(ctx, n, pad) for _ in range(cfg.repeats)]
+    rate, base = median(rates), median(bases)
+    ratio = rate / base
+    size = len(json.dumps({"i": n - 1, "sku": "ABC-12345", "qty": 3, "price": 19.99, **({"pad": "x" * pad} if pad else {})},
+                          separators=(",", ":")))
+    note = (f"N={n:,}, payload {size} B; engine{spread(rates)}, hand-wired{spread(bases)}; CPU (% of one core) "
+            f"{CpuMeter.text(usage)}; generator paced by credits from the counter "
+            f"({flows.CREDIT_WINDOW}×{flows.CREDIT_BATCH} in flight; unpaced it deadlocks, see docs/performance.md)")
+    text = f"{fmt_num(rate)} msg/s"
+    if pad:
+        text += f" ({rate * size / 1e6:,.0f} MB/s)"
+    return [Row(f"cross-runtime chain python→node→python, {label}", rate, "msg/s", text=text,
+                baseline=f"hand-wired fifos {fmt_num(base)} msg/s", ratio=f"{ratio:.2f}×",
+                target="≥ 0.9× baseline", met=ratio >= 0.9, note=note)]
+
+
+# --- in-runtime chains --------------------------------------------------------
+
+def venv_python(ctx):
+    """bench/.venv's python with bytewax and streamz, or (None, reason)."""
+    if not ctx.cfg.venv:
+        return None, "skipped (--smoke or --no-venv)"
+    if ctx.venv_result is not None:
+        return ctx.venv_result
+    venv = os.path.join(BENCH_DIR, ".venv")
+    py = os.path.join(venv, "bin", "python")
+    req = os.path.join(BENCH_DIR, "requirements.txt")
+
+    def ok():
+        return subprocess.run([py, "-c", "import bytewax, streamz"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=120).returncode == 0
+    try:
+        if not (os.path.exists(py) and ok()):
+            print("bench: installing bytewax and streamz into bench/.venv ...", file=sys.stderr, flush=True)
+            subprocess.run([ctx.cfg.python, "-m", "venv", venv], check=True, capture_output=True, timeout=300)
+            r = subprocess.run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", req],
+                               capture_output=True, timeout=900)
+            if r.returncode != 0:
+                lines = r.stderr.decode(errors="replace").strip().splitlines() or ["pip failed"]
+                raise BenchError(f"pip install failed: {lines[-1][:160]}")
+            if not ok():
+                raise BenchError("bytewax/streamz do not import after installation")
+        ctx.venv_result = (py, None)
+    except (BenchError, subprocess.SubprocessError, OSError) as e:
+        ctx.venv_result = (None, str(e).replace("\n", " ")[:200])
+    return ctx.venv_result
+
+
+def check_count(n):
+    def check(out):
+        if not out or out.get("count") != n:
+            raise BenchError(f"counter reported {out}, expected count {n}")
+    return check
+
+
+def case_py_chain(ctx):
+    cfg, srv = ctx.cfg, ctx.main_server()
+    n = cfg.n
+    fid = "pychain"
+    srv.deploy(flows.py_chain(fid, n))
+    try:
+        rates, usage = engine_rates(srv, fid, "gen", {"n": n}, n, cfg.repeats, timeout_for(n, 1000), check_count(n))
+    finally:
+        remove_flow(srv, fid)
+    plains = [run_json(ctx.session, [cfg.python, os.path.join(BASELINES, "plain_chain.py"), str(n)], timeout_for(n))["rate"]
+              for _ in range(cfg.repeats)]
+    rate, plain = median(rates), median(plains)
+    rows = [Row("in-runtime chain, 3 python modules", rate, "msg/s", baseline=f"plain python calls {fmt_num(plain)} msg/s",
+                ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
+                note=f"N={n:,}; gen → m1 → m2 → m3 → count in one python3 instance; engine{spread(rates)}, "
+                     f"plain{spread(plains)}; CPU {CpuMeter.text(usage)}")]
+    py, why = venv_python(ctx)
+    libs = [("bytewax (batch 1000)", ["bytewax_chain.py", str(n), "1000"], "≥ 5× bytewax"),
+            ("bytewax (batch 1)", ["bytewax_chain.py", str(n), "1"], "≥ 5× bytewax"),
+            ("streamz", ["streamz_chain.py", str(min(n, 50_000))], "—")]
+    for name, args, target in libs:
+        label = "  same chain vs " + name
+        if py is None:
+            rows.append(Row(label, text=f"n/a: {why}", optional=True))
+            continue
+        try:
+            r = run_json(ctx.session, [py, os.path.join(BASELINES, args[0])] + args[1:], timeout_for(n, 500))["rate"]
+        except BenchError as e:
+            rows.append(Row(label, text=f"n/a: {e}", optional=True))
+            continue
+        met = (rate / r >= 5) if target != "—" else None
+        rows.append(Row(label, rate, "msg/s", text=f"(same) {fmt_num(rate)} msg/s", baseline=f"{name} {fmt_num(r)} msg/s",
+                        ratio=f"{rate / r:.2f}×", target=target, met=met, optional=True,
+                        note=f"N={int(args[1]):,}" if args[1] != str(n) else ""))
+    return rows
+
+
+def case_js_chain(ctx):
+    cfg, srv = ctx.cfg, ctx.main_server()
+    n = cfg.n
+    fid = "jschain"
+    srv.deploy(flows.js_chain(fid, n))
+    try:
+        rates, usage = engine_rates(srv, fid, "gen", {"n": n}, n, cfg.repeats, timeout_for(n, 1000), check_count(n))
+    finally:
+        remove_flow(srv, fid)
+    plains = [run_json(ctx.session, [cfg.node, os.path.join(BASELINES, "plain_chain.js"), str(n)], timeout_for(n))["rate"]
+              for _ in range(cfg.repeats)]
+    rate, plain = median(rates), median(plains)
+    return [Row("in-runtime chain, 3 node modules", rate, "msg/s", baseline=f"plain JS calls {fmt_num(plain)} msg/s",
+                ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
+                note=f"N={n:,}; gen → m1 → m2 → m3 → count in one node instance; engine{spread(rates)}, "
+                     f"plain{spread(plains)}; CPU {CpuMeter.text(usage)}")]
+
+
+# --- host routing (fake runtimes) ------------------------------------------------
+
+def case_routing(ctx):
+    cfg = ctx.cfg
+    rows = []
+    srv = Server(ctx.session, ctx.flowctl, name="routing", runtimes=FAKE_RUNTIMES)
+    try:
+        for label, n, size in (("50 B", cfg.n_route, 50), ("10 KB", cfg.n_route_big, 10240)):
+            fid = f"route{size}"
+            srv.deploy(flows.routing_flow(fid, n))
+            pids = flow_pids(srv, fid)
+            pids = {{"host": "host", "node": "blaster", "python3": "sink"}[k]: v for k, v in pids.items()}
+            runs = []
+            try:
+                for _ in range(cfg.repeats):
+                    meter = CpuMeter(pids)
+                    wall, out = run_flow_once(srv, fid, "blast", {"n": n, "bytes": size}, n, timeout_for(n, 20_000))
+                    usage = meter.stop()
+                    if not out or out.get("frames", 0) < n or not out.get("seconds"):
+                        raise BenchError(f"the fake sink reported {out}, expected {n} frames")
+                    runs.append((out["measured"] / out["seconds"], out["bytes"] / out["seconds"] / 1e6, usage))
+            finally:
+                remove_flow(srv, fid)
+            runs.sort(key=lambda r: r[0])
+            rate, mbps, usage = runs[len(runs) // 2]
+            per_core = rate / (usage.get("host", 100) / 100) if usage.get("host") else float("nan")
+            note = (f"N={n:,}{spread([r[0] for r in runs])}; node blaster → host → python3 sink, no module code; "
+                    f"CPU (% of one core) {CpuMeter.text(usage)}; ≈ {fmt_num(per_core)} frames per host CPU-second")
+            if size == 50:
+                rows.append(Row(f"host routing, {label} frames (fake runtimes)", rate, "frames/s",
+                                text=f"{fmt_num(rate)} frames/s ({mbps:,.0f} MB/s)",
+                                target="≥ 2,000,000 frames/s", met=rate >= 2_000_000, note=note))
+            else:
+                rows.append(Row(f"host routing, {label} frames (fake runtimes)", rate, "frames/s",
+                                text=f"{fmt_num(rate)} frames/s ({mbps:,.0f} MB/s)", note=note))
+    finally:
+        srv.close()
+    return rows
+
+
+# --- latency -----------------------------------------------------------------
+
+def handwired_latency(ctx, n, warmup):
+    s = ctx.session
+    a, b = mkfifos(s, "a", "b")
+    relay = s.spawn([ctx.cfg.node, os.path.join(BASELINES, "handwired_relay.js"), a, b], stderr=subprocess.PIPE)
+    try:
+        return run_json(s, [ctx.cfg.python, os.path.join(BASELINES, "handwired_pinger.py"), a, b, str(n), str(warmup)],
+                        60 + n / 200)
+    finally:
+        s.stop(relay)
+        shutil.rmtree(os.path.dirname(a), ignore_errors=True)
+
+
+def case_latency(ctx):
+    cfg, srv = ctx.cfg, ctx.main_server()
+    fid = "ping"
+    srv.deploy(flows.ping_flow(fid))
+    outs = []
+    try:
+        run_flow_once(srv, fid, "ping", {"n": cfg.latency_warmup}, 0, 60 + cfg.latency_warmup / 100)
+        for _ in range(cfg.repeats):
+            _, out = run_flow_once(srv, fid, "ping", {"n": cfg.n_latency}, 0, 60 + cfg.n_latency / 100)
+            if not out or out.get("n") != cfg.n_latency:
+                raise BenchError(f"ping module reported {out}")
+            outs.append(out)
+    finally:
+        remove_flow(srv, fid)
+    bases = [handwired_latency(ctx, cfg.n_latency, cfg.latency_warmup) for _ in range(cfg.repeats)]
+    # the run with the median p50 of each side
+    out = sorted(outs, key=lambda o: o["p50"])[len(outs) // 2]
+    base = sorted(bases, key=lambda o: o["p50"])[len(bases) // 2]
+    note = (f"{cfg.n_latency:,} sequential round trips after {cfg.latency_warmup} warm-up, the run with the median p50 "
+            f"of {cfg.repeats}; engine p50{spread([o['p50'] for o in outs])}, p99{spread([o['p99'] for o in outs])}; "
+            f"max {fmt_num(out['max'])} µs (hand-wired {fmt_num(base['max'])} µs)")
+    host = host_latency(ctx)
+    return [Row("latency python→node→python round trip, p50", out["p50"], "µs",
+                baseline=f"hand-wired fifos {fmt_num(base['p50'])} µs", ratio=f"{out['p50'] / base['p50']:.1f}×",
+                target="≤ 150 µs", met=out["p50"] <= 150, note=note),
+            Row("latency python→node→python round trip, p99", out["p99"], "µs",
+                baseline=f"hand-wired fifos {fmt_num(base['p99'])} µs", ratio=f"{out['p99'] / base['p99']:.1f}×",
+                target="≤ 1,000 µs", met=out["p99"] <= 1000),
+            Row("  the host's share: fake pinger ↔ host ↔ fake echo", host["p50"], "µs",
+                text=f"p50 {fmt_num(host['p50'])} µs, p99 {fmt_num(host['p99'])} µs",
+                baseline=f"hand-wired p50 {fmt_num(base['p50'])} µs", ratio=f"{host['p50'] / base['p50']:.1f}×",
+                note="the same round trips between two fake runtimes (bench/fake_runtimes_ping) that run no "
+                     "module code: what the host's two hops cost")]
+
+
+def host_latency(ctx):
+    cfg = ctx.cfg
+    srv = Server(ctx.session, ctx.flowctl, name="hostping", runtimes=FAKE_PING_RUNTIMES)
+    try:
+        srv.deploy(flows.host_ping_flow("hostping"))
+        outs = []
+        run_flow_once(srv, "hostping", "ping", {"n": cfg.latency_warmup}, 0, 60 + cfg.latency_warmup / 100)
+        for _ in range(cfg.repeats):
+            _, out = run_flow_once(srv, "hostping", "ping", {"n": cfg.n_latency}, 0, 60 + cfg.n_latency / 100)
+            if not out or out.get("n") != cfg.n_latency:
+                raise BenchError(f"the fake pinger reported {out}")
+            outs.append(out)
+        return sorted(outs, key=lambda o: o["p50"])[len(outs) // 2]
+    finally:
+        srv.close()
+
+
+# --- deploy to first output ------------------------------------------------------
+
+def case_deploy(ctx):
+    cfg, srv = ctx.cfg, ctx.main_server()
+    totals, calls = [], []
+    for k in range(cfg.deploy_repeats):
+        fid = f"deploy{k}"
+        t0 = time.perf_counter()
+        srv.deploy(flows.deploy_flow(fid))
+        t_dep = time.perf_counter()
+        while True:
+            try:
+                srv.inject(fid, "a", {"hello": k})
+                break
+            except RPCError as e:
+                if e.code != "flow-not-running" or time.perf_counter() - t0 > 30:
+                    raise
+                time.sleep(0.001)
+        t1, _ = srv.wait_output(fid, 60)
+        totals.append((t1 - t0) * 1000)
+        calls.append((t_dep - t0) * 1000)
+        remove_flow(srv, fid)
+    med = statistics.median(totals)
+    return [Row("deploy to first output, 3-module flow (py→node→py)", med, "ms",
+                target="≤ 300 ms", met=med <= 300,
+                note=f"median of {len(totals)} (min {fmt_num(min(totals))}, max {fmt_num(max(totals))} ms); "
+                     f"addOrUpdateFlow call itself {fmt_num(statistics.median(calls))} ms")]
+
+
+# --- hot swap ---------------------------------------------------------------------
+
+def module_status(flow_info, mid):
+    for m in flow_info.get("modules") or []:
+        if m.get("id") == mid:
+            return m
+    return {}
+
+
+def case_hot_swap(ctx):
+    cfg, srv = ctx.cfg, ctx.main_server()
+    fid = "swap"
+    srv.deploy(flows.swap_flow(fid))
+    stats = {"accepted": 0, "refused": 0, "errors": [], "max_call": 0.0}
+    stop = threading.Event()
+    phase = {"w": "A"}
+
+    def inject_loop():
+        # a steady stream: swap_rate injects per second, swap_batch messages each
+        k, t_next = 0, time.perf_counter()
+        while not stop.is_set():
+            t_next += 1.0 / cfg.swap_rate
+            delay = t_next - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            t = time.perf_counter()
+            try:
+                srv.inject(fid, "src", {"k": cfg.swap_batch, "seq": k, "w": phase["w"], "t": time.time()})
+                stats["accepted"] += 1
+            except RPCError as e:
+                stats["refused"] += 1
+                if len(stats["errors"]) < 3:
+                    stats["errors"].append(str(e))
+            stats["max_call"] = max(stats["max_call"], time.perf_counter() - t)
+            k += 1
+
+    th = threading.Thread(target=inject_loop, daemon=True)
+    swap_call = None
+    try:
+        th.start()
+        time.sleep(cfg.swap_phase)
+        phase["w"] = "B"
+        time.sleep(min(0.5, cfg.swap_phase / 4))
+        t = time.perf_counter()
+        srv.deploy(flows.swap_flow(fid, flows.JS_XFORM_V2))
+        swap_call = time.perf_counter() - t
+        time.sleep(cfg.swap_phase)
+    finally:
+        stop.set()
+        th.join(30)
+    expected = stats["accepted"] * cfg.swap_batch
+    deadline = time.monotonic() + 30
+    while True:
+        info = srv.rpc.call("getFlow", flowId=fid)
+        state = module_status(info, "sink").get("moduleState") or {}
+        if state.get("count", 0) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    remove_flow(srv, fid)
+    windows = state.get("w") or {}
+    a, b = windows.get("A"), windows.get("B")
+    if not a or not b:
+        raise BenchError(f"the sink saw no messages in one of the windows: {state}")
+
+    def p50(hist):
+        total, acc = sum(hist), 0
+        for k, c in enumerate(hist):
+            acc += c
+            if acc * 2 >= total:
+                return 2 ** k   # upper bound of the bucket, µs
+        return float("nan")
+
+    stall, normal = b["max_gap"] * 1000, a["max_gap"] * 1000
+    lat_b, lat_a = b["max_lat"] * 1000, a["max_lat"] * 1000
+    lost = expected - state.get("count", 0)
+    note = (f"{cfg.swap_rate} injects/s × {cfg.swap_batch} msgs; normal median gap ≤ {p50(a['hist'])} µs; "
+            f"addOrUpdateFlow took {fmt_num(swap_call * 1000)} ms; longest inject call {fmt_num(stats['max_call'] * 1000)} ms; "
+            f"refused injects {stats['refused']}; messages lost {max(0, lost)}, duplicated {max(0, -lost)}")
+    if stats["errors"]:
+        note += f"; e.g. {stats['errors'][0][:100]}"
+    return [Row("hot-swap stall: largest output gap while swapping a module", stall, "ms",
+                baseline=f"largest gap without swap {fmt_num(normal)} ms", ratio=f"{stall / normal:.1f}×",
+                target="≤ 10 ms", met=stall <= 10, note=note),
+            Row("  same swap: largest inject→output delay", lat_b, "ms",
+                baseline=f"without swap {fmt_num(lat_a)} ms (median ≤ {p50(a['lat_hist']) / 1000:g} ms)",
+                ratio=f"{lat_b / lat_a:.1f}×",
+                note="the delay from the bench's inject call to the sink, per message: unlike the gap, not "
+                     "widened by pauses of the injecting thread, so the swap's extra delay is the difference")]
+
+
+# --- memory -------------------------------------------------------------------------
+
+def runtime_rss(info):
+    """RSS (KiB) of each runtime instance of a flow, by runtime."""
+    out = {}
+    for inst in info.get("instances") or []:
+        if inst.get("pid"):
+            out[inst["runtime"]] = rss_kib(inst["pid"])
+    return out
+
+
+def case_memory(ctx):
+    cfg = ctx.cfg
+    rows = []
+    # grace 2 s: at the end the producer is still inside its handler, which a clean stop would
+    # wait 5 s for; the server is killed instead (and its runtimes by pid, see Server.close)
+    srv = Server(ctx.session, ctx.flowctl, name="memory", grace=2.0)
+    try:
+        time.sleep(0.3 if cfg.smoke else 1.0)
+        idle = rss_kib(srv.pid)
+        rows.append(Row("memory: host RSS, idle (no flows)", mib(idle), "MiB"))
+        # calibration: the producer's rate into a consumer that does nothing
+        cal_n = 5_000 if cfg.smoke else 200_000
+        srv.deploy(flows.pressure_flow("calibrate", 0, cal_n))
+        seconds, _ = run_flow_once(srv, "calibrate", "gen", {"n": cal_n}, cal_n, timeout_for(cal_n, 1000))
+        remove_flow(srv, "calibrate")
+        producer = cal_n / seconds
+        # the consumer spins so that it is about 10x slower than that
+        spin = round(9 * 1e6 / producer, 1)
+        fid = "pressure"
+        srv.deploy(flows.pressure_flow(fid, spin))
+        time.sleep(0.5)
+        info = srv.rpc.call("getFlow", flowId=fid)
+        per = runtime_rss(info)
+        host_one = rss_kib(srv.pid)
+        rows.append(Row("memory: per runtime instance (idle)", text=" / ".join(f"{k} {mib(v):.1f} MiB" for k, v in sorted(per.items())),
+                        value=sum(per.values()) / 1024, note=f"host with this flow deployed: {mib(host_one):.1f} MiB"))
+        # producer outruns consumer: sample RSS over time
+        n = 50_000_000
+        srv.inject(fid, "gen", {"n": n})
+        samples = []
+        t0 = time.perf_counter()
+        interval = 0.25 if cfg.smoke else 0.5
+        while time.perf_counter() - t0 < cfg.pressure_seconds or len(samples) < 3:
+            time.sleep(interval)
+            info = srv.rpc.call("getFlow", flowId=fid)
+            gen, slow = module_status(info, "gen"), module_status(info, "slow")
+            samples.append((time.perf_counter() - t0, rss_kib(srv.pid), runtime_rss(info),
+                            gen.get("messagesOut", 0), slow.get("messagesIn", 0), slow.get("queued", 0)))
+        if len(samples) < 3:
+            raise BenchError("too few memory samples")
+        first, mid, last = samples[0], samples[len(samples) // 2], samples[-1]
+        peak = max(s[1] for s in samples)
+        dt = last[0] - first[0]
+        cons_rate = (last[4] - first[4]) / dt if dt else 0
+        growth = last[1] - mid[1]
+        bounded = growth <= max(2048, 0.05 * mid[1])
+        rt_end = " / ".join(f"{k} {mib(v):.0f}" for k, v in sorted(last[2].items()))
+        rows.append(Row("memory: host RSS while producer outruns consumer", mib(last[1]), "MiB",
+                        text=f"{mib(first[1]):.1f} → {mib(mid[1]):.1f} → {mib(last[1]):.1f} MiB (peak {mib(peak):.1f})",
+                        baseline=f"idle {mib(idle):.1f} MiB", ratio=f"{last[1] / idle:.2f}× idle",
+                        target="bounded: flat over time", met=bounded,
+                        note=f"{cfg.pressure_seconds:.0f} s, sampled every {interval} s; producer alone {fmt_num(producer)} msg/s, "
+                             f"consumer (spins {spin} µs/msg) {fmt_num(cons_rate)} msg/s "
+                             f"({producer / cons_rate if cons_rate else float('nan'):.1f}× slower); "
+                             f"queued at the host for the consumer at end {last[5]:,}; runtimes at end (MiB): {rt_end}"))
+        ctx.extra["pressure_samples"] = [(round(s[0], 1), s[1], s[2], s[3], s[4], s[5]) for s in samples]
+    finally:
+        srv.close()
+    return rows
+
+
+# --- scale -------------------------------------------------------------------------
+
+def case_scale(ctx):
+    cfg = ctx.cfg
+    rows = []
+    srv = Server(ctx.session, ctx.flowctl, name="scale", grace=90)
+    try:
+        time.sleep(0.5)
+        idle, idle_fds = rss_kib(srv.pid), fd_count(srv.pid)
+        times, crashed = [], None
+        t_all = time.perf_counter()
+        for i in range(cfg.scale_flows):
+            t = time.perf_counter()
+            try:
+                srv.deploy(flows.scale_flow(f"s{i:03d}"), timeout=120)
+            except BenchError as e:
+                if srv.alive():
+                    raise
+                crashed = f"{srv.crash_summary()} while deploying flow {i + 1} of {cfg.scale_flows}"
+                break
+            times.append(time.perf_counter() - t)
+            last_fds = fd_count(srv.pid)
+        total_s = time.perf_counter() - t_all
+        deployed = len(times)
+        ctx.extra["scale_deploy_ms"] = [round(t * 1000, 1) for t in times]
+        settle = 0.3 if cfg.smoke else 1.0
+        if deployed < 2:
+            raise BenchError(crashed or "no flow deployed")
+        k = max(1, min(10, deployed // 3))
+        first, last = statistics.mean(times[:k]) * 1000, statistics.mean(times[-k:]) * 1000
+        fds_per_flow = (last_fds - idle_fds) / deployed
+        if crashed:
+            rows.append(Row(f"scale: deploy {cfg.scale_flows} flows × 5 modules (3 py + 2 node)",
+                            failed=f"{crashed}; {deployed} flows deployed, {fmt_num(statistics.mean(times) * 1000)} ms each "
+                                   f"(first {k}: {fmt_num(first)}, last {k}: {fmt_num(last)}), "
+                                   f"host had {last_fds:,} fds open ({fmt_num(fds_per_flow)} per flow)"))
+            return rows
+        time.sleep(settle)
+        host = rss_kib(srv.pid)
+        kids = descendants(srv.pid)
+        kids_rss = sum(rss_kib(p) for p in kids)
+        runtimes = [p for p in kids if "polyflow_runtime" in cmdline(p)]
+        for fid in {"s000", f"s{cfg.scale_flows - 1:03d}"}:     # the first and the last flow still answer
+            run_flow_once(srv, fid, "p1", {"x": 1}, 1, 60)
+        per_host = mib(host - idle) / deployed
+        per_all = mib(host - idle + kids_rss) / deployed
+        rows += [Row(f"scale: deploy {cfg.scale_flows} flows × 5 modules (3 py + 2 node), time per flow",
+                     total_s * 1000 / deployed, "ms",
+                     text=f"{fmt_num(total_s * 1000 / deployed)} ms/flow (first {k}: {fmt_num(first)}, last {k}: {fmt_num(last)})",
+                     ratio=f"{last / first:.2f}× last/first", target="linear, no cliff", met=last <= 2 * first,
+                     note=f"total {total_s:.1f} s; {len(runtimes)} runtime processes; host fds {last_fds:,} "
+                          f"({fmt_num(fds_per_flow)} per flow)"),
+                 Row("scale: memory per flow", per_all, "MiB",
+                     text=f"{per_all:.1f} MiB/flow (host {per_host:.2f} + runtimes)",
+                     baseline=f"host idle {mib(idle):.1f} MiB", target="linear, no cliff",
+                     note=f"host {mib(host):.1f} MiB, runtime processes {mib(kids_rss):.0f} MiB in all")]
+    finally:
+        srv.close()   # 2 runtime processes per flow to stop: the server gets 90 s to stop them cleanly
+    return rows
+
+
+def case_fd_leak(ctx):
+    """Deploys and removes a 2-runtime flow repeatedly: what the host keeps afterwards."""
+    cfg = ctx.cfg
+    cycles = 3 if cfg.smoke else 20
+    srv = Server(ctx.session, ctx.flowctl, name="cycles", tail=False)
+    settle = 0.3 if cfg.smoke else 1.0
+    try:
+        # one cycle first: the first deploy opens the host's lasting descriptors (event loops, timers)
+        srv.deploy(flows.deploy_flow("cycle"))
+        srv.rpc.call("removeFlow", flowId="cycle")
+        time.sleep(settle)
+        idle_fds, idle_rss = fd_count(srv.pid), rss_kib(srv.pid)
+        t0 = time.perf_counter()
+        for i in range(cycles):
+            srv.deploy(flows.deploy_flow("cycle"))
+            srv.rpc.call("removeFlow", flowId="cycle")
+        seconds = time.perf_counter() - t0
+        time.sleep(settle)
+        fds, rss = fd_count(srv.pid), rss_kib(srv.pid)
+        left = [p for p in srv.child_pids() if "polyflow_runtime" in cmdline(p)]
+    finally:
+        srv.close()
+    per = (fds - idle_fds) / cycles
+    note = (f"{cycles} cycles of deploy + removeFlow (py→node→py: 4 runtime spawns per cycle with the load check), "
+            f"{fmt_num(seconds * 1000 / cycles)} ms per cycle; runtime processes left {len(left)}")
+    if per > 0:
+        note += f"; at this rate the host passes ~1,360 fds after ~{int((1360 - idle_fds) / per)} cycles"
+    rss_per = (rss - idle_rss) / cycles
+    return [Row("deploy/remove cycles: fds the host keeps per cycle", per, "fds",
+                text=f"{fmt_num(per)} fds/cycle ({idle_fds} → {fds})", baseline=f"after one cycle {idle_fds} fds",
+                target="0 (back to idle)", met=per < 0.5, note=note),
+            Row("deploy/remove cycles: host RSS kept per cycle", rss_per, "KiB",
+                text=f"{fmt_num(rss_per)} KiB/cycle ({mib(idle_rss):.1f} → {mib(rss):.1f} MiB)",
+                baseline=f"after one cycle {mib(idle_rss):.1f} MiB", target="≈ 0 (back to idle)",
+                met=None if cfg.smoke else rss_per < 32)]
+
+
+CASES = [
+    ("cross", "cross-runtime chain, 50 B", lambda ctx: case_cross_chain(ctx, 0, "50 B")),
+    ("cross10k", "cross-runtime chain, 10 KB", lambda ctx: case_cross_chain(ctx, 10240, "10 KB")),
+    ("pychain", "in-runtime python chain", case_py_chain),
+    ("jschain", "in-runtime node chain", case_js_chain),
+    ("routing", "host routing", case_routing),
+    ("latency", "latency", case_latency),
+    ("deploy", "deploy to first output", case_deploy),
+    ("swap", "hot-swap stall", case_hot_swap),
+    ("memory", "memory", case_memory),
+    ("scale", "scale", case_scale),
+    ("cycles", "deploy/remove cycles (fd leak check)", case_fd_leak),
+]
+
+
+# --- probes: not in the default run (bench/run --only NAME) -------------------------
+
+def probe_deadlock(ctx):
+    """The cross-runtime chain with an unpaced generator (one handler emits all N): the python
+    instance feeds node and node feeds it back, so the flow is a cycle between instances."""
+    srv = ctx.main_server()
+    n = ctx.cfg.n
+    fid = "unpaced"
+    srv.deploy(flows.cross_chain_unpaced(fid, n))
+    wait = 10 if ctx.cfg.smoke else 30
+    try:
+        seconds, out = run_flow_once(srv, fid, "gen", {"n": n}, n, wait)
+        return [Row("probe: cross-runtime chain, unpaced generator", n / seconds, "msg/s",
+                    target="completes", met=True, note=f"N={n:,}")]
+    except BenchError as e:
+        if "no output" not in str(e):
+            raise
+        info = srv.rpc.call("getFlow", flowId=fid)
+        queued = {m["id"]: m.get("queued", 0) for m in info.get("modules") or []}
+        return [Row("probe: cross-runtime chain, unpaced generator", 0, "msg/s",
+                    text=f"stalled: no output after {wait} s", target="completes", met=False,
+                    note=f"N={n:,}; queued per module: " + ", ".join(f"{k} {v:,}" for k, v in queued.items()))]
+    finally:
+        ctx.close_main()   # a stalled flow holds its runtimes: start afresh
+
+
+PROBES = [
+    ("deadlock", "probe: unpaced generator in a py→node→py chain", probe_deadlock),
+]
+
+
+def probe_scale_limit(ctx):
+    """Deploys 5-module flows until 200 or until the server dies."""
+    cfg = ctx.cfg
+    saved = cfg.scale_flows
+    cfg.scale_flows = 20 if cfg.smoke else 200
+    try:
+        rows = case_scale(ctx)
+    finally:
+        cfg.scale_flows = saved
+    for r in rows:
+        r.case = r.case.replace("scale:", "probe: scale", 1)
+    return rows
+
+
+PROBES.append(("scalelimit", "probe: deploy 200 flows of 5 modules (where does the host give up?)", probe_scale_limit))
