@@ -162,7 +162,13 @@ actor FlowRun {
     func shutdown() async {
         await stopInstances()
         let debugger = self.debugger
-        try? await debugger.loop.submit { debugger.close() }.get()
+        let links = self.links
+        // Links point at each other (routes, upstream): break the cycles so a
+        // removed flow's links and their write buffers are freed.
+        try? await debugger.loop.submit {
+            debugger.close()
+            for link in links { link.forget() }
+        }.get()
         reportsContinuation.finish()
         pausesContinuation.finish()
         consumer?.cancel()

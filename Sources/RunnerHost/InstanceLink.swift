@@ -177,6 +177,13 @@ final class InstanceLink: @unchecked Sendable {
         return true
     }
 
+    /// Drops the references to other links (the flow is gone).
+    func forget() {
+        routes = []
+        upstream = []
+        debugger = nil
+    }
+
     /// Lets the feeders of this link read again before the flow is rewired.
     func resetCongestion() {
         if isCongested {
