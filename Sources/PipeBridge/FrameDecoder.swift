@@ -1,4 +1,7 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Splits the byte stream from a runtime into frames on `\n`, enforcing the
 /// frame size limit even for a line that has not ended yet.
@@ -23,17 +26,21 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
 
     /// The next complete frame, or nil when the buffer holds only part of one.
     public mutating func next(from buffer: inout ByteBuffer) throws(FrameError) -> InboundFrame? {
-        let view = buffer.readableBytesView
-        let searchFrom = view.startIndex + scanned
-        guard let newline = view[searchFrom...].firstIndex(of: 0x0A) else {
-            scanned = view.count
-            if view.count > maxFrameBytes {
+        let readable = buffer.readableBytes
+        // memchr: a byte-by-byte search costs a quarter of the host's time on large frames.
+        let found: Int? = buffer.withUnsafeReadableBytes { bytes in
+            guard scanned < bytes.count, let base = bytes.baseAddress,
+                  let hit = memchr(base + scanned, 0x0A, bytes.count - scanned) else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
+        }
+        guard let length = found else {
+            scanned = readable
+            if readable > maxFrameBytes {
                 throw FrameError(.frameTooLarge, "a frame grew past \(maxFrameBytes) bytes without a newline")
             }
             return nil
         }
         scanned = 0
-        let length = newline - view.startIndex
         if length > maxFrameBytes {
             throw FrameError(.frameTooLarge, "a frame of \(length) bytes is over the limit of \(maxFrameBytes)")
         }
