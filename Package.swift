@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "RunnerHostTests", dependencies: [
             "RunnerHost", "PipeBridge", "FlowModel",
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -56,10 +56,11 @@ public actor FlowRegistry {
         // Breakpoints stay with the modules that still exist.
         let breakpoints = (existing?.breakpoints ?? []).filter { flow.module($0.module) != nil }
         let revision = (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1)
-        try check(await runner.send(.deploy(flow, breakpoints: breakpoints, revision: revision)))
         let shouldStart = start ?? (existing?.started ?? true)
-        var stored = StoredFlow(flow: flow, revision: (existing?.revision ?? 0) + (existing?.flow == flow ? 0 : 1),
-                                started: existing?.started ?? false, breakpoints: breakpoints)
+        // A new flow that starts does it in the deploy: its first start is its load check.
+        let startsNow = existing == nil && shouldStart
+        try check(await runner.send(.deploy(flow, breakpoints: breakpoints, revision: revision, start: startsNow)))
+        var stored = StoredFlow(flow: flow, revision: revision, started: startsNow || (existing?.started ?? false), breakpoints: breakpoints)
         if shouldStart && !stored.started {
             do {
                 try check(await runner.send(.start(flow.id)))

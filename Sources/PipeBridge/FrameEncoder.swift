@@ -4,14 +4,25 @@ import NIOCore
 
 /// Writes frames for a runtime into a buffer; the caller writes the buffer in one go.
 public enum FrameEncoder {
+    /// `D<slot> <payload>\n`, in one write into `buffer`.
     @inline(__always)
     public static func writeData(slot: Int, payload: ByteBuffer, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "D"))
-        writeDecimal(slot, into: &buffer)
-        buffer.writeInteger(UInt8(ascii: " "))
-        var p = payload
-        buffer.writeBuffer(&p)
-        buffer.writeInteger(UInt8(ascii: "\n"))
+        let count = payload.readableBytes
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count + 23) { out in
+            let base = out.baseAddress!
+            base.storeBytes(of: UInt8(ascii: "D"), as: UInt8.self)
+            var at = 1 + writeDecimal(slot, at: base + 1)
+            base.storeBytes(of: UInt8(ascii: " "), toByteOffset: at, as: UInt8.self)
+            at += 1
+            if count > 0 {
+                payload.withUnsafeReadableBytes { bytes in
+                    (base + at).copyMemory(from: bytes.baseAddress!, byteCount: count)
+                }
+                at += count
+            }
+            base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: at, as: UInt8.self)
+            return at + 1
+        }
     }
 
     public static func writeControl<T: Encodable>(_ value: T, into buffer: inout ByteBuffer) throws {
@@ -26,15 +37,21 @@ public enum FrameEncoder {
         buffer.writeString("{\"t\":\"stop\"}\n")
     }
 
+    /// Writes the decimal digits of `value` (≥ 0, at most 20 digits) at `out`; returns how many.
     @inline(__always)
-    static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
-        if value < 10 { buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + value)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while n > 0 { raw[19 - count] = UInt8(truncatingIfNeeded: 0x30 + n % 10); n /= 10; count += 1 }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
+    static func writeDecimal(_ value: Int, at out: UnsafeMutableRawPointer) -> Int {
+        if value < 10 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ value), as: UInt8.self)
+            return 1
         }
+        var digits = 0
+        var n = value
+        while n > 0 { digits += 1; n /= 10 }
+        n = value
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ n % 10), toByteOffset: i, as: UInt8.self)
+            n /= 10
+        }
+        return digits
     }
 }

@@ -1,51 +1,79 @@
 import NIOCore
 
-/// Parses one frame (a line without its newline) into an `InboundFrame`.
+/// What one frame is, read from its bytes without copying them: the payload
+/// of a data frame is an offset into the line.
+public enum FrameHeader: Sendable, Equatable {
+    /// `D<route> <payload>`: the payload starts at `payloadOffset`.
+    case data(route: Int, payloadOffset: Int)
+    /// `A<n>`.
+    case ack(Int)
+    /// `{...}`: the whole line.
+    case control
+}
+
+/// Parses one frame (a line without its newline).
 public enum FrameParser {
     private static let digit0: UInt8 = 0x30, digit9: UInt8 = 0x39, space: UInt8 = 0x20
 
+    /// The frame in `line`: data payloads and control frames are slices of it.
     public static func parse(_ line: ByteBuffer) throws(FrameError) -> InboundFrame {
-        guard let first = line.getInteger(at: line.readerIndex, as: UInt8.self) else {
-            throw FrameError(.emptyFrame, "empty line")
+        let header = line.withUnsafeReadableBytes { bytes in
+            Result { () throws(FrameError) in try Self.header(of: bytes) }
         }
+        switch try header.get() {
+        case .data(let route, let offset):
+            return .data(route: route, payload: line.getSlice(at: line.readerIndex + offset, length: line.readableBytes - offset)!)
+        case .ack(let count):
+            return .ack(count)
+        case .control:
+            return .control(line)
+        }
+    }
+
+    /// The header of the frame whose bytes (no newline) are `line`.
+    @inline(__always)
+    public static func header(of line: UnsafeRawBufferPointer) throws(FrameError) -> FrameHeader {
+        guard let first = line.first else { throw FrameError(.emptyFrame, "empty line") }
         switch first {
         case UInt8(ascii: "D"):
-            let (slot, end) = try number(line, from: line.readerIndex + 1, code: .badSlot)
-            let limit = line.readerIndex + line.readableBytes
-            if end == limit || (line.getInteger(at: end, as: UInt8.self) == space && end + 1 == limit) {
+            let (slot, end) = try number(line, from: 1, code: .badSlot)
+            let limit = line.count
+            if end == limit || (line[end] == space && end + 1 == limit) {
                 throw FrameError(.emptyPayload, "data frame D\(slot) has no payload")
             }
-            guard line.getInteger(at: end, as: UInt8.self) == space else {
+            guard line[end] == space else {
                 throw FrameError(.badSlot, "data frame: expected a space after the slot number")
             }
-            let payload = line.getSlice(at: end + 1, length: limit - end - 1)!
-            return .data(route: slot, payload: payload)
+            return .data(route: slot, payloadOffset: end + 1)
         case UInt8(ascii: "A"):
-            let (count, end) = try number(line, from: line.readerIndex + 1, code: .badCount)
-            guard end == line.readerIndex + line.readableBytes else {
+            let (count, end) = try number(line, from: 1, code: .badCount)
+            guard end == line.count else {
                 throw FrameError(.badCount, "ack frame: only digits may follow \"A\"")
             }
             return .ack(count)
         case UInt8(ascii: "{"):
-            return .control(line)
+            return .control
         default:
             throw FrameError(.unknownKind, "frame starts with byte \(first); expected D, A or {")
         }
     }
 
     /// Reads 1-9 digits (no leading zero unless "0") at `start`; returns the value and the index after it.
-    private static func number(_ line: ByteBuffer, from start: Int, code: FrameError.Code) throws(FrameError) -> (Int, Int) {
-        let limit = line.readerIndex + line.readableBytes
+    @inline(__always)
+    private static func number(_ line: UnsafeRawBufferPointer, from start: Int, code: FrameError.Code) throws(FrameError) -> (Int, Int) {
+        let limit = line.count
         var i = start
         var value = 0
-        while i < limit, let b = line.getInteger(at: i, as: UInt8.self), b >= digit0, b <= digit9 {
-            value = value * 10 + Int(b - digit0)
+        while i < limit {
+            let b = line[i]
+            guard b >= digit0, b <= digit9 else { break }
+            value = value &* 10 &+ Int(b &- digit0)
             i += 1
             if i - start > 9 { throw FrameError(code, "number longer than 9 digits") }
         }
         let digits = i - start
         if digits == 0 { throw FrameError(code, "expected a decimal number") }
-        if digits > 1, line.getInteger(at: start, as: UInt8.self) == digit0 { throw FrameError(code, "leading zero in a number") }
+        if digits > 1, line[start] == digit0 { throw FrameError(code, "leading zero in a number") }
         return (value, i)
     }
 }

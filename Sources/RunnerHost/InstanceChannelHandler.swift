@@ -2,6 +2,9 @@ import FlowModel
 import Foundation
 import NIOCore
 import PipeBridge
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a runtime instance's channel and process tell its supervisor, in order.
 enum InstanceEvent: Sendable {
@@ -14,27 +17,69 @@ enum InstanceEvent: Sendable {
 
 /// Reads frames from one runtime: data and acks go straight to the link (on
 /// the event loop, no hop), control frames to the supervisor.
+///
+/// The frames of one read are split and routed in one loop over the read
+/// buffer (no pipeline event per frame); payloads stay slices of it. Only
+/// the bytes of a frame cut by the end of a read are copied, into `partial`,
+/// until its newline arrives.
 final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = InboundFrame
+    typealias InboundIn = ByteBuffer
 
     private let link: InstanceLink
     private let events: AsyncStream<InstanceEvent>.Continuation
+    private var decoder: FrameDecoder
+    private var partial: ByteBuffer?
     private var broken = false
 
-    init(link: InstanceLink, events: AsyncStream<InstanceEvent>.Continuation) {
+    init(link: InstanceLink, maxFrameBytes: Int, events: AsyncStream<InstanceEvent>.Continuation) {
         self.link = link
         self.events = events
+        self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !broken else { return }
-        switch unwrapInboundIn(data) {
+        var buffer = unwrapInboundIn(data)
+        var decoder = self.decoder
+        defer { self.decoder = decoder }
+        do {
+            if var head = partial {
+                // Finish the cut frame with the bytes up to the first newline; the rest is read in place.
+                let newline = buffer.withUnsafeReadableBytes { bytes in
+                    bytes.baseAddress.flatMap { base in memchr(base, 0x0A, bytes.count).map { base.distance(to: UnsafeRawPointer($0)) } }
+                }
+                var piece = buffer.readSlice(length: newline.map { $0 + 1 } ?? buffer.readableBytes)!
+                head.writeBuffer(&piece)
+                partial = nil
+                if let frame = try decoder.next(from: &head) {
+                    handle(frame)
+                } else {
+                    partial = head
+                    return
+                }
+            }
+            while !broken, let frame = try decoder.next(from: &buffer) { handle(frame) }
+        } catch {
+            fail("\(error)")
+            return
+        }
+        if buffer.readableBytes > 0 {
+            // A copy, so that the whole read buffer is not kept (or copied on write) for a few bytes.
+            var head = context.channel.allocator.buffer(capacity: max(4096, buffer.readableBytes * 2))
+            head.writeBuffer(&buffer)
+            partial = head
+        }
+    }
+
+    @inline(__always)
+    private func handle(_ frame: InboundFrame) {
+        switch frame {
         case .data(let route, let payload):
-            do { try link.route(route, payload: payload) } catch { fail(context, "\(error)") }
+            do { try link.route(route, payload: payload) } catch { fail("\(error)") }
         case .ack(let count):
             link.ack(count)
         case .control(let bytes):
-            do { events.yield(.control(try ControlFrame.decode(bytes))) } catch { fail(context, "\(error)") }
+            do { events.yield(.control(try ControlFrame.decode(bytes))) } catch { fail("\(error)") }
         }
     }
 
@@ -43,10 +88,10 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context, "\(error)")
+        fail("\(error)")
     }
 
-    private func fail(_ context: ChannelHandlerContext, _ reason: String) {
+    private func fail(_ reason: String) {
         guard !broken else { return }
         broken = true
         events.yield(.protocolError(reason))

@@ -5,8 +5,9 @@ import PipeBridge
 /// gets it as a value, a remote runner will get it as JSON over WebSocket.
 public enum RunnerCommand: Sendable, Codable {
     case listRuntimes
-    /// Deploys or replaces a flow with its breakpoints.
-    case deploy(FlowDocument, breakpoints: [Breakpoint], revision: Int?)
+    /// Deploys or replaces a flow with its breakpoints; `start` starts a new
+    /// flow in the same step (its first start is its load check).
+    case deploy(FlowDocument, breakpoints: [Breakpoint], revision: Int?, start: Bool = false)
     case start(FlowID)
     case stop(FlowID)
     case remove(FlowID)
@@ -37,7 +38,7 @@ extension RunnerHost {
         do {
             switch command {
             case .listRuntimes: return .runtimes(listRuntimes())
-            case .deploy(let flow, let breakpoints, let revision): try await deploy(flow, breakpoints: breakpoints, revision: revision)
+            case .deploy(let flow, let breakpoints, let revision, let start): try await deploy(flow, breakpoints: breakpoints, revision: revision, start: start)
             case .start(let id): try await start(id)
             case .stop(let id): try await stop(id)
             case .remove(let id): try await remove(id)

@@ -45,7 +45,11 @@ public actor RunnerHost {
     /// the error names the module and line. A running flow is hot-swapped
     /// (`FlowRun.swap`); a stopped one is replaced, keeping module states and
     /// unprocessed messages.
-    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil) async throws {
+    ///
+    /// `start` starts a new flow at once. Its real instances are then the load
+    /// check (each runtime starts once, not twice): when a module does not load
+    /// or an `init` throws, they are stopped and nothing is deployed.
+    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false) async throws {
         let available = listRuntimes().map(\.id)
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
@@ -55,6 +59,19 @@ public actor RunnerHost {
         let breakpoints = breakpoints.filter { flow.module($0.module) != nil }
         if let old, await old.plan.flow == flow {
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
+            return
+        }
+
+        if old == nil, start {
+            let run = makeRun(plan, states: [:], runInit: Set(flow.modules.map(\.id)), quiet: false, breakpoints: breakpoints)
+            await run.activate()
+            do {
+                try await run.start()
+            } catch {
+                await run.shutdown()
+                throw error
+            }
+            flows[flow.id] = run
             return
         }
 

@@ -140,8 +140,7 @@ actor RuntimeInstance {
                 .channelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame)))
-                        try channel.pipeline.syncOperations.addHandler(InstanceChannelHandler(link: link, events: continuation))
+                        try channel.pipeline.syncOperations.addHandler(InstanceChannelHandler(link: link, maxFrameBytes: maxFrame, events: continuation))
                     }
                 }
                 .takingOwnershipOfDescriptors(input: fds.fromRuntime, output: fds.toRuntime)
