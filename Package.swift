@@ -17,8 +17,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "FlowModel"),
+        // posix_spawn with closefrom, and pidfd_open: what Swift cannot call directly.
+        .target(name: "CSpawn"),
         .target(name: "PipeBridge", dependencies: [
-            "FlowModel",
+            "FlowModel", "CSpawn",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,5 +1,9 @@
 import FlowModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOConcurrencyHelpers
 
 /// A language runtime found on this machine.
 public struct RuntimeInfo: Sendable, Codable, Equatable {
@@ -69,17 +73,29 @@ public struct RuntimeLocator: Sendable {
         return FileManager.default.currentDirectoryPath + "/runtimes"
     }
 
+    /// Runs `executable` to its end; its stdout, or nil when it cannot start or fails.
     static func run(_ executable: String, _ arguments: [String]) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
+        guard let pipes = try? OutputPipes() else { return nil }
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard devNull >= 0 else { pipes.closeAll(); return nil }
+        defer { close(devNull) }
+        let exited = DispatchSemaphore(value: 0)
+        let status = NIOLockedValueBox<ProcessExit?>(nil)
+        do {
+            _ = try SpawnedChild(executable: executable, arguments: arguments, stdin: devNull, stdout: pipes.stdout.write,
+                                 stderr: devNull) { exit in
+                status.withLockedValue { $0 = exit }
+                exited.signal()
+            }
+        } catch {
+            pipes.closeAll()
+            return nil
+        }
+        pipes.closeWriteEnds()
+        close(pipes.stderr.read)
+        let data = FileHandle(fileDescriptor: pipes.stdout.read, closeOnDealloc: true).readDataToEndOfFile()
+        exited.wait()
+        guard status.withLockedValue({ $0 }) == .exited(0) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,3 +1,4 @@
+import CSpawn
 import Foundation
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
@@ -22,113 +23,69 @@ public enum ProcessStream: String, Sendable, Codable { case stdout, stderr }
 
 /// A spawned runtime process with its stdout and stderr read line by line.
 ///
-/// Ownership: Foundation's `Process` reaps the child and calls `onExit` once.
-/// The stdout/stderr read ends belong to dispatch sources that close them at
-/// end of file; the write ends are closed right after the spawn. Whoever spawned the process calls `terminate()`/`kill()` and waits
+/// Ownership: `SpawnedChild` reaps the child and calls `onExit` once. The
+/// stdout/stderr read ends belong to `LineReader`s that close them at end of
+/// file; the write ends and stdin's /dev/null are closed right after the
+/// spawn. Whoever spawned the process calls `terminate()`/`kill()` and waits
 /// for `onExit` before it removes the instance's fifos.
-public final class RuntimeProcess: @unchecked Sendable {
-    private let process: Process
-    public let pid: Int32
+public final class RuntimeProcess: Sendable {
+    private let child: SpawnedChild
+    public var pid: Int32 { child.pid }
 
     /// Spawns `executable` with `arguments`; stdin is /dev/null.
+    /// - Parameter environment: the child's whole environment; nil: this process's.
     public init(
         executable: String,
         arguments: [String],
         environment: [String: String]? = nil,
+        directory: String? = nil,
         onOutput: @escaping @Sendable (ProcessStream, String) -> Void,
         onExit: @escaping @Sendable (ProcessExit) -> Void
     ) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        // Our own pipes (close-on-exec; the child's copies on 1 and 2 are not)
-        // read by dispatch sources that close their fd when cancelled: with
-        // Foundation's Pipe and readabilityHandler, read ends leak on Linux.
-        var pipes: [(read: CInt, write: CInt)] = []
-        for _ in 0..<2 {
-            var fds: [CInt] = [0, 0]
-            guard pipe(&fds) == 0 else {
-                let code = errno
-                for p in pipes { close(p.read); close(p.write) }
-                throw PipeBridgeError.system("pipe2", code)
-            }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            pipes.append((fds[0], fds[1]))
+        let pipes = try OutputPipes()
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard devNull >= 0 else {
+            let code = errno
+            pipes.closeAll()
+            throw PipeBridgeError.system("open /dev/null", code)
         }
-        process.standardOutput = FileHandle(fileDescriptor: pipes[0].write, closeOnDealloc: false)
-        process.standardError = FileHandle(fileDescriptor: pipes[1].write, closeOnDealloc: false)
-        process.terminationHandler = { p in
-            let exit: ProcessExit = p.terminationReason == .uncaughtSignal ? .signalled(p.terminationStatus) : .exited(p.terminationStatus)
-            onExit(exit)
-        }
+        defer { close(devNull) }
         do {
-            try process.run()
+            child = try SpawnedChild(executable: executable, arguments: arguments, environment: environment, directory: directory,
+                                     stdin: devNull, stdout: pipes.stdout.write, stderr: pipes.stderr.write, onExit: onExit)
         } catch {
-            for p in pipes { close(p.read); close(p.write) }
-            throw PipeBridgeError.spawnFailed("could not start \(executable): \(error.localizedDescription)")
+            pipes.closeAll()
+            throw error
         }
-        for p in pipes { close(p.write) }
-        for (p, stream) in zip(pipes, [ProcessStream.stdout, .stderr]) {
-            Self.readLines(from: p.read, stream: stream, onOutput: onOutput)
-        }
-        self.process = process
-        self.pid = process.processIdentifier
-    }
-
-    /// Reads `fd` until end of file, line by line; closes it then.
-    private static func readLines(from fd: CInt, stream: ProcessStream, onOutput: @escaping @Sendable (ProcessStream, String) -> Void) {
-        let splitter = LineSplitter { onOutput(stream, $0) }
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "polyflow.process.\(stream.rawValue)"))
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        // The handlers hold the source until it is cancelled (at end of file).
-        source.setEventHandler {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                splitter.feed(Data(buffer[0..<n]))
-            } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                source.cancel()
-            }
-        }
-        source.setCancelHandler {
-            splitter.finish()
-            close(fd)
-        }
-        source.resume()
+        pipes.closeWriteEnds()
+        LineReader.read(pipes.stdout.read, label: "stdout") { onOutput(.stdout, $0) }
+        LineReader.read(pipes.stderr.read, label: "stderr") { onOutput(.stderr, $0) }
     }
 
     /// Asks the process to stop (SIGTERM).
-    public func terminate() { Glibc.kill(pid, SIGTERM) }
+    public func terminate() { child.signal(SIGTERM) }
 
     /// Kills the process at once (SIGKILL).
-    public func kill() { Glibc.kill(pid, SIGKILL) }
-
-    public var isRunning: Bool { process.isRunning }
+    public func kill() { child.signal(SIGKILL) }
 }
 
-/// Splits bytes into lines of at most 64 KiB; called serially by one readability handler.
-final class LineSplitter: @unchecked Sendable {
-    private var pending = Data()
-    private let emit: (String) -> Void
-    private static let maxLine = 64 * 1024
+/// A child's stdout and stderr pipes, close-on-exec (the child gets its copies by dup2).
+public struct OutputPipes: Sendable {
+    public let stdout: (read: CInt, write: CInt)
+    public let stderr: (read: CInt, write: CInt)
 
-    init(emit: @escaping (String) -> Void) { self.emit = emit }
-
-    func feed(_ data: Data) {
-        pending.append(data)
-        while let nl = pending.firstIndex(of: 0x0A) {
-            emit(String(decoding: pending[pending.startIndex..<nl], as: UTF8.self))
-            pending.removeSubrange(pending.startIndex...nl)
+    public init() throws(PipeBridgeError) {
+        var out: [CInt] = [0, 0], err: [CInt] = [0, 0]
+        guard polyflow_pipe_cloexec(&out) == 0 else { throw .system("pipe2", errno) }
+        guard polyflow_pipe_cloexec(&err) == 0 else {
+            let code = errno
+            close(out[0]); close(out[1])
+            throw .system("pipe2", code)
         }
-        if pending.count > Self.maxLine {
-            emit(String(decoding: pending.prefix(Self.maxLine), as: UTF8.self) + " …(line truncated)")
-            pending.removeAll()
-        }
+        stdout = (out[0], out[1])
+        stderr = (err[0], err[1])
     }
 
-    func finish() {
-        if !pending.isEmpty { emit(String(decoding: pending, as: UTF8.self)) }
-        pending.removeAll()
-    }
+    public func closeWriteEnds() { close(stdout.write); close(stderr.write) }
+    public func closeAll() { closeWriteEnds(); close(stdout.read); close(stderr.read) }
 }

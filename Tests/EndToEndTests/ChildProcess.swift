@@ -11,70 +11,55 @@ final class ChildProcess: Sendable {
     private struct Output {
         var stdout: [String] = []
         var stderr: [String] = []
-        var partial: [Bool: Data] = [:]
         var exit: Int32?
         var terminated: Int32?
         var eof = 0
         var waiters: [(id: UUID, check: @Sendable (Output) -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
     }
     private let output = NIOLockedValueBox(Output())
-    let process: Process
+    private let child: SpawnedChild
 
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe().closeOnExec(), err = Pipe().closeOnExec()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
-        for (pipe, isOut) in [(out, true), (err, false)] {
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    self?.update { o in
-                        o.eof += 1
-                        if o.eof == 2, let t = o.terminated { o.exit = t }
-                    }
-                } else {
-                    self?.take(data, isOut: isOut)
+        let pipes = try OutputPipes()
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(devNull) }
+        let output = self.output
+        // The exit is reported once both pipes are drained too.
+        let update: @Sendable (@Sendable (inout Output) -> Void) -> Void = { change in Self.update(output, change) }
+        do {
+            child = try SpawnedChild(executable: executable, arguments: arguments, environment: env, directory: directory,
+                                     stdin: devNull, stdout: pipes.stdout.write, stderr: pipes.stderr.write) { exit in
+                let status: Int32 = switch exit { case .exited(let code): code; case .signalled(let sig): 128 + sig }
+                update { o in
+                    o.terminated = status
+                    if o.eof == 2 { o.exit = status }
                 }
             }
+        } catch {
+            pipes.closeAll()
+            throw error
         }
-        process.terminationHandler = { [weak self] p in
-            // The exit is reported once both pipes are drained too.
-            self?.update { o in
-                o.terminated = p.terminationStatus
-                if o.eof == 2 { o.exit = p.terminationStatus }
-            }
+        pipes.closeWriteEnds()
+        for (fd, isOut) in [(pipes.stdout.read, true), (pipes.stderr.read, false)] {
+            LineReader.read(fd, label: isOut ? "test-stdout" : "test-stderr", maxLine: 64 << 20, onLine: { line in
+                update { o in if isOut { o.stdout.append(line) } else { o.stderr.append(line) } }
+            }, onEnd: {
+                update { o in
+                    o.eof += 1
+                    if o.eof == 2, let t = o.terminated { o.exit = t }
+                }
+            })
         }
-        try process.run()
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { child.pid }
     var stdout: [String] { output.withLockedValue { $0.stdout } }
     var stderr: [String] { output.withLockedValue { $0.stderr } }
     var exitStatus: Int32? { output.withLockedValue { $0.exit } }
 
-    private func take(_ data: Data, isOut: Bool) {
-        update { o in
-            var buffer = (o.partial[isOut] ?? Data()) + data
-            while let nl = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
-                if isOut { o.stdout.append(line) } else { o.stderr.append(line) }
-                buffer = Data(buffer[buffer.index(after: nl)...])
-            }
-            o.partial[isOut] = buffer
-        }
-    }
-
-    private func update(_ change: (inout Output) -> Void) {
+    private static func update(_ output: NIOLockedValueBox<Output>, _ change: (inout Output) -> Void) {
         let ready = output.withLockedValue { o -> [CheckedContinuation<Void, any Error>] in
             change(&o)
             let snapshot = o
@@ -128,11 +113,11 @@ final class ChildProcess: Sendable {
         return exitStatus!
     }
 
-    func signal(_ sig: Int32) { kill(pid, sig) }
+    func signal(_ sig: Int32) { child.signal(sig) }
 
     /// Kills the process if it still runs and waits for it.
     func terminate() async {
-        if exitStatus == nil { kill(pid, SIGKILL) }
+        if exitStatus == nil { child.signal(SIGKILL) }
         _ = try? await waitForExit(timeout: .seconds(10))
     }
 }

@@ -1,0 +1,60 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a child's stdout or stderr line by line on a dispatch source.
+public enum LineReader {
+    /// Reads `fd` until end of file, calling `onLine` per line (lines longer
+    /// than `maxLine` are cut) and `onEnd` once at the end; closes `fd` then.
+    public static func read(_ fd: CInt, label: String, maxLine: Int = 64 * 1024,
+                            onLine: @escaping @Sendable (String) -> Void, onEnd: @escaping @Sendable () -> Void = {}) {
+        let splitter = LineSplitter(maxLine: maxLine, emit: onLine)
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "polyflow.lines.\(label)"))
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // The handlers hold the source until it is cancelled (at end of file).
+        source.setEventHandler {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                splitter.feed(Data(buffer[0..<n]))
+            } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                source.cancel()
+            }
+        }
+        source.setCancelHandler {
+            splitter.finish()
+            close(fd)
+            onEnd()
+        }
+        source.resume()
+    }
+}
+
+/// Splits bytes into lines of at most `maxLine` bytes; called serially by one read source.
+final class LineSplitter: @unchecked Sendable {
+    private var pending = Data()
+    private let emit: (String) -> Void
+    private let maxLine: Int
+
+    init(maxLine: Int = 64 * 1024, emit: @escaping (String) -> Void) {
+        self.maxLine = maxLine
+        self.emit = emit
+    }
+
+    func feed(_ data: Data) {
+        pending.append(data)
+        while let nl = pending.firstIndex(of: 0x0A) {
+            emit(String(decoding: pending[pending.startIndex..<nl], as: UTF8.self))
+            pending.removeSubrange(pending.startIndex...nl)
+        }
+        if pending.count > maxLine {
+            emit(String(decoding: pending.prefix(maxLine), as: UTF8.self) + " …(line truncated)")
+            pending.removeAll()
+        }
+    }
+
+    func finish() {
+        if !pending.isEmpty { emit(String(decoding: pending, as: UTF8.self)) }
+        pending.removeAll()
+    }
+}
