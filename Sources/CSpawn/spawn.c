@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/pidfd.h>
 
 int polyflow_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
@@ -48,4 +49,24 @@ int polyflow_pidfd_open(pid_t pid) {
 
 int polyflow_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int polyflow_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int polyflow_epoll_add(int epfd, int fd, uint64_t token) {
+    struct epoll_event event = {.events = EPOLLIN, .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int polyflow_epoll_remove(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int polyflow_epoll_wait(int epfd, uint64_t *tokens, int max) {
+    struct epoll_event events[64];
+    int n = epoll_wait(epfd, events, max < 64 ? max : 64, -1);
+    for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
+    return n;
 }

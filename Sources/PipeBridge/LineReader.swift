@@ -3,34 +3,17 @@ import Foundation
 import Glibc
 #endif
 
-/// Reads a child's stdout or stderr line by line on a dispatch source.
+/// Reads a child's stdout or stderr line by line (on `ProcessMonitor`'s thread).
 public enum LineReader {
     /// Reads `fd` until end of file, calling `onLine` per line (lines longer
     /// than `maxLine` are cut) and `onEnd` once at the end; closes `fd` then.
-    public static func read(_ fd: CInt, label: String, maxLine: Int = 64 * 1024,
+    public static func read(_ fd: CInt, maxLine: Int = 64 * 1024,
                             onLine: @escaping @Sendable (String) -> Void, onEnd: @escaping @Sendable () -> Void = {}) {
-        let splitter = LineSplitter(maxLine: maxLine, emit: onLine)
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "polyflow.lines.\(label)"))
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        // The handlers hold the source until it is cancelled (at end of file).
-        source.setEventHandler {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                splitter.feed(Data(buffer[0..<n]))
-            } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                source.cancel()
-            }
-        }
-        source.setCancelHandler {
-            splitter.finish()
-            close(fd)
-            onEnd()
-        }
-        source.resume()
+        ProcessMonitor.shared.readLines(fd, maxLine: maxLine, onLine: onLine, onEnd: onEnd)
     }
 }
 
-/// Splits bytes into lines of at most `maxLine` bytes; called serially by one read source.
+/// Splits bytes into lines of at most `maxLine` bytes; called serially by the monitor thread.
 final class LineSplitter: @unchecked Sendable {
     private var pending = Data()
     private let emit: (String) -> Void

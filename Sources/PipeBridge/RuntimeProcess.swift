@@ -58,8 +58,8 @@ public final class RuntimeProcess: Sendable {
             throw error
         }
         pipes.closeWriteEnds()
-        LineReader.read(pipes.stdout.read, label: "stdout") { onOutput(.stdout, $0) }
-        LineReader.read(pipes.stderr.read, label: "stderr") { onOutput(.stderr, $0) }
+        LineReader.read(pipes.stdout.read) { onOutput(.stdout, $0) }
+        LineReader.read(pipes.stderr.read) { onOutput(.stderr, $0) }
     }
 
     /// Asks the process to stop (SIGTERM).

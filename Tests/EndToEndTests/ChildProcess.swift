@@ -22,6 +22,7 @@ final class ChildProcess: Sendable {
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
+        commandLine = ([(executable as NSString).lastPathComponent] + arguments).joined(separator: " ")
         let pipes = try OutputPipes()
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devNull) }
@@ -43,7 +44,7 @@ final class ChildProcess: Sendable {
         }
         pipes.closeWriteEnds()
         for (fd, isOut) in [(pipes.stdout.read, true), (pipes.stderr.read, false)] {
-            LineReader.read(fd, label: isOut ? "test-stdout" : "test-stderr", maxLine: 64 << 20, onLine: { line in
+            LineReader.read(fd, maxLine: 64 << 20, onLine: { line in
                 update { o in if isOut { o.stdout.append(line) } else { o.stderr.append(line) } }
             }, onEnd: {
                 update { o in
@@ -55,6 +56,17 @@ final class ChildProcess: Sendable {
     }
 
     var pid: Int32 { child.pid }
+    private let commandLine: String
+
+    /// What a timeout message needs: the command, whether it exited, whether its pipes closed, what it waits on.
+    var diagnosis: String {
+        let (terminated, eof) = output.withLockedValue { ($0.terminated, $0.eof) }
+        let proc = "/proc/\(pid)"
+        let stat = (try? String(contentsOfFile: "\(proc)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first.map(String.init) ?? "gone"
+        let wchan = (try? String(contentsOfFile: "\(proc)/wchan", encoding: .utf8)) ?? "-"
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/task"))?.count ?? 0
+        return "`\(commandLine)` pid \(pid): terminated \(terminated.map(String.init) ?? "no"), pipes closed \(eof)/2, state \(stat), wchan \(wchan), threads \(threads)"
+    }
     var stdout: [String] { output.withLockedValue { $0.stdout } }
     var stderr: [String] { output.withLockedValue { $0.stderr } }
     var exitStatus: Int32? { output.withLockedValue { $0.exit } }
@@ -78,7 +90,8 @@ final class ChildProcess: Sendable {
                 o.waiters.firstIndex { $0.id == id }.map { o.waiters.remove(at: $0) }
             }
             let stderr = self?.stderr.suffix(5).joined(separator: " | ") ?? ""
-            w?.continuation.resume(throwing: TimedOut(description: "timed out waiting for \(what); stderr: \(stderr)"))
+            let state = self?.diagnosis ?? ""
+            w?.continuation.resume(throwing: TimedOut(description: "timed out waiting for \(what); \(state); stderr: \(stderr)"))
         }
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in

@@ -16,4 +16,15 @@ int polyflow_pidfd_open(pid_t pid);
 /// pipe2(fds, O_CLOEXEC): 0, or -1 with errno set.
 int polyflow_pipe_cloexec(int fds[2]);
 
+#include <stdint.h>
+
+/// An epoll set (close-on-exec), or -1 with errno set.
+int polyflow_epoll_create(void);
+/// Watches `fd` for input (and hang-up), level-triggered; `token` comes back from wait.
+int polyflow_epoll_add(int epfd, int fd, uint64_t token);
+/// Stops watching `fd` (before it is closed).
+int polyflow_epoll_remove(int epfd, int fd);
+/// Waits (no timeout) for at most `max` (≤ 64) ready descriptors; writes their tokens; returns how many, or -1 with errno set.
+int polyflow_epoll_wait(int epfd, uint64_t *tokens, int max);
+
 #endif

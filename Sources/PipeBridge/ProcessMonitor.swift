@@ -1,0 +1,126 @@
+import CSpawn
+import Foundation
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thread with its own epoll set that reads every child's stdout and
+/// stderr and reaps every child through its pidfd.
+///
+/// Not libdispatch sources: their epoll bookkeeping on Linux breaks when
+/// sources for many descriptors come and go from several threads at once
+/// (swift-corelibs-libdispatch issues 833 and 949); a reader then never sees
+/// end of file, or a child's exit is never reported. Here one thread owns
+/// the set: a descriptor is removed from it, then closed, on that thread.
+///
+/// Callbacks run on the monitor thread, one at a time: keep them short.
+final class ProcessMonitor: @unchecked Sendable {
+    static let shared = ProcessMonitor()
+
+    private enum Watch {
+        case lines(fd: CInt, splitter: LineSplitter, onEnd: @Sendable () -> Void)
+        case exit(pidfd: CInt, pid: pid_t, onExit: @Sendable (ProcessExit) -> Void)
+    }
+
+    private let epfd: CInt
+    private let lock = NIOLock()
+    private var watches: [UInt64: Watch] = [:]
+    private var nextToken: UInt64 = 1
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    private init() {
+        epfd = polyflow_epoll_create()
+        precondition(epfd >= 0, "epoll_create1 failed: \(String(cString: strerror(errno)))")
+        let thread = Thread { [unowned self] in self.run() }
+        thread.name = "polyflow.process-monitor"
+        thread.start()
+    }
+
+    /// Reads `fd` (a pipe's read end, now owned here) line by line until end of file, then closes it.
+    func readLines(_ fd: CInt, maxLine: Int, onLine: @escaping @Sendable (String) -> Void, onEnd: @escaping @Sendable () -> Void) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        add(fd, .lines(fd: fd, splitter: LineSplitter(maxLine: maxLine, emit: onLine), onEnd: onEnd))
+    }
+
+    /// Reaps `pid` when it exits and calls `onExit` once.
+    func reap(_ pid: pid_t, onExit: @escaping @Sendable (ProcessExit) -> Void) {
+        let pidfd = polyflow_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            // No pidfd (a kernel before 5.3): a blocking wait on its own thread.
+            Thread.detachNewThread { if let exit = Self.wait(pid, options: 0) { onExit(exit) } }
+            return
+        }
+        add(pidfd, .exit(pidfd: pidfd, pid: pid, onExit: onExit))
+    }
+
+    private func add(_ fd: CInt, _ watch: Watch) {
+        let token = lock.withLock {
+            let token = nextToken
+            nextToken += 1
+            watches[token] = watch
+            return token
+        }
+        if polyflow_epoll_add(epfd, fd, token) != 0 {
+            // Cannot happen for a fresh pipe or pidfd; end the watch at once rather than hang a waiter.
+            lock.withLock { _ = watches.removeValue(forKey: token) }
+            finish(watch, exit: nil)
+        }
+    }
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        while true {
+            let n = tokens.withUnsafeMutableBufferPointer { polyflow_epoll_wait(epfd, $0.baseAddress, 64) }
+            if n < 0 { continue }  // EINTR
+            for i in 0..<Int(n) {
+                let token = tokens[i]
+                guard let watch = lock.withLock({ watches[token] }) else { continue }
+                if let end = handle(watch) {
+                    lock.withLock { _ = watches.removeValue(forKey: token) }
+                    finish(watch, exit: end)
+                }
+            }
+        }
+    }
+
+    /// Handles a ready descriptor; non-nil when its watch is over (with the exit status for a reaped child).
+    private func handle(_ watch: Watch) -> ProcessExit?? {
+        switch watch {
+        case .lines(let fd, let splitter, _):
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                splitter.feed(Data(buffer[0..<n]))
+                return nil
+            }
+            return n == 0 || (errno != EAGAIN && errno != EINTR) ? .some(nil) : nil
+        case .exit(_, let pid, _):
+            return Self.wait(pid, options: WNOHANG).map { .some($0) }
+        }
+    }
+
+    private func finish(_ watch: Watch, exit: ProcessExit?) {
+        switch watch {
+        case .lines(let fd, let splitter, let onEnd):
+            _ = polyflow_epoll_remove(epfd, fd)
+            close(fd)
+            splitter.finish()
+            onEnd()
+        case .exit(let pidfd, _, let onExit):
+            _ = polyflow_epoll_remove(epfd, pidfd)
+            close(pidfd)
+            onExit(exit ?? .exited(-1))
+        }
+    }
+
+    /// Reaps `pid`; nil while it still runs (WNOHANG).
+    private static func wait(_ pid: pid_t, options: CInt) -> ProcessExit? {
+        var status: CInt = 0
+        var r: pid_t
+        repeat { r = waitpid(pid, &status, options) } while r < 0 && errno == EINTR
+        guard r == pid else { return r < 0 ? .exited(-1) : nil }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+    }
+}
