@@ -27,7 +27,8 @@ final class DataPath: @unchecked Sendable {
 
     func publish(flow: FlowID, source: Endpoint, payload: ByteBuffer) { onOutput(flow, source, payload) }
 
-    /// Wires the links of one flow plan together: route ids to target links, upstream lists.
+    /// Wires the links of one flow plan together: route ids to target links,
+    /// upstream lists (feeders in a cycle of instances apart).
     func connect(_ links: [InstanceLink], plan: FlowPlan) {
         for (i, instance) in plan.instances.enumerated() {
             links[i].dataPath = self
@@ -35,9 +36,27 @@ final class DataPath: @unchecked Sendable {
                 ResolvedRoute(targets: route.targets.map { ResolvedRoute.Target(link: links[$0.instance], slot: $0.slot) },
                               source: route.source, output: route.isFlowOutput ? route.source : nil)
             }
-            for target in Set(instance.hostRoutes.flatMap { $0.targets.map(\.instance) }) where target != i {
-                links[target].upstream.append(links[i])
+        }
+        let feeds = plan.instances.map { Set($0.hostRoutes.flatMap { $0.targets.map(\.instance) }) }
+        for (i, targets) in feeds.enumerated() {
+            for target in targets where target != i {
+                if Self.reaches(from: target, to: i, feeds) {
+                    links[target].cycleUpstream.append(links[i])
+                } else {
+                    links[target].upstream.append(links[i])
+                }
             }
         }
+    }
+
+    /// Whether instance `from` feeds instance `to` through any path of routes.
+    static func reaches(from: Int, to: Int, _ feeds: [Set<Int>]) -> Bool {
+        var seen: Set<Int> = [from]
+        var next = [from]
+        while let i = next.popLast() {
+            if i == to { return true }
+            for j in feeds[i] where seen.insert(j).inserted { next.append(j) }
+        }
+        return false
     }
 }

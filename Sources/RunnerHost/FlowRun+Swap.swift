@@ -107,7 +107,8 @@ extension FlowRun {
                 newStatus.append(status)
             } else {
                 let link = InstanceLink(loop: dataPath.loop, flow: newPlan.flow.id, runtime: kind, slots: instancePlan.slots,
-                                        window: configuration.window, queueBound: configuration.queueBound)
+                                        window: configuration.window, queueBound: configuration.queueBound,
+                         cycleQueueBound: configuration.cycleQueueBound)
                 link.watcher = debugger
                 let instance = Self.makeInstance(instancePlan, link: link, flow: newPlan.flow.id, runtimes: runtimes,
                                                  configuration: configuration, locator: locator, states: moved,

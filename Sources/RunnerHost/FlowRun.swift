@@ -58,7 +58,8 @@ actor FlowRun {
         self.reportsContinuation = continuation
         let links = plan.instances.map {
             InstanceLink(loop: dataPath.loop, flow: plan.flow.id, runtime: $0.runtime, slots: $0.slots,
-                         window: configuration.window, queueBound: configuration.queueBound)
+                         window: configuration.window, queueBound: configuration.queueBound,
+                         cycleQueueBound: configuration.cycleQueueBound)
         }
         let (pauses, pausesContinuation) = AsyncStream.makeStream(of: FlowDebugger.Hit?.self)
         self.pauses = pauses

@@ -16,6 +16,9 @@ struct PendingMessage {
 /// Bounds: at most `window` unacknowledged frames are written to the instance;
 /// past `highWater` queued messages the instances that feed this one stop
 /// being read (back pressure) until the queue is back under `lowWater`.
+/// Feeders in a cycle of instances with this one stop only past
+/// `cycleHighWater`: a runtime blocked writing inside a handler cannot run
+/// the module that would drain the cycle, so a bound that small would stall it.
 final class InstanceLink: @unchecked Sendable {
     let loop: any EventLoop
     let flow: FlowID
@@ -25,11 +28,14 @@ final class InstanceLink: @unchecked Sendable {
     let window: Int
     let highWater: Int
     let lowWater: Int
+    let cycleHighWater: Int
 
     /// Route id → targets; set once by `DataPath.connect`.
     var routes: [ResolvedRoute] = []
     /// Instances with a route to this one: they stop being read while this one is congested.
     var upstream: [InstanceLink] = []
+    /// Those of them that this instance feeds too (through any path): they stop past `cycleHighWater`.
+    var cycleUpstream: [InstanceLink] = []
     unowned(unsafe) var dataPath: DataPath!
     /// Set while the flow's debugger watches or holds it: arriving messages go
     /// to the debugger, and at most one message is in flight.
@@ -57,12 +63,14 @@ final class InstanceLink: @unchecked Sendable {
     private var careful = 0
     private var effectiveWindow: Int { careful > 0 || debugger != nil ? 1 : window }
     private var isCongested = false
+    private var isCycleCongested = false
     private var blockedBy = 0
     /// Counters of the host side of this link.
     private(set) var routedOut = 0
     private(set) var delivered = 0
 
-    init(loop: any EventLoop, flow: FlowID, runtime: RuntimeKind, slots: [Endpoint], window: Int, queueBound: Int) {
+    init(loop: any EventLoop, flow: FlowID, runtime: RuntimeKind, slots: [Endpoint], window: Int, queueBound: Int,
+         cycleQueueBound: Int = 1_000_000) {
         self.loop = loop
         self.flow = flow
         self.runtime = runtime
@@ -70,6 +78,7 @@ final class InstanceLink: @unchecked Sendable {
         self.window = window
         self.highWater = queueBound
         self.lowWater = queueBound / 2
+        self.cycleHighWater = max(cycleQueueBound, queueBound)
         self.writeBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
     }
 
@@ -130,6 +139,10 @@ final class InstanceLink: @unchecked Sendable {
                 isCongested = true
                 for u in upstream where u !== self { u.block() }
             }
+            if !isCycleCongested, queued.count > cycleHighWater {
+                isCycleCongested = true
+                for u in cycleUpstream where u !== self { u.block() }
+            }
         }
     }
 
@@ -181,6 +194,7 @@ final class InstanceLink: @unchecked Sendable {
     func forget() {
         routes = []
         upstream = []
+        cycleUpstream = []
         debugger = nil
     }
 
@@ -190,7 +204,12 @@ final class InstanceLink: @unchecked Sendable {
             isCongested = false
             for u in upstream where u !== self { u.unblock() }
         }
+        if isCycleCongested {
+            isCycleCongested = false
+            for u in cycleUpstream where u !== self { u.unblock() }
+        }
         upstream = []
+        cycleUpstream = []
     }
 
     /// Tells the runtime how to route (docs/protocol.md, "Debug routing"), in order with the data frames.
@@ -244,6 +263,10 @@ final class InstanceLink: @unchecked Sendable {
         if isCongested, queued.count <= lowWater {
             isCongested = false
             for u in upstream where u !== self { u.unblock() }
+        }
+        if isCycleCongested, queued.count <= cycleHighWater / 2 {
+            isCycleCongested = false
+            for u in cycleUpstream where u !== self { u.unblock() }
         }
     }
 

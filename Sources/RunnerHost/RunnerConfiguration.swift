@@ -14,6 +14,11 @@ public struct RunnerConfiguration: Sendable {
     public var window: Int
     /// Messages queued at the host per instance before its feeders are slowed down.
     public var queueBound: Int
+    /// The same bound for feeders in a cycle of instances with this one (say
+    /// python → node → python): stopping them at `queueBound` can stall the
+    /// cycle when one handler call sends more than the bounds hold, so they
+    /// are only stopped past this much larger bound (docs/architecture.md).
+    public var cycleQueueBound: Int
     public var supervision: SupervisionStateMachine.Policy
 
     public init(fifoDirectory: String = RunnerConfiguration.defaultFifoDirectory(),
@@ -22,6 +27,7 @@ public struct RunnerConfiguration: Sendable {
                 maxFrameBytes: Int = PipeProtocol.defaultMaxFrameBytes,
                 window: Int = PipeProtocol.defaultWindow,
                 queueBound: Int = 10_000,
+                cycleQueueBound: Int = 1_000_000,
                 supervision: SupervisionStateMachine.Policy = .init()) {
         self.fifoDirectory = fifoDirectory
         self.runtimesDirectory = runtimesDirectory
@@ -29,6 +35,7 @@ public struct RunnerConfiguration: Sendable {
         self.maxFrameBytes = maxFrameBytes
         self.window = window
         self.queueBound = queueBound
+        self.cycleQueueBound = cycleQueueBound
         self.supervision = supervision
     }
 

@@ -66,6 +66,35 @@ import Testing
         }
     }
 
+    /// python gen → node relay → python count, gen and count in one python
+    /// instance: one handler call sends far more than the queue bound. The
+    /// host must not stop reading node for python (nor python for node), or
+    /// the python process blocks writing inside gen and nobody runs count.
+    @Test func aCycleOfInstancesDrainsWhenOneHandlerSendsMoreThanTheBounds() async throws {
+        try await withRunner(queueBound: 100) { h in
+        let n = 40_000
+        _ = try await h.deployAndStart("""
+        {"id": "cyc", "modules": [
+          {"id": "gen", "runtime": "python3", "code": \(js("def on_message(msg, ctx):\n    for i in range(msg.payload):\n        ctx.send('out', {'i': i, 'pad': 'x' * 200})\n"))},
+          {"id": "relay", "runtime": "node", "code": \(js("module.exports = (msg) => msg.payload;"))},
+          {"id": "count", "runtime": "python3", "code": \(js("seen = 0\ndef on_message(msg, ctx):\n    global seen\n    seen += 1\n    if seen == \(n):\n        return seen\n"))}],
+         "connections": [{"from": "gen.out", "to": "relay.in"}, {"from": "relay.out", "to": "count.in"}]}
+        """)
+        try await h.inject("cyc", "gen", "\(n)")
+        try await h.recorder.wait(for: "count saw all \(n) (~9 MB through the cycle)", timeout: .seconds(60)) { events in
+            events.outputs("cyc", "count") == ["\(n)"]
+        }
+        }
+    }
+
+    @Test func feedersInACycleOfInstancesAreToldApart() {
+        // 0 → 1 → 2 → 0 is a cycle; 3 only feeds 0.
+        let feeds: [Set<Int>] = [[1], [2], [0], [0]]
+        #expect(DataPath.reaches(from: 1, to: 0, feeds))
+        #expect(DataPath.reaches(from: 0, to: 2, feeds))
+        #expect(!DataPath.reaches(from: 0, to: 3, feeds))
+    }
+
     @Test func boundedQueuesRefuseInjectionInsteadOfBuffering() async throws {
         try await withRunner(window: 2, queueBound: 4) { h in
         _ = try await h.deployAndStart("""
