@@ -210,7 +210,7 @@ def case_cross_chain(ctx, pad, label):
                           separators=(",", ":")))
     note = (f"N={n:,}, payload {size} B; engine{spread(rates)}, hand-wired{spread(bases)}; CPU (% of one core) "
             f"{CpuMeter.text(usage)}; generator paced by credits from the counter "
-            f"({flows.CREDIT_WINDOW}×{flows.CREDIT_BATCH} in flight; unpaced it deadlocks, see docs/performance.md)")
+            f"({flows.CREDIT_WINDOW}×{flows.CREDIT_BATCH} in flight, a steady stream; the `deadlock` probe runs it unpaced)")
     text = f"{fmt_num(rate)} msg/s"
     if pad:
         text += f" ({rate * size / 1e6:,.0f} MB/s)"

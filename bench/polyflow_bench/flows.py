@@ -24,8 +24,8 @@ PY_PACED_GEN = '''
 def on_message(msg, ctx):
     # port "in", {"n": N, "pad": P, "batch": B, "window": W}: emit N payloads of about 50 bytes
     # (+P bytes of padding), W batches of B at once, then one batch per credit from the counter
-    # (port "credit", a local connection inside this python instance). Unpaced, a generator in
-    # the same instance as its counter deadlocks the flow: see docs/performance.md.
+    # (port "credit", a local connection inside this python instance): a steady stream, not one
+    # burst that waits at the host until the generator returns (the `deadlock` probe).
     s = ctx.state
     if msg.port == "in":
         p = msg.payload
@@ -250,7 +250,7 @@ def cross_chain(fid, n):
 
 
 def cross_chain_unpaced(fid, n):
-    """The same chain with a generator that emits all N in one handler (deadlocks past ~20k)."""
+    """The same chain with a generator that emits all N in one handler (stalled past ~20k before the cycle bound)."""
     return flow(fid, [module("gen", "python3", PY_GEN), module("xform", "node", JS_XFORM),
                       module("count", "python3", PY_COUNT, config={"n": n})])
 
