@@ -694,7 +694,7 @@ def case_fd_leak(ctx):
     finally:
         srv.close()
     per = (fds - idle_fds) / cycles
-    note = (f"{cycles} cycles of deploy + removeFlow (py→node→py: 4 runtime spawns per cycle with the load check), "
+    note = (f"{cycles} cycles of deploy + removeFlow (py→node→py: 2 runtime spawns per cycle), "
             f"{fmt_num(seconds * 1000 / cycles)} ms per cycle; runtime processes left {len(left)}")
     if per > 0:
         note += f"; at this rate the host passes ~1,360 fds after ~{int((1360 - idle_fds) / per)} cycles"
