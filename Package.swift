@@ -1,6 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The message path (PipeBridge, RunnerHost) touches class state per frame:
+/// in release builds the dynamic exclusivity checks of those accesses cost
+/// ~18% of the host's routing time (perf, docs/performance.md). The state is
+/// confined to one event loop, so the checks find nothing; debug builds
+/// keep them.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "polyflow",
     platforms: [.macOS(.v14)],
@@ -25,13 +32,13 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: hotPathSettings),
         .target(name: "RunnerHost", dependencies: [
             "FlowModel", "PipeBridge",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: hotPathSettings),
         .target(name: "Dispatcher", dependencies: [
             "FlowModel", "PipeBridge", "RunnerHost",
             .product(name: "Hummingbird", package: "hummingbird"),
