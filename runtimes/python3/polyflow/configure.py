@@ -5,7 +5,7 @@ Pure: no code is loaded here. Every problem found is reported at once in
 one ConfigureError, with the JSON path of each.
 """
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 MAX_ROUTE_ID = 999_999_999
 
@@ -14,41 +14,35 @@ class ConfigureError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class ModuleSpec:
-    id: str
-    code: str
-    config: object
-    inputs: tuple
-    outputs: tuple
-    state: object  # None: {} for a new module, the kept state in a swap
-    init: bool
-    swap: bool = False  # call on_swap (swap frames only)
+# Immutable records. namedtuple rather than dataclass: importing dataclasses
+# (and inspect with it) was ~10 ms of the runtime's start-up.
 
+ModuleSpec = namedtuple("ModuleSpec", [
+    "id", "code", "config",
+    "inputs", "outputs",  # tuples of port names
+    "state",  # None: {} for a new module, the kept state in a swap
+    "init",
+    "swap",  # call on_swap (swap frames only)
+], defaults=[False])
 
-@dataclass(frozen=True)
-class RouteSpec:
-    module: str
-    port: str
-    local: tuple  # ((module, input port), ...)
-    remote: object  # route id (int) or None
-    all: object  # route id reaching every target, local ones included (debug routing), or None
+RouteSpec = namedtuple("RouteSpec", [
+    "module", "port",
+    "local",  # ((module, input port), ...)
+    "remote",  # route id (int) or None
+    "all",  # route id reaching every target, local ones included (debug routing), or None
+])
 
+Configuration = namedtuple("Configuration", [
+    "flow_id", "modules",
+    "slots",  # ((module, input port), ...), index = input slot
+    "routes",
+])
 
-@dataclass(frozen=True)
-class Configuration:
-    flow_id: str
-    modules: tuple
-    slots: tuple  # ((module, input port), ...), index = input slot
-    routes: tuple
-
-
-@dataclass(frozen=True)
-class Swap:
-    modules: tuple  # ModuleSpec values to load now
-    remove: tuple  # ids of hosted modules to drop
-    slots: tuple  # the complete new tables, as in Configuration
-    routes: tuple
+Swap = namedtuple("Swap", [
+    "modules",  # ModuleSpec values to load now
+    "remove",  # ids of hosted modules to drop
+    "slots", "routes",  # the complete new tables, as in Configuration
+])
 
 
 def parse_configure(frame):

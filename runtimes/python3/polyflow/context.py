@@ -5,15 +5,14 @@ from .frame_writer import LogLevel
 
 class Message:
     """One input message: ``msg.port`` (input port name), ``msg.payload``
-    (any JSON value). ``_root`` is the incoming data frame it descends from
-    (for acks)."""
+    (any JSON value). The scheduler reuses a module's message for its next
+    one when the handler did not keep it (scheduler.py)."""
 
-    __slots__ = ("port", "payload", "_root")
+    __slots__ = ("port", "payload")
 
-    def __init__(self, port, payload, root):
+    def __init__(self, port, payload):
         self.port = port
         self.payload = payload
-        self._root = root
 
     def __repr__(self):
         return f"Message(port={self.port!r}, payload={self.payload!r})"
@@ -37,9 +36,10 @@ class Context:
     def send(self, port, payload):
         """Send ``payload`` on output ``port``. A payload for another instance
         is encoded as JSON here, so a value that is not JSON raises here."""
-        sender = self._senders.get(port)
-        if sender is None:
-            raise ValueError(self._no_port(port))
+        try:
+            sender = self._senders[port]  # cheaper than .get on this hot path
+        except KeyError:
+            raise ValueError(self._no_port(port)) from None
         sender(payload)
         self._module.out_count += 1
 

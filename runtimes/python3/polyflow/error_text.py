@@ -2,7 +2,6 @@
 a one-line message, a stack of user-code frames, a line number."""
 
 import linecache
-import traceback
 
 MODULE_FILENAME_PREFIX = "<module "
 
@@ -44,7 +43,10 @@ def deepest_line(error, filename):
 
 
 def user_stack(error):
-    """The traceback text, keeping only frames of user modules."""
+    """The traceback text, keeping only frames of user modules. (traceback
+    is imported at the first error, not at start-up.)"""
+    import traceback
+
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)

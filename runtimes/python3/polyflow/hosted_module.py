@@ -3,18 +3,22 @@ counters."""
 
 import collections
 
-from .context import Context
+from .context import Context, Message
 
 
 class HostedModule:
     """``handler`` is the module's on_message, or after a load error a
     function raising ModuleNotLoaded. ``send_result(value)`` sends a handler's
-    return value on the first output (set by routing). ``scheduled`` is true
-    while the module is in the scheduler's run queue."""
+    return value on the first output (set by routing). ``outboxes``: the
+    local sends it gathers, one per local target (set by routing).
+    ``inbox``: the batches waiting for it. ``spare`` is the message the
+    scheduler reuses from one payload to the next. ``scheduled`` is true
+    while the module is in the scheduler's run queue, ``running`` while its
+    handler runs (so that it is never called again from inside it)."""
 
     __slots__ = (
-        "id", "inputs", "outputs", "ctx", "handler", "send_result", "load_error",
-        "inbox", "scheduled", "in_count", "out_count", "error_count", "ran",
+        "id", "inputs", "outputs", "ctx", "handler", "send_result", "outboxes", "load_error",
+        "inbox", "spare", "scheduled", "running", "in_count", "out_count", "error_count", "ran",
     )
 
     def __init__(self, spec, flow_id, log):
@@ -24,9 +28,12 @@ class HostedModule:
         self.ctx = Context(self, flow_id, spec.config, {} if spec.state is None else spec.state, log)
         self.handler = None
         self.send_result = None
+        self.outboxes = []
         self.load_error = None
         self.inbox = collections.deque()
+        self.spare = Message(None, None)
         self.scheduled = False
+        self.running = False
         self.in_count = 0
         self.out_count = 0
         self.error_count = 0

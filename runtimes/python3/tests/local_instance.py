@@ -12,7 +12,7 @@ from polyflow.frame_writer import FrameWriter  # noqa: E402
 from polyflow.framing import ACK, CONTROL, DATA, FrameDecoder  # noqa: E402
 from polyflow.instance import Instance  # noqa: E402
 from polyflow.log_capture import LogCapture  # noqa: E402
-from polyflow.scheduler import Scheduler  # noqa: E402
+from polyflow.scheduler import MAX_DEPTH, Scheduler  # noqa: E402
 from polyflow.stats import stats_line  # noqa: E402
 
 
@@ -23,11 +23,14 @@ def module(module_id, code, inputs=("in",), outputs=("out",), state=None, init=T
 
 
 class LocalInstance:
-    def __init__(self, modules, slots, routes, flush_at=1 << 30):
+    """``max_depth``: the scheduler's nesting limit (0: every hand-over
+    waits in an inbox)."""
+
+    def __init__(self, modules, slots, routes, flush_at=1 << 30, max_depth=MAX_DEPTH):
         self.written = bytearray()
         self.writer = FrameWriter(self._sink, flush_at=flush_at)
         self.capture = LogCapture(self.writer.log)
-        self.scheduler = Scheduler(self.writer, self.capture)
+        self.scheduler = Scheduler(self.writer, self.capture, max_depth)
         configuration = parse_configure(
             {"t": "configure", "flowId": "flow", "modules": modules, "slots": slots, "routes": routes})
         self.instance = Instance(configuration, self.scheduler, self.writer)

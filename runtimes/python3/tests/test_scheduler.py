@@ -185,6 +185,7 @@ class ErrorTests(unittest.TestCase):
 
 class AckTests(unittest.TestCase):
     def test_ack_coversOnlyRootsWhoseDescendantsAreAllHandled(self):
+        # max_depth 0: b's messages wait in its inbox, as when b is busy.
         local = LocalInstance(
             [module("a", code("""
                 def on_message(msg, ctx):
@@ -193,7 +194,7 @@ class AckTests(unittest.TestCase):
              """)),
              module("b", "def on_message(msg, ctx):\n    pass\n")],
             [["a", "in"]],
-            [{"module": "a", "port": "out", "local": [["b", "in"]], "remote": None}])
+            [{"module": "a", "port": "out", "local": [["b", "in"]], "remote": None}], max_depth=0)
         scheduler = local.scheduler
         local.deliver(0, 3)  # root 1: a, then 3 messages for b
         local.deliver(0, 0)  # root 2: a only
