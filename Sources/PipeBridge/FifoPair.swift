@@ -11,7 +11,9 @@ import Glibc
 /// `NIOPipeBootstrap`, which closes them with the channel; if bootstrapping
 /// fails the caller closes them. `remove()` deletes the fifos and the
 /// directory; the supervisor calls it when the instance is stopped or
-/// restarted, on success and on failure.
+/// restarted, on success and on failure. The directory also holds `owner`,
+/// the server's pid, so that a later server can remove what a crashed one
+/// left (`sweep`).
 public struct FifoPair: Sendable {
     public let directory: String
     /// The fifo the host writes and the runtime reads.
@@ -40,7 +42,32 @@ public struct FifoPair: Sendable {
             pair.remove()
             throw PipeBridgeError.system("mkfifo \(path)", code)
         }
+        guard FileManager.default.createFile(atPath: pair.ownerPath, contents: Data("\(getpid())\n".utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            pair.remove()
+            throw PipeBridgeError.system("write \(pair.ownerPath)", EIO)
+        }
         return pair
+    }
+
+    var ownerPath: String { directory + "/owner" }
+
+    /// Removes the fifo directories under `baseDirectory` whose owner process
+    /// is gone (a server that crashed or was killed); returns their paths.
+    /// Directories of live servers, and anything without an `owner` file, stay.
+    public static func sweep(in baseDirectory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: baseDirectory) else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() {
+            let dir = baseDirectory + "/" + name
+            guard let text = try? String(contentsOfFile: dir + "/owner", encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let pair = FifoPair(directory: dir, toRuntimePath: dir + "/to-runtime", fromRuntimePath: dir + "/from-runtime")
+            pair.remove()
+            if access(dir, F_OK) != 0 { removed.append(dir) }
+        }
+        return removed
     }
 
     /// Opens both fifos read-write, non-blocking, close-on-exec.
@@ -61,6 +88,7 @@ public struct FifoPair: Sendable {
     public func remove() {
         unlink(toRuntimePath)
         unlink(fromRuntimePath)
+        unlink(ownerPath)
         rmdir(directory)
     }
 }

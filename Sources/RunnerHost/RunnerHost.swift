@@ -29,6 +29,11 @@ public actor RunnerHost {
         self.dataPath = DataPath(loop: eventLoop) { flow, source, payload in
             events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
         }
+        // Fifo directories of servers that died without cleaning up.
+        let swept = FifoPair.sweep(in: configuration.fifoDirectory)
+        if !swept.isEmpty {
+            logger.info("removed \(swept.count) fifo directories left by servers that are gone", metadata: ["directories": "\(swept)"])
+        }
     }
 
     /// The language runtimes this runner can start (found once, on first use).

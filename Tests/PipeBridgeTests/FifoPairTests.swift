@@ -13,6 +13,29 @@ import Testing
         return Int(st.st_mode)
     }
 
+    @Test func sweepRemovesOnlyDirectoriesWhoseServerIsGone() async throws {
+        let base = tempBase()
+        defer { rmdir(base) }
+        let mine = try FifoPair.create(in: base, name: "live-python3")
+        defer { mine.remove() }
+        // A pid that existed and is gone: a child that exited and was reaped.
+        let exited = AsyncStream.makeStream(of: Void.self)
+        let child = try SpawnedChild(executable: "/bin/true", arguments: [], stdin: 0, stdout: 1, stderr: 2) { _ in
+            exited.continuation.yield()
+        }
+        for await _ in exited.stream { break }
+        let orphan = try FifoPair.create(in: base, name: "crashed-node")
+        try Data("\(child.pid)\n".utf8).write(to: URL(fileURLWithPath: orphan.ownerPath))
+        let other = base + "/not-ours"
+        #expect(mkdir(other, 0o700) == 0)
+        defer { rmdir(other) }
+
+        #expect(FifoPair.sweep(in: base) == [orphan.directory])
+        #expect(!FileManager.default.fileExists(atPath: orphan.directory))
+        #expect(FileManager.default.fileExists(atPath: mine.toRuntimePath), "this process's directory stays")
+        #expect(FileManager.default.fileExists(atPath: other), "a directory without an owner file stays")
+    }
+
     @Test func privateDirectoryAndFifos() throws {
         let base = tempBase()
         defer { rmdir(base) }

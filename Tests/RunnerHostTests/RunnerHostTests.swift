@@ -96,10 +96,21 @@ import Testing
     }
 
     @Test func boundedQueuesRefuseInjectionInsteadOfBuffering() async throws {
+        // The sink holds every message until the marker file exists: the queue fills
+        // whatever the machine's speed, and drains once the test creates it.
+        let marker = NSTemporaryDirectory() + "polyflow-open-\(UUID().uuidString.prefix(8))"
+        defer { unlink(marker) }
         try await withRunner(window: 2, queueBound: 4) { h in
+        let sink = """
+        const fs = require('fs');
+        module.exports = async (msg) => {
+          while (!fs.existsSync(\(js(marker)))) await new Promise(r => setTimeout(r, 10));
+          return msg.payload;
+        };
+        """
         _ = try await h.deployAndStart("""
         {"id": "slow", "modules": [
-          {"id": "sink", "runtime": "node", "code": \(js("module.exports = async (msg) => { await new Promise(r => setTimeout(r, 5)); return msg.payload; }"))}]}
+          {"id": "sink", "runtime": "node", "code": \(js(sink))}]}
         """)
         var accepted: [String] = []
         var refused = 0
@@ -114,6 +125,8 @@ import Testing
             }
         }
         #expect(refused > 0, "a fast producer meets back pressure")
+        #expect(accepted.count <= 2 + 2 * 4, "at most the window and twice the queue bound were taken")
+        #expect(FileManager.default.createFile(atPath: marker, contents: Data()))
         let expected = accepted
         try await h.recorder.wait(for: "every accepted message") { events in events.outputs("slow").count == expected.count }
         #expect(h.recorder.outputs("slow") == accepted, "everything accepted is delivered, in order")
