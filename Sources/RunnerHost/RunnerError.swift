@@ -6,7 +6,8 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownModule(FlowID, ModuleID, known: [String])
     case unknownPort(FlowModuleID, PortName, known: [String])
     case runtimeUnavailable(module: FlowModuleID, runtime: RuntimeKind, available: [RuntimeKind])
-    case loadErrors(flow: FlowID, [LoadError])
+    /// `updating`: the flow was deployed already and keeps its running version.
+    case loadErrors(flow: FlowID, [LoadError], updating: Bool = false)
     case runtimeFailed(flow: FlowID, runtime: RuntimeKind, reason: String)
     case notRunning(FlowID)
     case saturated(FlowModuleID)
@@ -53,8 +54,8 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
             r == .browser
                 ? "module \"\(m)\" needs a browser runner, and none is connected: open the dispatcher's page in a browser, or move the module to python3 or node"
                 : "module \"\(m)\" needs runtime \"\(r.rawValue)\", which is not installed on this runner (not found on PATH); available: \(available.map(\.rawValue).joined(separator: ", "))"
-        case .loadErrors(let f, let errors):
-            "flow \"\(f)\" not deployed: " + errors.map { e in
+        case .loadErrors(let f, let errors, let updating):
+            "flow \"\(f)\" \(updating ? "not updated (the deployed version is unchanged)" : "not deployed"): " + errors.map { e in
                 "module \"\(e.module)\" (\(e.runtime.rawValue)) does not load\(e.line.map { " at line \($0)" } ?? ""): \(e.error)"
             }.joined(separator: "; ")
         case .runtimeFailed(let f, let r, let reason):

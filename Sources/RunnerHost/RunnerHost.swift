@@ -93,14 +93,23 @@ public actor RunnerHost {
             await check.stop()
         }
         if let old, [.running, .degraded, .paused].contains(await old.state) {
-            let diff = try await old.swap(to: flow, check: loadCheck)
+            let diff: FlowDiff
+            do {
+                diff = try await old.swap(to: flow, check: loadCheck)
+            } catch RunnerError.loadErrors(let id, let errors, _) {
+                throw RunnerError.loadErrors(flow: id, errors, updating: true)
+            }
             for b in await old.breakpoints where flow.module(b.module) == nil { _ = try? await old.removeBreakpoint(b.module) }
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
             emit(.swapped(flow: flow.id, revision: revision, changed: diff.changed, added: diff.added,
                           removed: diff.removed, moved: diff.moved))
             return
         }
-        try await loadCheck()
+        do {
+            try await loadCheck()
+        } catch RunnerError.loadErrors(let id, let errors, _) where old != nil {
+            throw RunnerError.loadErrors(flow: id, errors, updating: true)
+        }
 
         var states: [ModuleID: JSONValue] = [:]
         var kept: [ModuleID: JSONValue] = [:]

@@ -176,11 +176,13 @@ import Testing
             try await h.host.deploy(broken)
             Issue.record("a flow whose code does not load was deployed")
         } catch let error as RunnerError {
-            guard case .loadErrors(_, let errors) = error else { Issue.record("\(error)"); return }
+            guard case .loadErrors(_, let errors, let updating) = error else { Issue.record("\(error)"); return }
             #expect(Set(errors.map(\.module.rawValue)) == ["m", "n"])
             #expect(errors.first { $0.module.rawValue == "m" }?.line == 3)
             #expect(errors.first { $0.module.rawValue == "n" }?.line == 2)
             #expect(error.description.contains("module \"m\" (python3) does not load at line 3"))
+            #expect(updating)
+            #expect(error.description.hasPrefix("flow \"v\" not updated (the deployed version is unchanged): "), "\(error)")
         }
         #expect(try await h.host.pids(FlowID("v")) == pidsBefore, "the running version was not touched")
         try await h.inject("v", "m", "null")
