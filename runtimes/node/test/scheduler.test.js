@@ -4,15 +4,17 @@ const assert = require('node:assert');
 const { Scheduler } = require('../lib/scheduler');
 const { AckTracker } = require('../lib/ack_tracker');
 const { ModuleRecord } = require('../lib/module_record');
+const { LogCapture } = require('../lib/log_capture');
 
 /** A scheduler that runs whenever work is ready, with modules whose handlers are given. */
-function setup(handlers) {
+function setup(handlers, { invoke } = {}) {
   const acks = new AckTracker();
   const returned = [];
   const errors = [];
   let idleWaiters = [];
   const scheduler = new Scheduler({
     acks,
+    invoke,
     onReturned: (module, value) => returned.push([module.id, value]),
     onError: (module, error) => errors.push([module.id, module.currentMessage.payload, error.message]),
     onUndeliverable: () => {},
@@ -166,4 +168,149 @@ test('a foreign thenable is awaited once', async () => {
   await s.settle();
   assert.deepStrictEqual(s.returned, [['m', 5]]);
   assert.strictEqual(calls, 1);
+});
+
+test('a turn runs many messages of one module, yet other modules get turns and each inbox stays in order', () => {
+  const seen = { a: [], b: [] };
+  let bRanAt = -1;
+  const s = setup({
+    a: (msg) => { seen.a.push(msg.payload); },
+    b: (msg) => {
+      if (bRanAt < 0) bRanAt = seen.a.length;
+      seen.b.push(msg.payload);
+    },
+  });
+  for (let i = 0; i < 1000; i++) s.post('a', i);
+  s.post('b', 'first');
+  s.post('b', 'second');
+  assert.strictEqual(s.scheduler.run(Infinity), false);
+  assert.deepStrictEqual(seen.a, Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepStrictEqual(seen.b, ['first', 'second']);
+  assert.ok(bRanAt > 0 && bRanAt < 1000, `b waited until a had run ${bRanAt} messages`);
+  assert.strictEqual(s.acks.acked, 1002);
+  assert.strictEqual(s.modules.a.received, 1000);
+});
+
+test('messages sent inside a turn arrive in order, also from a module sending to itself; the root is acked at the end', () => {
+  const got = [];
+  let s = null;
+  /** A local send from the running module, counted under its root (as the router does). */
+  const send = (from, to, payload) => {
+    s.acks.add(s.modules[from].currentRoot);
+    s.scheduler.enqueue(s.modules[to], 'in', payload, s.modules[from].currentRoot, null);
+  };
+  s = setup({
+    a: (msg) => {
+      if (msg.payload < 600) send('a', 'a', msg.payload + 1);
+      send('a', 'b', msg.payload);
+    },
+    b: (msg) => { got.push(msg.payload); },
+  });
+  s.post('a', 0);
+  assert.strictEqual(s.scheduler.run(100), true);
+  assert.strictEqual(s.acks.acked, 0, 'not acked while messages it caused wait');
+  s.scheduler.run(Infinity);
+  assert.deepStrictEqual(got, Array.from({ length: 601 }, (_, i) => i));
+  assert.strictEqual(s.acks.acked, 1);
+  assert.ok(s.scheduler.idle);
+});
+
+test('an async handler in the middle of a turn ends it; later messages wait, and acks follow', async () => {
+  const events = [];
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  const s = setup({
+    m: (msg) => {
+      events.push(`start ${msg.payload}`);
+      if (msg.payload !== 3) return msg.payload;
+      return gate.then(() => { events.push('end 3'); return 3; });
+    },
+  });
+  for (let i = 1; i <= 5; i++) s.post('m', i);
+  assert.strictEqual(s.scheduler.run(Infinity), false);
+  assert.deepStrictEqual(events, ['start 1', 'start 2', 'start 3']);
+  assert.strictEqual(s.acks.acked, 2);
+  assert.strictEqual(s.modules.m.busy, true);
+  release();
+  await s.settle();
+  assert.deepStrictEqual(events, ['start 1', 'start 2', 'start 3', 'end 3', 'start 4', 'start 5']);
+  assert.deepStrictEqual(s.returned.map(([, value]) => value), [1, 2, 3, 4, 5]);
+  assert.strictEqual(s.acks.acked, 5);
+});
+
+test('a throw in the middle of a turn is an error of that message only; the turn goes on', () => {
+  const s = setup({ m: (msg) => { if (msg.payload === 2) throw new Error('two'); return msg.payload; } });
+  for (let i = 1; i <= 4; i++) s.post('m', i);
+  assert.strictEqual(s.scheduler.run(Infinity), false);
+  assert.deepStrictEqual(s.errors, [['m', 2, 'two']]);
+  assert.deepStrictEqual(s.returned.map(([, value]) => value), [1, 3, 4]);
+  assert.strictEqual(s.modules.m.errors, 1);
+  assert.strictEqual(s.acks.acked, 4);
+});
+
+test('a message for a module that did not load is undeliverable, and the others go on', () => {
+  const s = setup({ m: (msg) => msg.payload, broken: () => {} });
+  s.modules.broken.onMessage = null;
+  s.post('broken', 1);
+  s.post('m', 2);
+  s.post('broken', 3);
+  s.scheduler.run(Infinity);
+  assert.strictEqual(s.modules.broken.errors, 2);
+  assert.strictEqual(s.modules.broken.received, 2);
+  assert.deepStrictEqual(s.returned, [['m', 2]]);
+  assert.strictEqual(s.acks.acked, 3);
+});
+
+test('the log-capture context is entered once per turn and names the right module, also after an await', async () => {
+  const capture = new LogCapture(() => {});
+  let entered = 0;
+  const invoke = (module, fn, a, b) => { entered++; return capture.invoke(module, fn, a, b); };
+  const seen = [];
+  const s = setup({
+    a: (msg) => { seen.push(['a', msg.payload, capture.currentModuleId()]); },
+    b: async (msg) => {
+      seen.push(['b', msg.payload, capture.currentModuleId()]);
+      await null;
+      await new Promise((resolve) => setImmediate(resolve));
+      seen.push(['b after await', msg.payload, capture.currentModuleId()]);
+    },
+  }, { invoke });
+  for (let i = 0; i < 10; i++) s.post('a', i);
+  s.post('b', 'x');
+  s.post('b', 'y');
+  s.scheduler.run(Infinity);
+  assert.strictEqual(entered, 2, 'one turn for a, one for b (which then awaits)');
+  assert.strictEqual(capture.currentModuleId(), null, 'outside a turn no module is running');
+  await s.settle();
+  assert.deepStrictEqual(seen, [
+    ...Array.from({ length: 10 }, (_, i) => ['a', i, 'a']),
+    ['b', 'x', 'b'], ['b after await', 'x', 'b'], ['b', 'y', 'b'], ['b after await', 'y', 'b'],
+  ]);
+});
+
+test('thenables are found however `then` is reached; other objects and primitives are return values', async () => {
+  class Deferred {
+    constructor(value) { this.value = value; }
+    then(resolve) { resolve(this.value); }
+  }
+  const viaGetter = Object.create({ get then() { return (resolve) => resolve('getter'); } });
+  const viaProxy = new Proxy({}, { get: (target, name) => (name === 'then' ? (resolve) => resolve('proxy') : undefined) });
+  const results = [
+    { a: 1 }, { ...{ a: 1, b: 2.5 }, c: 3 }, { then: 1 }, 'text', 7, [1],
+    new Deferred('class'), viaGetter, viaProxy, Promise.resolve('promise'),
+  ];
+  const s = setup({ m: (msg) => results[msg.payload] });
+  results.forEach((_, i) => s.post('m', i));
+  await s.settle();
+  assert.deepStrictEqual(s.returned.map(([, value]) => value), [
+    { a: 1 }, { a: 1, b: 2.5, c: 3 }, { then: 1 }, 'text', 7, [1], 'class', 'getter', 'proxy', 'promise',
+  ]);
+});
+
+test('a `then` getter that throws is an error of the message', () => {
+  const s = setup({ m: () => ({ get then() { throw new Error('no then'); } }) });
+  s.post('m', 1);
+  s.scheduler.run(Infinity);
+  assert.deepStrictEqual(s.errors, [['m', 1, 'no then']]);
+  assert.strictEqual(s.acks.acked, 1);
 });
