@@ -176,6 +176,51 @@ module.exports = (msg) => {
 };
 '''
 
+JS_TIMER_SOURCE = '''
+// A source inside the flow: on {"start": true, "k": K, "everyMs": T} it sends K messages
+// every T ms from a timer, tagged with the measurement window; {"w": W} switches the
+// window, {"stop": true} stops. No bench thread or HTTP call paces it.
+let timer = null;
+exports.onMessage = (msg, ctx) => {
+  const p = msg.payload;
+  const s = ctx.state;
+  if (p.w) s.w = p.w;
+  if (p.start && !timer) {
+    s.w = s.w || 'A';
+    s.sent = s.sent || 0;
+    timer = setInterval(() => {
+      for (let j = 0; j < p.k; j++) {
+        ctx.send('out', { i: s.sent++, sku: 'ABC-12345', qty: 3, price: 19.99, w: s.w });
+      }
+    }, p.everyMs);
+  }
+  if (p.stop && timer) { clearInterval(timer); timer = null; }
+};
+'''
+
+JS_GAP_SINK = '''
+// The largest gap between arrivals per measurement window (monotonic clock).
+const { performance } = require('node:perf_hooks');
+exports.onMessage = (msg, ctx) => {
+  const now = performance.now();
+  const s = ctx.state;
+  s.count = (s.count || 0) + 1;
+  s.w = s.w || {};
+  const w = s.w[msg.payload.w] || (s.w[msg.payload.w] = { count: 0, max_gap: 0 });
+  w.count += 1;
+  if (s.last !== undefined && now - s.last > w.max_gap) w.max_gap = now - s.last;
+  s.last = now;
+};
+'''
+
+PY_MID_V2 = '''
+# version 2 of the middle step (the hot-swap case deploys it under load)
+def on_message(msg, ctx):
+    p = msg.payload
+    p["v"] = 2
+    return p
+'''
+
 JS_SLOW = '''
 // a consumer slower than its producer: spins for config.spinMicros per message;
 // one flow output when config.n messages have arrived (if config.n is set)
@@ -289,6 +334,13 @@ def host_ping_flow(fid):
 def swap_flow(fid, xform_code=JS_XFORM):
     return flow(fid, [module("src", "python3", PY_TICK_SOURCE), module("mid", "node", xform_code),
                       module("sink", "python3", PY_GAP_SINK)])
+
+
+def timer_swap_flow(fid, mid_code=PY_IDENTITY):
+    """node timer source -> python mid (the module swapped) -> node sink: src and sink share
+    the node instance, so the swap holds only the python instance."""
+    return flow(fid, [module("src", "node", JS_TIMER_SOURCE), module("mid", "python3", mid_code),
+                      module("sink", "node", JS_GAP_SINK)])
 
 
 def pressure_flow(fid, spin_micros, n=0):
