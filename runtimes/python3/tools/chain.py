@@ -24,37 +24,12 @@ from polyflow.instance import Instance  # noqa: E402
 from polyflow.log_capture import LogCapture  # noqa: E402
 from polyflow.scheduler import Scheduler  # noqa: E402
 
-GEN = '''
-def on_message(msg, ctx):
-    n = msg.payload["n"]
-    send = ctx.send
-    for i in range(n):
-        send("out", {"i": i, "sku": "ABC-12345", "qty": 3, "price": 19.99})
-'''
-M1 = '''
-def on_message(msg, ctx):
-    p = msg.payload
-    return {**p, "qty": p["qty"] * 2}
-'''
-M2 = '''
-def on_message(msg, ctx):
-    p = msg.payload
-    return {**p, "total": p["qty"] * p["price"]}
-'''
-M3 = '''
-def on_message(msg, ctx):
-    return {**msg.payload, "ok": True}
-'''
-COUNT = '''
-def on_message(msg, ctx):
-    s = ctx.state
-    s["count"] = s.get("count", 0) + 1
-    s["qty"] = s.get("qty", 0) + msg.payload["qty"]
-    if s["count"] >= ctx.config["n"]:
-        ctx.send("out", {"count": s["count"], "qty": s["qty"]})
-        s["count"] = 0
-        s["qty"] = 0
-'''
+# The bench's modules and plain functions, so that this check runs exactly its work.
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench")
+sys.path.insert(0, BENCH)
+sys.path.insert(0, os.path.join(BENCH, "baselines"))
+from polyflow_bench.flows import PY_COUNT as COUNT, PY_GEN as GEN, PY_M1 as M1, PY_M2 as M2, PY_M3 as M3  # noqa: E402
+import chain_funcs  # noqa: E402
 
 
 def chain_instance(n):
@@ -97,16 +72,8 @@ def engine_rate(n):
 
 
 # The same work as plain calls, as bench/baselines/plain_chain.py does it:
-# a loop at module level (its names are globals).
+# a loop at module level (its names are globals), over bench/baselines/chain_funcs.py.
 PLAIN = '''
-def make(i):
-    return {"i": i, "sku": "ABC-12345", "qty": 3, "price": 19.99}
-def m1(p):
-    return {**p, "qty": p["qty"] * 2}
-def m2(p):
-    return {**p, "total": p["qty"] * p["price"]}
-def m3(p):
-    return {**p, "ok": True}
 count = qty = 0
 start = clock()
 for i in range(n):
@@ -118,7 +85,8 @@ seconds = clock() - start
 
 
 def plain_rate(n):
-    names = {"n": n, "clock": time.process_time}
+    names = {"n": n, "clock": time.process_time, "make": chain_funcs.make,
+             "m1": chain_funcs.m1, "m2": chain_funcs.m2, "m3": chain_funcs.m3}
     exec(compile(PLAIN, "plain_chain", "exec"), names)
     return n / names["seconds"]
 
