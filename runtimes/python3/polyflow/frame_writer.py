@@ -62,13 +62,17 @@ class FrameWriter:
         self._flushes = 0
         self.flush_at = flush_at
         self._log_prefixes = {}
+        # Called when the buffer passes flush_at inside a long cascade (a
+        # handler still running): returns a frame to add first (the runtime's
+        # stats, so that counters move while a long handler runs) or None.
+        self.on_full = None
 
     def line(self, text):
         """Queue one frame; ``text`` ends in a newline and is ASCII."""
         self._pieces.append(text)
         self._size += len(text)
         if self._size > self.flush_at:
-            self.flush()
+            self._flush_full()
 
     def data_sender(self, route_id):
         """A function(payload) queueing ``D<route_id> <json>``. It encodes at
@@ -87,7 +91,7 @@ class FrameWriter:
             pieces.append(f"{prefix}{text}\n")
             self._size += size + overhead
             if self._size > self.flush_at:
-                self.flush()
+                self._flush_full()
 
         return send
 
@@ -128,6 +132,13 @@ class FrameWriter:
             self._size += len(text)
         else:
             self.line(text)
+
+    def _flush_full(self):
+        if self.on_full is not None:
+            text = self.on_full()
+            if text:
+                self._pieces.append(text)
+        self.flush()
 
     def flush(self):
         """Write everything queued; loops over partial writes and blocks

@@ -46,6 +46,7 @@ class Runtime:
         self._next_stats = 0.0
         self._sent_ack = 0
         self._via_host = False  # debug routing, set by mode frames
+        self._writer.on_full = self._stats_while_running
 
     def run(self):
         """Serve the host until stop, EOF or a fatal error; returns the exit
@@ -214,6 +215,23 @@ class Runtime:
                 self._scheduler.changed = False
                 self._next_stats = now + STATS_INTERVAL
         writer.flush()
+
+    def _stats_while_running(self):
+        """A stats frame when one is due while a long cascade is still
+        running (the writer's buffer filled up): the counters of a handler
+        that sends a great many messages move before it returns."""
+        if self._stopping or self._instance is None:
+            return None
+        now = self._clock()
+        if now < self._next_stats:
+            return None
+        self._next_stats = now + STATS_INTERVAL
+        modules = list(self._modules())
+        ran = [m.ran for m in modules]
+        text = stats_line(modules, self._writer)
+        for m, r in zip(modules, ran):  # states still go with the stats after the cascade
+            m.ran = r
+        return text
 
     def _fatal(self, message):
         self._writer.flush()

@@ -176,6 +176,28 @@ class RuntimeSessionTests(unittest.TestCase):
         runtime.close_input()
         self.assertEqual(runtime.wait_exit(), 0)
 
+    def test_countersMoveWhileALongHandlerRuns(self):
+        marker = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"polyflow-stats-{os.getpid()}-{id(self)}")
+        self.addCleanup(lambda: os.path.exists(marker) and os.unlink(marker))
+        runtime = self.start()
+        self.configured(runtime, {"t": "configure", "flowId": "f", "slots": [["gen", "in"]],
+                                  "routes": [{"module": "gen", "port": "out", "local": [], "remote": 5}],
+                                  "modules": [module("gen", f"""
+                                      import os, time
+                                      def on_message(msg, ctx):
+                                          for i in range(msg.payload):
+                                              ctx.send("out", {{"i": i, "sku": "ABC-12345", "qty": 3}})
+                                          while not os.path.exists({marker!r}):  # hold the handler open
+                                              time.sleep(0.01)
+                                  """)]})
+        runtime.send_data(0, 300_000)
+        stats = runtime.wait_for(lambda f: f[0] is CONTROL and f[1]["t"] == "stats"
+                                 and f[1]["modules"]["gen"]["out"] > 0, "stats from inside the handler")
+        self.assertLess(stats[1]["modules"]["gen"]["out"], 300_000 + 1)
+        self.assertEqual([f for f in runtime.frames if f[0] is ACK], [], "the handler is still running")
+        open(marker, "w").close()
+        self.assertEqual(runtime.wait_ack(1), 1)
+
     def test_endOfInputBeforeConfigure_exits(self):
         runtime = self.start()
         runtime.close_input()
