@@ -1,5 +1,3 @@
-import NIOCore
-
 /// What one frame is, read from its bytes without copying them: the payload
 /// of a data frame is an offset into the line.
 public enum FrameHeader: Sendable, Equatable {
@@ -11,24 +9,10 @@ public enum FrameHeader: Sendable, Equatable {
     case control
 }
 
-/// Parses one frame (a line without its newline).
+/// Parses the header of one frame (a line without its newline) from raw
+/// bytes; `FrameDecoder` slices the payload from its read buffer.
 public enum FrameParser {
     private static let digit0: UInt8 = 0x30, digit9: UInt8 = 0x39, space: UInt8 = 0x20
-
-    /// The frame in `line`: data payloads and control frames are slices of it.
-    public static func parse(_ line: ByteBuffer) throws(FrameError) -> InboundFrame {
-        let header = line.withUnsafeReadableBytes { bytes in
-            Result { () throws(FrameError) in try Self.header(of: bytes) }
-        }
-        switch try header.get() {
-        case .data(let route, let offset):
-            return .data(route: route, payload: line.getSlice(at: line.readerIndex + offset, length: line.readableBytes - offset)!)
-        case .ack(let count):
-            return .ack(count)
-        case .control:
-            return .control(line)
-        }
-    }
 
     /// The header of the frame whose bytes (no newline) are `line`.
     @inline(__always)

@@ -15,8 +15,8 @@ import Glibc
 /// the set: a descriptor is removed from it, then closed, on that thread.
 ///
 /// Callbacks run on the monitor thread, one at a time: keep them short.
-final class ProcessMonitor: @unchecked Sendable {
-    static let shared = ProcessMonitor()
+public final class ProcessMonitor: @unchecked Sendable {
+    public static let shared = ProcessMonitor()
 
     private enum Watch {
         case lines(fd: CInt, splitter: LineSplitter, onEnd: @Sendable () -> Void)
@@ -37,8 +37,11 @@ final class ProcessMonitor: @unchecked Sendable {
         thread.start()
     }
 
-    /// Reads `fd` (a pipe's read end, now owned here) line by line until end of file, then closes it.
-    func readLines(_ fd: CInt, maxLine: Int, onLine: @escaping @Sendable (String) -> Void, onEnd: @escaping @Sendable () -> Void) {
+    /// Reads `fd` (a pipe's read end, now owned here) line by line until end
+    /// of file, calling `onLine` per line (lines longer than `maxLine` are
+    /// cut) and `onEnd` once at the end; closes `fd` then.
+    public func readLines(_ fd: CInt, maxLine: Int = 64 * 1024, onLine: @escaping @Sendable (String) -> Void,
+                          onEnd: @escaping @Sendable () -> Void = {}) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         add(fd, .lines(fd: fd, splitter: LineSplitter(maxLine: maxLine, emit: onLine), onEnd: onEnd))
     }
@@ -76,26 +79,32 @@ final class ProcessMonitor: @unchecked Sendable {
             for i in 0..<Int(n) {
                 let token = tokens[i]
                 guard let watch = lock.withLock({ watches[token] }) else { continue }
-                if let end = handle(watch) {
+                if case .ended(let exit) = handle(watch) {
                     lock.withLock { _ = watches.removeValue(forKey: token) }
-                    finish(watch, exit: end)
+                    finish(watch, exit: exit)
                 }
             }
         }
     }
 
-    /// Handles a ready descriptor; non-nil when its watch is over (with the exit status for a reaped child).
-    private func handle(_ watch: Watch) -> ProcessExit?? {
+    private enum Outcome {
+        case more
+        /// The watch is over: end of file, or the child reaped (with its exit).
+        case ended(ProcessExit?)
+    }
+
+    /// Handles a ready descriptor.
+    private func handle(_ watch: Watch) -> Outcome {
         switch watch {
         case .lines(let fd, let splitter, _):
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 splitter.feed(Data(buffer[0..<n]))
-                return nil
+                return .more
             }
-            return n == 0 || (errno != EAGAIN && errno != EINTR) ? .some(nil) : nil
+            return n == 0 || (errno != EAGAIN && errno != EINTR) ? .ended(nil) : .more
         case .exit(_, let pid, _):
-            return Self.wait(pid, options: WNOHANG).map { .some($0) }
+            return Self.wait(pid, options: WNOHANG).map { .ended($0) } ?? .more
         }
     }
 

@@ -24,8 +24,8 @@ public enum ProcessStream: String, Sendable, Codable { case stdout, stderr }
 /// A spawned runtime process with its stdout and stderr read line by line.
 ///
 /// Ownership: `SpawnedChild` reaps the child and calls `onExit` once. The
-/// stdout/stderr read ends belong to `LineReader`s that close them at end of
-/// file; the write ends and stdin's /dev/null are closed right after the
+/// stdout/stderr read ends belong to `ProcessMonitor`, which closes them at
+/// end of file; the write ends and stdin's /dev/null are closed right after the
 /// spawn. Whoever spawned the process calls `terminate()`/`kill()` and waits
 /// for `onExit` before it removes the instance's fifos.
 public final class RuntimeProcess: Sendable {
@@ -58,8 +58,8 @@ public final class RuntimeProcess: Sendable {
             throw error
         }
         pipes.closeWriteEnds()
-        LineReader.read(pipes.stdout.read) { onOutput(.stdout, $0) }
-        LineReader.read(pipes.stderr.read) { onOutput(.stderr, $0) }
+        ProcessMonitor.shared.readLines(pipes.stdout.read) { onOutput(.stdout, $0) }
+        ProcessMonitor.shared.readLines(pipes.stderr.read) { onOutput(.stderr, $0) }
     }
 
     /// Asks the process to stop (SIGTERM).

@@ -35,13 +35,9 @@ public final class SpawnedChild: Sendable {
             throw .spawnFailed("could not start \(executable): \(String(cString: strerror(rc)))")
         }
         self.pid = pid
-        Self.reap(pid, onExit: onExit)
+        ProcessMonitor.shared.reap(pid, onExit: onExit)
     }
 
     /// Sends `signal` to the child. Its pid cannot be reused before it is reaped; after `onExit`, do not signal it.
     public func signal(_ signal: CInt) { _ = kill(pid, signal) }
-
-    private static func reap(_ pid: pid_t, onExit: @escaping @Sendable (ProcessExit) -> Void) {
-        ProcessMonitor.shared.reap(pid, onExit: onExit)
-    }
 }

@@ -41,9 +41,9 @@ final class DataPath: @unchecked Sendable {
         for (i, targets) in feeds.enumerated() {
             for target in targets where target != i {
                 if Self.reaches(from: target, to: i, feeds) {
-                    links[target].cycleUpstream.append(links[i])
+                    links[target].cycleUpstream.feeders.append(links[i])
                 } else {
-                    links[target].upstream.append(links[i])
+                    links[target].upstream.feeders.append(links[i])
                 }
             }
         }

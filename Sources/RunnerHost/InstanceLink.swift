@@ -15,10 +15,10 @@ struct PendingMessage {
 /// Confined to the runner's event loop: every method must be called on `loop`.
 /// Bounds: at most `window` unacknowledged frames are written to the instance;
 /// past `highWater` queued messages the instances that feed this one stop
-/// being read (back pressure) until the queue is back under `lowWater`.
-/// Feeders in a cycle of instances with this one stop only past
-/// `cycleHighWater`: a runtime blocked writing inside a handler cannot run
-/// the module that would drain the cycle, so a bound that small would stall it.
+/// being read (back pressure, `upstream`) until the queue is back to half.
+/// Feeders in a cycle of instances with this one stop only past the cycle
+/// bound (`cycleUpstream`): a runtime blocked writing inside a handler cannot
+/// run the module that would drain the cycle, so a bound that small would stall it.
 final class InstanceLink: @unchecked Sendable {
     let loop: any EventLoop
     let flow: FlowID
@@ -27,15 +27,15 @@ final class InstanceLink: @unchecked Sendable {
     private(set) var slots: [Endpoint]
     let window: Int
     let highWater: Int
-    let lowWater: Int
-    let cycleHighWater: Int
 
     /// Route id → targets; set once by `DataPath.connect`.
     var routes: [ResolvedRoute] = []
-    /// Instances with a route to this one: they stop being read while this one is congested.
-    var upstream: [InstanceLink] = []
-    /// Those of them that this instance feeds too (through any path): they stop past `cycleHighWater`.
-    var cycleUpstream: [InstanceLink] = []
+    /// Instances with a route to this one (set by `DataPath.connect`): they
+    /// stop being read while this one's queue is past `highWater`...
+    var upstream: FeederGate
+    /// ...except those this instance feeds too (through any path), which
+    /// stop only past the cycle bound.
+    var cycleUpstream: FeederGate
     unowned(unsafe) var dataPath: DataPath!
     /// Set while the flow's debugger watches or holds it: arriving messages go
     /// to the debugger, and at most one message is in flight.
@@ -62,8 +62,6 @@ final class InstanceLink: @unchecked Sendable {
     /// kills the process again, it is known to be the culprit.
     private var careful = 0
     private var effectiveWindow: Int { careful > 0 || debugger != nil ? 1 : window }
-    private var isCongested = false
-    private var isCycleCongested = false
     private var blockedBy = 0
     /// Counters of the host side of this link.
     private(set) var routedOut = 0
@@ -77,8 +75,8 @@ final class InstanceLink: @unchecked Sendable {
         self.slots = slots
         self.window = window
         self.highWater = queueBound
-        self.lowWater = queueBound / 2
-        self.cycleHighWater = max(cycleQueueBound, queueBound)
+        self.upstream = FeederGate(high: queueBound)
+        self.cycleUpstream = FeederGate(high: max(cycleQueueBound, queueBound))
         self.writeBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
     }
 
@@ -135,14 +133,8 @@ final class InstanceLink: @unchecked Sendable {
             write(PendingMessage(slot: slot, payload: payload))
         } else {
             queued.append(PendingMessage(slot: slot, payload: payload))
-            if !isCongested, queued.count > highWater {
-                isCongested = true
-                for u in upstream where u !== self { u.block() }
-            }
-            if !isCycleCongested, queued.count > cycleHighWater {
-                isCycleCongested = true
-                for u in cycleUpstream where u !== self { u.block() }
-            }
+            upstream.update(queued: queued.count)
+            cycleUpstream.update(queued: queued.count)
         }
     }
 
@@ -193,23 +185,15 @@ final class InstanceLink: @unchecked Sendable {
     /// Drops the references to other links (the flow is gone).
     func forget() {
         routes = []
-        upstream = []
-        cycleUpstream = []
+        upstream.feeders = []
+        cycleUpstream.feeders = []
         debugger = nil
     }
 
     /// Lets the feeders of this link read again before the flow is rewired.
     func resetCongestion() {
-        if isCongested {
-            isCongested = false
-            for u in upstream where u !== self { u.unblock() }
-        }
-        if isCycleCongested {
-            isCycleCongested = false
-            for u in cycleUpstream where u !== self { u.unblock() }
-        }
-        upstream = []
-        cycleUpstream = []
+        upstream.reset()
+        cycleUpstream.reset()
     }
 
     /// Tells the runtime how to route (docs/protocol.md, "Debug routing"), in order with the data frames.
@@ -260,14 +244,8 @@ final class InstanceLink: @unchecked Sendable {
     private func pump() {
         guard channel != nil else { return }
         while inFlight.count < effectiveWindow, let next = queued.popFirst() { write(next) }
-        if isCongested, queued.count <= lowWater {
-            isCongested = false
-            for u in upstream where u !== self { u.unblock() }
-        }
-        if isCycleCongested, queued.count <= cycleHighWater / 2 {
-            isCycleCongested = false
-            for u in cycleUpstream where u !== self { u.unblock() }
-        }
+        upstream.update(queued: queued.count)
+        cycleUpstream.update(queued: queued.count)
     }
 
     /// Writes what accumulated since the last flush, in one write.

@@ -85,31 +85,27 @@ public actor RunnerHost {
         // before anything changes (it then runs again, for real).
         let oldModules = Set(await old?.plan.flow.modules.map(\.id) ?? [])
         let checkInit = old == nil ? [] : Set(flow.modules.map(\.id)).subtracting(oldModules)
+        let updating = old != nil
         let loadCheck: @Sendable () async throws -> Void = { [self] in
             let check = await self.makeRun(plan, states: [:], runInit: checkInit, quiet: true)
             await check.activate()
             defer { Task { await check.shutdown() } }
-            try await check.start()
+            do {
+                try await check.start()
+            } catch RunnerError.loadErrors(let id, let errors, _) {
+                throw RunnerError.loadErrors(flow: id, errors, updating: updating)
+            }
             await check.stop()
         }
         if let old, [.running, .degraded, .paused].contains(await old.state) {
-            let diff: FlowDiff
-            do {
-                diff = try await old.swap(to: flow, check: loadCheck)
-            } catch RunnerError.loadErrors(let id, let errors, _) {
-                throw RunnerError.loadErrors(flow: id, errors, updating: true)
-            }
+            let diff = try await old.swap(to: flow, check: loadCheck)
             for b in await old.breakpoints where flow.module(b.module) == nil { _ = try? await old.removeBreakpoint(b.module) }
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
             emit(.swapped(flow: flow.id, revision: revision, changed: diff.changed, added: diff.added,
                           removed: diff.removed, moved: diff.moved))
             return
         }
-        do {
-            try await loadCheck()
-        } catch RunnerError.loadErrors(let id, let errors, _) where old != nil {
-            throw RunnerError.loadErrors(flow: id, errors, updating: true)
-        }
+        try await loadCheck()
 
         var states: [ModuleID: JSONValue] = [:]
         var kept: [ModuleID: JSONValue] = [:]

@@ -44,7 +44,7 @@ final class ChildProcess: Sendable {
         }
         pipes.closeWriteEnds()
         for (fd, isOut) in [(pipes.stdout.read, true), (pipes.stderr.read, false)] {
-            LineReader.read(fd, maxLine: 64 << 20, onLine: { line in
+            ProcessMonitor.shared.readLines(fd, maxLine: 64 << 20, onLine: { line in
                 update { o in if isOut { o.stdout.append(line) } else { o.stderr.append(line) } }
             }, onEnd: {
                 update { o in

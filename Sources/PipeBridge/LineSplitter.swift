@@ -1,17 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Reads a child's stdout or stderr line by line (on `ProcessMonitor`'s thread).
-public enum LineReader {
-    /// Reads `fd` until end of file, calling `onLine` per line (lines longer
-    /// than `maxLine` are cut) and `onEnd` once at the end; closes `fd` then.
-    public static func read(_ fd: CInt, maxLine: Int = 64 * 1024,
-                            onLine: @escaping @Sendable (String) -> Void, onEnd: @escaping @Sendable () -> Void = {}) {
-        ProcessMonitor.shared.readLines(fd, maxLine: maxLine, onLine: onLine, onEnd: onEnd)
-    }
-}
 
 /// Splits bytes into lines of at most `maxLine` bytes; called serially by the monitor thread.
 final class LineSplitter: @unchecked Sendable {
