@@ -258,22 +258,31 @@ def check_count(n):
     return check
 
 
-def case_py_chain(ctx):
+def in_runtime_chain(ctx, runtime, make_flow, interpreter, baseline, baseline_name):
+    """gen -> m1 -> m2 -> m3 -> count in one instance of `runtime`, against the same functions
+    called in a plain loop (`baseline` in bench/baselines); returns (engine rate, row)."""
     cfg, srv = ctx.cfg, ctx.main_server()
     n = cfg.n
-    fid = "pychain"
-    srv.deploy(flows.py_chain(fid, n))
+    fid = f"{runtime}chain"
+    srv.deploy(make_flow(fid, n))
     try:
         rates, usage = engine_rates(srv, fid, "gen", {"n": n}, n, cfg.repeats, timeout_for(n, 1000), check_count(n))
     finally:
         remove_flow(srv, fid)
-    plains = [run_json(ctx.session, [cfg.python, os.path.join(BASELINES, "plain_chain.py"), str(n)], timeout_for(n))["rate"]
+    plains = [run_json(ctx.session, [interpreter, os.path.join(BASELINES, baseline), str(n)], timeout_for(n))["rate"]
               for _ in range(cfg.repeats)]
     rate, plain = median(rates), median(plains)
-    rows = [Row("in-runtime chain, 3 python modules", rate, "msg/s", baseline=f"plain python calls {fmt_num(plain)} msg/s",
-                ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
-                note=f"N={n:,}; gen → m1 → m2 → m3 → count in one python3 instance; engine{spread(rates)}, "
-                     f"plain{spread(plains)}; CPU {CpuMeter.text(usage)}")]
+    label = "python" if runtime == "python3" else runtime
+    return rate, Row(f"in-runtime chain, 3 {label} modules", rate, "msg/s", baseline=f"{baseline_name} {fmt_num(plain)} msg/s",
+                     ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
+                     note=f"N={n:,}; gen → m1 → m2 → m3 → count in one {runtime} instance; engine{spread(rates)}, "
+                          f"plain{spread(plains)}; CPU {CpuMeter.text(usage)}")
+
+
+def case_py_chain(ctx):
+    n = ctx.cfg.n
+    rate, row = in_runtime_chain(ctx, "python3", flows.py_chain, ctx.cfg.python, "plain_chain.py", "plain python calls")
+    rows = [row]
     py, why = venv_python(ctx)
     libs = [("bytewax (batch 1000)", ["bytewax_chain.py", str(n), "1000"], "≥ 5× bytewax"),
             ("bytewax (batch 1)", ["bytewax_chain.py", str(n), "1"], "≥ 5× bytewax"),
@@ -296,21 +305,7 @@ def case_py_chain(ctx):
 
 
 def case_js_chain(ctx):
-    cfg, srv = ctx.cfg, ctx.main_server()
-    n = cfg.n
-    fid = "jschain"
-    srv.deploy(flows.js_chain(fid, n))
-    try:
-        rates, usage = engine_rates(srv, fid, "gen", {"n": n}, n, cfg.repeats, timeout_for(n, 1000), check_count(n))
-    finally:
-        remove_flow(srv, fid)
-    plains = [run_json(ctx.session, [cfg.node, os.path.join(BASELINES, "plain_chain.js"), str(n)], timeout_for(n))["rate"]
-              for _ in range(cfg.repeats)]
-    rate, plain = median(rates), median(plains)
-    return [Row("in-runtime chain, 3 node modules", rate, "msg/s", baseline=f"plain JS calls {fmt_num(plain)} msg/s",
-                ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
-                note=f"N={n:,}; gen → m1 → m2 → m3 → count in one node instance; engine{spread(rates)}, "
-                     f"plain{spread(plains)}; CPU {CpuMeter.text(usage)}")]
+    return [in_runtime_chain(ctx, "node", flows.js_chain, ctx.cfg.node, "plain_chain.js", "plain JS calls")[1]]
 
 
 # --- host routing (fake runtimes) ------------------------------------------------

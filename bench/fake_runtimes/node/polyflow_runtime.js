@@ -8,28 +8,12 @@
 // output, as fast as the fifo takes them, then ack the trigger.
 // Started by the real host when POLYFLOW_RUNTIMES points at bench/fake_runtimes.
 const fs = require('node:fs');
+const path = require('node:path');
+const { openWire } = require(path.join(__dirname, '..', 'fake_wire.js'));
 
-const args = process.argv.slice(2);
-const arg = (name) => args[args.indexOf(name) + 1];
-const inFd = fs.openSync(arg('--in'), 'r');
-const outFd = fs.openSync(arg('--out'), 'w');
-
-function writeAll(buf) {
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(outFd, buf, off, buf.length - off);
-    } catch (e) {
-      if (e.code !== 'EAGAIN') throw e;
-    }
-  }
-}
-const send = (obj) => writeAll(Buffer.from(JSON.stringify(obj) + '\n'));
-
-send({ t: 'hello', protocol: 1, runtime: 'node', name: 'Node.js', version: process.versions.node, pid: process.pid });
+const { inFd, writeAll, answer } = openWire(process.argv.slice(2));
 
 let routes = [];      // [{module, port, remote}]
-let moduleIds = [];
 let received = 0;     // data frames received
 let sent = 0;         // data frames written
 
@@ -50,26 +34,10 @@ function blast(trigger) {
 }
 
 function control(obj) {
-  switch (obj.t) {
-    case 'configure':
-    case 'swap': {
-      moduleIds = (obj.modules || []).map((m) => m.id);
-      routes = obj.routes || [];
-      const modules = {};
-      for (const id of moduleIds) modules[id] = { ok: true };
-      send({ t: obj.t === 'swap' ? 'swapped' : 'configured', modules });
-      break;
-    }
-    case 'report':
-    case 'stop': {
-      const modules = {};
-      for (const id of moduleIds) modules[id] = { in: received, out: sent, errors: 0, state: {} };
-      send({ t: 'stats', modules });
-      if (obj.t === 'stop') { send({ t: 'bye' }); process.exit(0); }
-      break;
-    }
-    default: break; // mode: ignored
-  }
+  if (obj.routes) routes = obj.routes;
+  const { text, stopped } = answer(obj, { in: received, out: sent });
+  if (text) writeAll(text);
+  if (stopped) process.exit(0);
 }
 
 const buf = Buffer.alloc(1 << 20);

@@ -16,28 +16,21 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from fake_wire import Wire  # noqa: E402
+
 
 def main(argv):
-    fin = os.open(argv[argv.index("--in") + 1], os.O_RDONLY)
-    fout = os.open(argv[argv.index("--out") + 1], os.O_WRONLY)
-    for fd in (fin, fout):  # as the real Python runtime does
+    wire = Wire(argv)
+    fin, write = wire.fin, wire.write
+    for fd in (wire.fin, wire.fout):  # as the real Python runtime does
         try:
             fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
         except OSError:
             pass
+    wire.hello()
 
-    def write(data):
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fout, view):]
-
-    def send(obj):
-        write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-
-    send({"t": "hello", "protocol": 1, "runtime": "python3", "name": "CPython",
-          "version": "%d.%d.%d" % sys.version_info[:3], "pid": os.getpid()})
-
-    module_ids, target, route = [], 0, None
+    target, route = 0, None
     received = 0
     first = None
     nbytes = 0
@@ -65,22 +58,13 @@ def main(argv):
                     frame_len = len(line) + 1 if frame_len in (None, len(line) + 1) else -1
                 elif line[:1] == b"{":
                     obj = json.loads(line)
-                    t = obj.get("t")
-                    if t in ("configure", "swap"):
-                        module_ids = [m["id"] for m in obj.get("modules", [])]
-                        for m in obj.get("modules", []):
-                            target = int((m.get("config") or {}).get("n", 0)) or target
-                        for r in obj.get("routes", []):
-                            if r.get("remote") is not None and route is None:
-                                route = r["remote"]
-                        send({"t": "configured" if t == "configure" else "swapped",
-                              "modules": {i: {"ok": True} for i in module_ids}})
-                    elif t in ("stop", "report"):
-                        send({"t": "stats", "modules": {i: {"in": received, "out": 0, "errors": 0, "state": {}}
-                                                        for i in module_ids}})
-                        if t == "stop":
-                            send({"t": "bye"})
-                            return 0
+                    for m in obj.get("modules", []):
+                        target = int((m.get("config") or {}).get("n", 0)) or target
+                    for r in obj.get("routes", []):
+                        if r.get("remote") is not None and route is None:
+                            route = r["remote"]
+                    if wire.answer(obj, received):
+                        return 0
         # else: fast path: only data frames of the usual length (their count times their length
         # is exactly the bytes of complete lines, which no control frame could keep)
         rest = chunk[last_nl + 1:]

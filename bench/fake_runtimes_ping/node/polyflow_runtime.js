@@ -4,22 +4,12 @@
 // unparsed, on the route of its module's first output, with an ack. No module code runs.
 // Speaks docs/protocol.md just enough: hello, configure -> configured, stop -> stats + bye.
 const fs = require('node:fs');
+const path = require('node:path');
+const { openWire } = require(path.join(__dirname, '..', '..', 'fake_runtimes', 'fake_wire.js'));
 
-const args = process.argv.slice(2);
-const arg = (name) => args[args.indexOf(name) + 1];
-const inFd = fs.openSync(arg('--in'), 'r');
-const outFd = fs.openSync(arg('--out'), 'w');
-const writeAll = (text) => {
-  const buf = Buffer.from(text);
-  let off = 0;
-  while (off < buf.length) {
-    try { off += fs.writeSync(outFd, buf, off, buf.length - off); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
-  }
-};
-writeAll(JSON.stringify({ t: 'hello', protocol: 1, runtime: 'node', name: 'Node.js', version: process.versions.node, pid: process.pid }) + '\n');
+const { inFd, writeAll, answer } = openWire(process.argv.slice(2));
 
 let route = null;
-let ids = [];
 let received = 0;
 const buf = Buffer.alloc(1 << 20);
 let rest = '';
@@ -36,18 +26,10 @@ for (;;) {
       out += `D${route} ${line.slice(line.indexOf(' ') + 1)}\nA${received}\n`;
     } else if (line[0] === '{') {
       const obj = JSON.parse(line);
-      if (obj.t === 'configure' || obj.t === 'swap') {
-        ids = (obj.modules || []).map((m) => m.id);
-        route = (obj.routes || []).find((r) => r.remote !== null && r.remote !== undefined).remote;
-        const modules = {};
-        for (const id of ids) modules[id] = { ok: true };
-        out += JSON.stringify({ t: obj.t === 'swap' ? 'swapped' : 'configured', modules }) + '\n';
-      } else if (obj.t === 'stop' || obj.t === 'report') {
-        const modules = {};
-        for (const id of ids) modules[id] = { in: received, out: received, errors: 0, state: {} };
-        out += JSON.stringify({ t: 'stats', modules }) + '\n';
-        if (obj.t === 'stop') { writeAll(out + '{"t":"bye"}\n'); process.exit(0); }
-      }
+      if (obj.routes) route = obj.routes.find((r) => r.remote !== null && r.remote !== undefined).remote;
+      const { text, stopped } = answer(obj, { in: received, out: received });
+      out += text;
+      if (stopped) { writeAll(out); process.exit(0); }
     }
   }
   if (out) writeAll(out);

@@ -11,22 +11,15 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fake_runtimes"))
+from fake_wire import Wire  # noqa: E402
+
 
 def main(argv):
-    fin = os.open(argv[argv.index("--in") + 1], os.O_RDONLY)
-    fout = os.open(argv[argv.index("--out") + 1], os.O_WRONLY)
-
-    def write(data):
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fout, view):]
-
-    def send(obj):
-        write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-
-    send({"t": "hello", "protocol": 1, "runtime": "python3", "name": "CPython",
-          "version": "%d.%d.%d" % sys.version_info[:3], "pid": os.getpid()})
-    ids, routes, received = [], {}, 0
+    wire = Wire(argv)
+    fin, write = wire.fin, wire.write
+    wire.hello()
+    routes, received = {}, 0
     rest = b""
 
     def lines():
@@ -44,15 +37,10 @@ def main(argv):
     for line in feed:
         if line[:1] == b"{":
             obj = json.loads(line)
-            if obj.get("t") in ("configure", "swap"):
-                ids = [m["id"] for m in obj.get("modules", [])]
-                routes = {r["port"]: r["remote"] for r in obj.get("routes", []) if r.get("remote") is not None}
-                send({"t": "configured" if obj["t"] == "configure" else "swapped", "modules": {i: {"ok": True} for i in ids}})
-            elif obj.get("t") in ("stop", "report"):
-                send({"t": "stats", "modules": {i: {"in": received, "out": 0, "errors": 0, "state": {}} for i in ids}})
-                if obj["t"] == "stop":
-                    send({"t": "bye"})
-                    return 0
+            if "routes" in obj:
+                routes = {r["port"]: r["remote"] for r in obj["routes"] if r.get("remote") is not None}
+            if wire.answer(obj, received):
+                return 0
         elif line[:1] == b"D":
             received += 1
             n = json.loads(line[line.index(b" ") + 1:])["n"]

@@ -3,7 +3,7 @@
 // and frames written before the ack that covers them. Runtimes are real processes on real fifos.
 const test = require('node:test');
 const assert = require('node:assert');
-const { FifoHost } = require('../test_support/fifo_host');
+const { configuredHost: started } = require('../test_support/fifo_host');
 const { moduleSpec } = require('../test_support/runtime_harness');
 const { readConfigure, ConfigError } = require('../lib/configuration');
 
@@ -13,16 +13,6 @@ const REPORT = '{"t":"report"}\n';
 
 /** Counts its calls in its state and passes the payload on, tagged with its id. */
 const COUNTING = 'module.exports = (msg, ctx) => { ctx.state.calls = (ctx.state.calls || 0) + 1; return [ctx.moduleId, msg.payload]; };';
-
-/** A runtime process configured with `modules`, `slots`, `routes`, after its `configured`. */
-async function started(t, modules, slots, routes) {
-  const host = new FifoHost();
-  t.after(() => host.cleanup());
-  await host.waitFor('hello');
-  host.sendConfigure({ modules, slots, routes });
-  await host.waitFor('configured');
-  return host;
-}
 
 /**
  * Flow a → b in one instance, and c which never runs. Slots: 0 = a.in, 1 = b.in.

@@ -3,7 +3,7 @@
 // instance and get a `swapped` reply. Runtimes are real processes on real fifos.
 const test = require('node:test');
 const assert = require('node:assert');
-const { FifoHost } = require('../test_support/fifo_host');
+const { FifoHost, configuredHost: started } = require('../test_support/fifo_host');
 const { moduleSpec } = require('../test_support/runtime_harness');
 
 const REPORT = '{"t":"report"}\n';
@@ -14,16 +14,6 @@ const counting = (version) =>
 
 /** Returns its state (to see it after a hook). */
 const SHOW_STATE = 'exports.onMessage = (msg, ctx) => ctx.state;\n';
-
-/** A runtime process configured with `modules`, `slots`, `routes`, after its `configured`. */
-async function started(t, modules, slots, routes) {
-  const host = new FifoHost();
-  t.after(() => host.cleanup());
-  await host.waitFor('hello');
-  host.sendConfigure({ modules, slots, routes });
-  await host.waitFor('configured');
-  return host;
-}
 
 /** One module `m` (slot 0, out → remote 0) with `code`. */
 function oneModule(t, code, extra = {}) {

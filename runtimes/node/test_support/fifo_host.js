@@ -87,4 +87,14 @@ class FifoHost {
   }
 }
 
-module.exports = { FifoHost };
+/** A runtime process configured with `modules`, `slots`, `routes`, after its `configured`; cleaned up after test `t`. */
+async function configuredHost(t, modules, slots, routes) {
+  const host = new FifoHost();
+  t.after(() => host.cleanup());
+  await host.waitFor('hello');
+  host.sendConfigure({ modules, slots, routes });
+  await host.waitFor('configured');
+  return host;
+}
+
+module.exports = { FifoHost, configuredHost };
