@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import PipeBridge
 
 /// One deployed flow as the dispatcher keeps it on disk.
 public struct StoredFlow: Codable, Sendable, Equatable {
@@ -37,10 +38,10 @@ public struct StateStore: Sendable {
         return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/polyflow"
     }
 
+    /// Creates the directories (0700), tightens ours, refuses another user's.
     public func prepare() throws {
-        for dir in [directory, flowsDirectory] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        try PrivateDirectory.prepare(directory, createParents: true)
+        try PrivateDirectory.prepare(flowsDirectory)
     }
 
     /// Every stored flow; a file that cannot be read is reported and skipped, the others still load.
