@@ -127,9 +127,20 @@ actor FlowService: Service {
         }
     }
 
+    /// Saves module states every `stateSaveInterval` until shutdown; then
+    /// stops the flows, saves their final states and reaps every runtime.
     func run() async throws {
-        try? await gracefulShutdown()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.stateSaveInterval)
+                guard !Task.isCancelled else { break }
+                await self.registry.persistModuleStates()
+            }
+        }
         logger.info("stopping flows")
+        await registry.stopAllAndSaveStates()
         await host.shutdown()
     }
+
+    static let stateSaveInterval: Duration = .seconds(2)
 }
