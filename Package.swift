@@ -62,6 +62,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "RunnerHost", "FlowModel"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "FlowModel", "PipeBridge",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
