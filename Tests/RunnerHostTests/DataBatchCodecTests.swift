@@ -8,7 +8,7 @@ import Testing
 /// payloads come out as slices of the message.
 @Suite struct DataBatchCodecTests {
     let header = DataBatchHeader(from: StreamEnd(runner: RunnerID("cpu-1"), session: 4), to: StreamEnd(runner: RunnerID("gpu-1"), session: 9),
-                                 firstSeq: 1, ack: 0)
+                                 firstSeq: 1, recv: 0, ack: 0)
 
     func frame(_ i: Int) -> DataFrame {
         DataFrame(gen: 1 + i % 3, flow: FlowID("orders"), module: ModuleID("m\(i % 5)"), port: PortName("in"), payload: ByteBuffer(string: "{\"i\":\(i),\"s\":\"\u{2603}\"}"))

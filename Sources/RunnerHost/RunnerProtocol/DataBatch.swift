@@ -12,21 +12,23 @@ public struct StreamEnd: Hashable, Sendable, CustomStringConvertible {
 
 /// The first line of a data batch: all the dispatcher reads to forward it.
 ///
-///     PF1 <from> <fromSession> <to> <toSession> <firstSeq> <ack>\n
+///     PF1 <from> <fromSession> <to> <toSession> <firstSeq> <recv> <ack>\n
 ///
 /// `firstSeq` numbers the batch's first frame in the stream `from → to` (the
 /// others follow one by one; in a batch without frames it is the next number
-/// the sender will use). `ack` is cumulative for the reverse stream
-/// `to → from`: every frame up to it is done, with all it caused (see
-/// docs/runner-protocol.md). A batch without frames is a bare ack.
+/// the sender will use). `recv` and `ack` are cumulative for the reverse
+/// stream `to → from`: every frame up to `recv` has arrived and is queued at
+/// `from`; every frame up to `ack` (≤ `recv`) is done there (see
+/// docs/runner-protocol.md, "Acks"). A batch without frames is a bare ack.
 public struct DataBatchHeader: Hashable, Sendable {
     public var from: StreamEnd
     public var to: StreamEnd
     public var firstSeq: Int
+    public var recv: Int
     public var ack: Int
 
-    public init(from: StreamEnd, to: StreamEnd, firstSeq: Int, ack: Int) {
-        self.from = from; self.to = to; self.firstSeq = firstSeq; self.ack = ack
+    public init(from: StreamEnd, to: StreamEnd, firstSeq: Int, recv: Int, ack: Int) {
+        self.from = from; self.to = to; self.firstSeq = firstSeq; self.recv = recv; self.ack = ack
     }
 }
 

@@ -15,7 +15,7 @@ public enum DataBatchCodec {
     // MARK: Writing
 
     public static func writeHeader(_ header: DataBatchHeader, into buffer: inout ByteBuffer) {
-        buffer.writeString("PF\(RunnerProtocol.version) \(header.from.runner) \(header.from.session) \(header.to.runner) \(header.to.session) \(header.firstSeq) \(header.ack)\n")
+        buffer.writeString("PF\(RunnerProtocol.version) \(header.from.runner) \(header.from.session) \(header.to.runner) \(header.to.session) \(header.firstSeq) \(header.recv) \(header.ack)\n")
     }
 
     /// Appends one frame; `payload` is written as it is (its readable bytes).
@@ -65,18 +65,21 @@ public enum DataBatchCodec {
         guard let v = number(version), v == RunnerProtocol.version else {
             throw RunnerProtocolError(.unsupportedVersion, "data batch version \"\(String(decoding: version, as: UTF8.self))\"; this side speaks \(RunnerProtocol.version)")
         }
-        guard fields.count == 7 else {
-            throw RunnerProtocolError(.badBatchHeader, "the batch header has \(fields.count) fields, expected 7: PF1 from fromSession to toSession firstSeq ack")
+        guard fields.count == 8 else {
+            throw RunnerProtocolError(.badBatchHeader, "the batch header has \(fields.count) fields, expected 8: PF1 from fromSession to toSession firstSeq recv ack")
         }
         guard let from = runner(fields[1]), let fromSession = number(fields[2]), fromSession >= 1,
               let to = runner(fields[3]), let toSession = number(fields[4]), toSession >= 1 else {
             throw RunnerProtocolError(.badBatchHeader, "bad runner or session in the batch header")
         }
-        guard let firstSeq = number(fields[5]), firstSeq >= 1, let ack = number(fields[6]) else {
-            throw RunnerProtocolError(.badBatchHeader, "bad firstSeq or ack in the batch header")
+        guard let firstSeq = number(fields[5]), firstSeq >= 1, let recv = number(fields[6]), let ack = number(fields[7]) else {
+            throw RunnerProtocolError(.badBatchHeader, "bad firstSeq, recv or ack in the batch header")
+        }
+        guard ack <= recv else {
+            throw RunnerProtocolError(.badBatchHeader, "ack \(ack) is past recv \(recv): a frame is done only after it arrived")
         }
         return DataBatchHeader(from: StreamEnd(runner: from, session: fromSession), to: StreamEnd(runner: to, session: toSession),
-                               firstSeq: firstSeq, ack: ack)
+                               firstSeq: firstSeq, recv: recv, ack: ack)
     }
 
     static func frame(from view: inout ByteBuffer, maxFrameBytes: Int, index: Int) throws(RunnerProtocolError) -> DataFrame {

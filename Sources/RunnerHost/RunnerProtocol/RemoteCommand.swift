@@ -14,6 +14,9 @@ public enum RemoteCommand: Sendable, Equatable {
     /// Stop these modules now and drop every message held for them: this
     /// runner no longer owns them (a newer generation runs elsewhere).
     case fence([ModuleLease])
+    /// A live move, step 2: finish the messages already queued for these
+    /// modules, stop them, send their final `states`, then reply `ok`.
+    case release([ModuleLease])
     case start(FlowID)
     case stop(FlowID)
     case remove(FlowID)
@@ -34,6 +37,7 @@ public enum RemoteCommand: Sendable, Equatable {
         case .deploy: "deploy"
         case .routes: "routes"
         case .fence: "fence"
+        case .release: "release"
         case .start: "start"
         case .stop: "stop"
         case .remove: "remove"
@@ -113,6 +117,7 @@ extension RemoteCommand: Codable {
         case "deploy": self = .deploy(try c.decode(RemoteDeploy.self, forKey: .deploy))
         case "routes": self = .routes(flow: try c.decode(FlowID.self, forKey: .flow), routes: try c.decode([RemoteRoute].self, forKey: .routes))
         case "fence": self = .fence(try c.decode([ModuleLease].self, forKey: .modules))
+        case "release": self = .release(try c.decode([ModuleLease].self, forKey: .modules))
         case "start": self = .start(try c.decode(FlowID.self, forKey: .flow))
         case "stop": self = .stop(try c.decode(FlowID.self, forKey: .flow))
         case "remove": self = .remove(try c.decode(FlowID.self, forKey: .flow))
@@ -137,7 +142,7 @@ extension RemoteCommand: Codable {
         case .listRuntimes: break
         case .deploy(let d): try c.encode(d, forKey: .deploy)
         case .routes(let flow, let routes): try c.encode(flow, forKey: .flow); try c.encode(routes, forKey: .routes)
-        case .fence(let modules): try c.encode(modules, forKey: .modules)
+        case .fence(let modules), .release(let modules): try c.encode(modules, forKey: .modules)
         case .start(let f), .stop(let f), .remove(let f), .pause(let f), .resume(let f): try c.encode(f, forKey: .flow)
         case .inject(let flow, let module, let port, let payload):
             try c.encode(flow, forKey: .flow); try c.encode(module, forKey: .module)
