@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "FlowModel"]),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "RunnerHost", "FlowModel"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "FlowModel", "PipeBridge",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -25,13 +25,33 @@ public struct ModuleSpec: Hashable, Codable, Sendable {
     public var inputs: [PortName]
     public var outputs: [PortName]
     public var config: JSONValue
+    /// Placement preferences: a runner with all of them is chosen first.
     public var tags: [String]
+    /// Placement requirements: only a runner with all of them may run the module.
+    public var requireTags: [String]
 
     public init(id: ModuleID, runtime: RuntimeKind, code: String? = nil, file: String? = nil,
                 inputs: [PortName] = [PortName("in")], outputs: [PortName] = [PortName("out")],
-                config: JSONValue = .object([:]), tags: [String] = []) {
+                config: JSONValue = .object([:]), tags: [String] = [], requireTags: [String] = []) {
         self.id = id; self.runtime = runtime; self.code = code; self.file = file
         self.inputs = inputs; self.outputs = outputs; self.config = config; self.tags = tags
+        self.requireTags = requireTags
+    }
+}
+
+extension ModuleSpec {
+    /// `tags` and `requireTags` may be absent (documents stored before they existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(ModuleID.self, forKey: .id)
+        runtime = try c.decode(RuntimeKind.self, forKey: .runtime)
+        code = try c.decodeIfPresent(String.self, forKey: .code)
+        file = try c.decodeIfPresent(String.self, forKey: .file)
+        inputs = try c.decode([PortName].self, forKey: .inputs)
+        outputs = try c.decode([PortName].self, forKey: .outputs)
+        config = try c.decode(JSONValue.self, forKey: .config)
+        tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
+        requireTags = try c.decodeIfPresent([String].self, forKey: .requireTags) ?? []
     }
 }
 

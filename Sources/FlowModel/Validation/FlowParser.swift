@@ -7,7 +7,7 @@ struct FlowParser {
     var issues: [ValidationIssue] = []
 
     static let flowFields = ["id", "description", "modules", "connections"]
-    static let moduleFields = ["id", "runtime", "code", "file", "inputs", "outputs", "config", "tags", "dependencies", "description"]
+    static let moduleFields = ["id", "runtime", "code", "file", "inputs", "outputs", "config", "tags", "requireTags", "dependencies", "description"]
     static let connectionFields = ["from", "to"]
 
     mutating func problem(_ path: String, _ reason: String) { issues.append(ValidationIssue(path: path, reason: reason)) }
@@ -72,18 +72,15 @@ struct FlowParser {
         }
         let inputs = ports(o["inputs"], at: "\(path).inputs", default: ["in"])
         let outputs = ports(o["outputs"], at: "\(path).outputs", default: ["out"])
-        var tags: [String] = []
-        if let t = o["tags"] {
-            if case .array(let a) = t, a.allSatisfy({ $0.stringValue != nil }) { tags = a.compactMap(\.stringValue) }
-            else { problem("\(path).tags", "must be an array of strings") }
-        }
+        let tags = tagList(o["tags"], at: "\(path).tags")
+        let requireTags = tagList(o["requireTags"], at: "\(path).requireTags")
         // A module with a bad runtime still takes part in the connection
         // checks (no follow-on "no module" errors); its runtime problem is
         // already reported, so the placeholder never leaves the validator.
         guard let id else { return nil }
         return ModuleSpec(id: ModuleID(id), runtime: runtime ?? .python3, code: code, file: file,
                           inputs: inputs.map(PortName.init), outputs: outputs.map(PortName.init),
-                          config: o["config"] ?? .object([:]), tags: tags)
+                          config: o["config"] ?? .object([:]), tags: tags, requireTags: requireTags)
     }
 
     mutating func parseConnection(_ json: JSONValue, at path: String) -> Connection? {
@@ -157,6 +154,30 @@ struct FlowParser {
             }
         }
         return names
+    }
+
+    /// `tags` and `requireTags`: an array of tags (see `Tag.isValid`), each once.
+    mutating func tagList(_ json: JSONValue?, at path: String) -> [String] {
+        guard let json else { return [] }
+        guard case .array(let items) = json else {
+            problem(path, "must be an array of strings")
+            return []
+        }
+        var tags: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item else {
+                problem(path, "must be an array of strings")
+                return []
+            }
+            if !Tag.isValid(s) {
+                problem("\(path)[\(i)]", "tag \"\(s)\" may use only letters, digits, \"_\", \"-\", \".\" and \":\", 1 to 64 of them")
+            } else if tags.contains(s) {
+                problem("\(path)[\(i)]", "tag \"\(s)\" is listed twice")
+            } else {
+                tags.append(s)
+            }
+        }
+        return tags
     }
 
     mutating func unknownFields(_ o: [String: JSONValue], known: [String], at path: String) {

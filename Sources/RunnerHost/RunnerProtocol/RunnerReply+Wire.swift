@@ -1,0 +1,53 @@
+import FlowModel
+import PipeBridge
+
+/// `RunnerReply` as the runner protocol writes it: an object with `kind`
+/// (`ok`, `runtimes`, `status`, `bool`, `step`, `failure`) and its fields.
+struct WireReply: Codable {
+    var reply: RunnerReply
+
+    init(_ reply: RunnerReply) { self.reply = reply }
+
+    enum CodingKeys: String, CodingKey { case kind, runtimes, flows, value, result, code, message }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try c.decode(String.self, forKey: .kind)
+        switch kind {
+        case "ok": reply = .ok
+        case "runtimes": reply = .runtimes(try c.decode([RuntimeInfo].self, forKey: .runtimes))
+        case "status": reply = .status(try c.decode([FlowRunStatus].self, forKey: .flows))
+        case "bool": reply = .bool(try c.decode(Bool.self, forKey: .value))
+        case "step": reply = .step(try c.decode(JSONValue.self, forKey: .result))
+        case "failure": reply = .failure(code: try c.decode(String.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
+        default: throw RunnerProtocolError(.unknownType, "unknown reply kind \"\(kind)\"")
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch reply {
+        case .ok: try c.encode("ok", forKey: .kind)
+        case .runtimes(let r): try c.encode("runtimes", forKey: .kind); try c.encode(r, forKey: .runtimes)
+        case .status(let s): try c.encode("status", forKey: .kind); try c.encode(s, forKey: .flows)
+        case .bool(let b): try c.encode("bool", forKey: .kind); try c.encode(b, forKey: .value)
+        case .step(let r): try c.encode("step", forKey: .kind); try c.encode(r, forKey: .result)
+        case .failure(let code, let message):
+            try c.encode("failure", forKey: .kind); try c.encode(code, forKey: .code); try c.encode(message, forKey: .message)
+        }
+    }
+}
+
+extension RunnerReply {
+    /// The `kind` on the wire.
+    public var wireKind: String {
+        switch self {
+        case .ok: "ok"
+        case .runtimes: "runtimes"
+        case .status: "status"
+        case .bool: "bool"
+        case .step: "step"
+        case .failure: "failure"
+        }
+    }
+}
