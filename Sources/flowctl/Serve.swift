@@ -38,8 +38,10 @@ struct Serve: AsyncParsableCommand {
                 return handler
             }
             let initial = try flows.map { try FlowFile.load($0).1 }
+            // An empty token (`--token ""`, FLOWCTL_TOKEN= in a script) is no token: never a secret anyone can send.
+            let token = (self.token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }
             let configuration = DispatcherConfiguration(
-                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"],
+                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token,
                 runner: RunnerConfiguration(), initialFlows: initial)
             let dispatcher = Dispatcher(configuration: configuration, logger: Logger(label: "polyflow"))
             let host = self.host
