@@ -160,8 +160,10 @@ def span(xs):
     return f" [{fmt_num(min(xs))}–{fmt_num(max(xs))}]" if len(xs) > 1 else ""
 
 
-def runs_text(cfg):
-    return f"median of {cfg.repeats} runs after {cfg.warmup} untimed, same N, on both sides; [min–max]"
+def runs_text(cfg, both=True):
+    runs = f"{cfg.repeats} timed run{'s' if cfg.repeats != 1 else ''} after {cfg.warmup} untimed, same N"
+    return (f"median of {runs}{' on both sides' if both else ''}"
+            + ("; [min–max] of the runs in the table" if cfg.repeats > 1 else ""))
 
 
 def mkfifos(session, *names):
@@ -363,7 +365,7 @@ def case_routing(ctx):
             runs.sort(key=lambda r: r[0])
             rate, mbps, usage = runs[len(runs) // 2]
             per_core = rate / (usage.get("host", 100) / 100) if usage.get("host") else float("nan")
-            note = (f"N={n:,}; {runs_text(cfg)}{spread([r[0] for r in runs])}; node blaster → host → python3 sink, no module code; "
+            note = (f"N={n:,}; {runs_text(cfg, both=False)}{spread([r[0] for r in runs])}; node blaster → host → python3 sink, no module code; "
                     f"CPU (% of one core) {CpuMeter.text(usage)}; ≈ {fmt_num(per_core)} frames per host CPU-second")
             if size == 50:
                 rows.append(Row(f"host routing, {label} frames (fake runtimes)", rate, "frames/s",
