@@ -13,15 +13,16 @@ import Testing
 /// (so no process is ever started). Nothing may crash; every answer is a
 /// JSON-RPC 2.0 response with the request's id and either a result or an
 /// error with a code and a one-line message; only notifications go
-/// unanswered; each answer comes within a bounded time.
+/// unanswered.
 @Suite(.timeLimit(.minutes(2))) struct RPCRequestFuzzTests {
     static let methods = ["listRuntimes", "listFlowsForRuntime", "addOrUpdateFlow", "removeFlow", "startFlow", "stopFlow",
                           "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow", "inject",
                           "getFlow", "listFlows", "status", "subscribe"]
-    /// A hang detector, not a speed bound: the requests are answered while the
-    /// rest of the suite runs, and the validation behind them has its own
-    /// CPU-time bound (FlowValidationFuzzTests).
-    static let timeBound: Duration = .seconds(30)
+    // No time bound per request: in the full suite, awaits here wait behind
+    // whatever holds the cooperative pool (RuntimeLocator's blocking probes in
+    // the runner tests held it 40 s once), so wall time says nothing about the
+    // endpoint. The suite's time limit catches a hang; the validation behind
+    // addOrUpdateFlow has its CPU-time bound in FlowValidationFuzzTests.
 
     @Test func randomRequestsGetWellFormedAnswers() async throws {
         let directory = NSTemporaryDirectory() + "polyflow-rpc-fuzz-\(UUID().uuidString.prefix(8))"
@@ -45,13 +46,8 @@ import Testing
         for seed in run.seeds {
             var g = SeededGenerator(seed: seed)
             let body = Self.body(using: &g)
-            let start = ContinuousClock.now
             let answer = await endpoint.handle(body)
-            let elapsed = ContinuousClock.now - start
             answered += 1
-            if elapsed > Self.timeBound {
-                failures.append("seed \(seed): took \(elapsed); request \(String(decoding: body.prefix(300), as: UTF8.self).debugDescription)")
-            }
             if let problem = Self.problem(request: body, answer: answer) {
                 failures.append("seed \(seed): \(problem); request \(String(decoding: body.prefix(300), as: UTF8.self).debugDescription)")
             }
