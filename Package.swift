@@ -40,7 +40,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPathSettings),
         .target(name: "Dispatcher", dependencies: [
-            "FlowModel", "PipeBridge", "RunnerHost",
+            "FlowModel", "PipeBridge", "RunnerHost", "CSpawn",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

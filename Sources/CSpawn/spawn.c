@@ -5,6 +5,7 @@
 #include "CSpawn.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <signal.h>
@@ -35,12 +36,18 @@ int polyflow_spawn(const char *path, char *const argv[], char *const envp[], con
     sigaddset(&defaults, SIGPIPE);
     if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &empty);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
-    if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // Its own process group (pgid = its pid): whatever it forks can be ended with it.
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+    if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
 
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     return rc;
+}
+
+int polyflow_malloc_trim(void) {
+    return malloc_trim(0);
 }
 
 int polyflow_pidfd_open(pid_t pid) {

@@ -16,7 +16,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public static func parse(_ detail: String) -> APIError { .init(code: -32700, message: "request is not valid JSON: \(detail)") }
     public static func invalidRequest(_ detail: String) -> APIError { .init(code: -32600, message: "invalid JSON-RPC request: \(detail)") }
     public static func methodNotFound(_ name: String, known: [String]) -> APIError {
-        .init(code: -32601, message: "no method \"\(name)\"\(DidYouMean.hint(for: name, among: known))",
+        .init(code: -32601, message: "no method \"\(name.clipped())\"\(DidYouMean.hint(for: name, among: known))",
               data: .object(["methods": .array(known.map { .string($0) })]))
     }
     public static func invalidParams(_ detail: String) -> APIError { .init(code: -32602, message: "invalid params: \(detail)") }

@@ -1,18 +1,21 @@
 import FlowModel
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
 
 /// The HTTP side of the dispatcher: JSON-RPC at `POST /rpc`, the same over
 /// WebSocket at `/rpc` (plus `subscribe` and its `event` notifications).
+/// Every request first passes `RequestGuardHandler` (origin, host, content
+/// type, token, time and connection bounds).
 public enum APIServer {
+    /// The largest request body, and the largest WebSocket message (in or out).
     public static let maxRequestBytes = 64 * 1024 * 1024
 
-    public static func makeRouter(endpoint: RPCEndpoint, hub: EventHub, token: String?) -> Router<BasicWebSocketRequestContext> {
+    public static func makeRouter(endpoint: RPCEndpoint, hub: EventHub) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
-        if let token { router.add(middleware: TokenMiddleware(token: token)) }
         router.post("rpc") { request, context -> Response in
             let body = try await request.body.collect(upTo: maxRequestBytes)
             let reply = await endpoint.handle(Data(body.readableBytesView))
@@ -25,20 +28,42 @@ public enum APIServer {
         }
         return router
     }
+
+    /// Bounds on what clients may hold or send.
+    public struct Limits: Sendable {
+        /// Open connections at once (HTTP and WebSocket).
+        public var maxConnections = 512
+        /// Time to send a request head; time to send the rest of a request.
+        public var headerTimeout: Duration = .seconds(10)
+        public var requestTimeout: Duration = .seconds(120)
+        /// An HTTP connection with no request in progress is closed after this.
+        public var idleTimeout: Duration = .seconds(60)
+        /// A WebSocket client is pinged this often; one that does not answer is closed.
+        public var pingInterval: Duration = .seconds(20)
+        /// Events buffered per subscriber.
+        public var subscriberEvents = EventQueue.Limits()
+        public init() {}
+    }
+
+    /// The HTTP/1 + WebSocket server with the access guard in front of every route.
+    static func serverBuilder(router: Router<BasicWebSocketRequestContext>, policy: AccessPolicy, limits: Limits) -> HTTPServerBuilder {
+        let webSocketResponder = router.buildResponder()
+        let limiter = ConnectionLimiter(limit: limits.maxConnections)
+        let guardLimits = RequestGuardHandler.Limits(headerTimeout: .init(limits.headerTimeout), requestTimeout: .init(limits.requestTimeout))
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .init(limits.idleTimeout)),
+            ws: .init(maxFrameSize: maxRequestBytes, autoPing: .enabled(timePeriod: limits.pingInterval), closeTimeout: .seconds(5)))
+        return HTTPServerBuilder { responder in
+            GuardedHTTPChannel(
+                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                policy: policy, limits: guardLimits, limiter: limiter)
+        }
+    }
 }
 
-/// Requires `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for browsers' WebSockets).
-struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let header = request.headers[.authorization]
-        let query = request.uri.queryParameters.get("token")
-        guard header == "Bearer \(token)" || query == token else {
-            return Response(status: .unauthorized, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: RPCEndpoint.response(id: .null, error: APIError(
-                                code: -32004, message: "missing or wrong token: pass --token (or FLOWCTL_TOKEN) with the server's token")))))
-        }
-        return try await next(request, context)
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

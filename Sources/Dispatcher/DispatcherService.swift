@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOPosix
+import PipeBridge
 import RunnerHost
 import ServiceLifecycle
 
@@ -14,6 +15,11 @@ public struct DispatcherConfiguration: Sendable {
     public var port: Int
     public var stateDirectory: String
     public var token: String?
+    /// Origins (besides the server's own) whose pages may use the API (`--allow-origin`).
+    public var allowedOrigins: [String] = []
+    /// Names (besides loopback, or the bound address) the server may be reached by (`--allow-host`).
+    public var allowedHosts: [String] = []
+    public var limits = APIServer.Limits()
     public var runner: RunnerConfiguration
     /// Flow documents (code inlined) to deploy and start once serving.
     public var initialFlows: [JSONValue]
@@ -46,27 +52,39 @@ public struct Dispatcher: Sendable {
         if !DispatcherConfiguration.isLoopback(configuration.host) && configuration.token == nil {
             throw DispatcherStartError("binding \(configuration.host) exposes code execution to the network: pass --token SECRET (every client must present it), or bind 127.0.0.1")
         }
-        let hub = EventHub()
+        let hub = EventHub(limits: configuration.limits.subscriberEvents)
         let host = RunnerHost(configuration: configuration.runner, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
                               logger: logger, events: { hub.publish($0) })
         let store = StateStore(directory: configuration.stateDirectory)
         do { try store.prepare() } catch {
-            throw DispatcherStartError("cannot use state directory \(configuration.stateDirectory): \(error); choose another with --state-dir")
+            throw DispatcherStartError("cannot use state directory \(error); choose another with --state-dir")
+        }
+        do { try PrivateDirectory.prepare(configuration.runner.fifoDirectory, allowSymlink: false) } catch {
+            throw DispatcherStartError("cannot use the fifo directory \(error) (it is $XDG_RUNTIME_DIR/polyflow, or /tmp/polyflow-UID without XDG_RUNTIME_DIR)")
         }
         let registry = FlowRegistry(store: store, runner: LocalRunnerLink(host: host), logger: logger)
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
-        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, token: configuration.token)
+        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub)
+        let policy = AccessPolicy(boundHost: configuration.host, token: configuration.token,
+                                  allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
         let flows = FlowService(host: host, registry: registry, initialFlows: configuration.initialFlows, logger: logger)
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            server: APIServer.serverBuilder(router: router, policy: policy, limits: configuration.limits),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "polyflow"),
             onServerRunning: { channel in
                 onListening(channel.localAddress?.port ?? configuration.port)
                 await flows.serverIsUp()
             },
             logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [flows, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Shut down in reverse order: the flows stop first (runtimes reaped,
+        // fifos removed) whatever clients do; then the server closes its
+        // connections. A client that still holds it is cut off after the
+        // grace period.
+        var groupConfiguration = ServiceGroupConfiguration(services: [app, flows], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch let error as DispatcherStartError {
@@ -109,9 +127,20 @@ actor FlowService: Service {
         }
     }
 
+    /// Saves module states every `stateSaveInterval` until shutdown; then
+    /// stops the flows, saves their final states and reaps every runtime.
     func run() async throws {
-        try? await gracefulShutdown()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.stateSaveInterval)
+                guard !Task.isCancelled else { break }
+                await self.registry.persistModuleStates()
+            }
+        }
         logger.info("stopping flows")
+        await registry.stopAllAndSaveStates()
         await host.shutdown()
     }
+
+    static let stateSaveInterval: Duration = .seconds(2)
 }

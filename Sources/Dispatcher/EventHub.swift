@@ -9,8 +9,9 @@ public enum EventKind: String, Sendable, CaseIterable {
 }
 
 /// Fans runner events out to subscribers as JSON text. Each subscriber has a
-/// bounded buffer: a subscriber that falls behind loses the oldest events and
-/// is told how many with a `dropped` event; the flows never wait for it.
+/// buffer bounded in count and bytes (`EventQueue`): a subscriber that falls
+/// behind loses the oldest events and is told how many with a `dropped`
+/// event; the flows never wait for it, and its memory is freed when it leaves.
 public final class EventHub: Sendable {
     public struct Filter: Sendable {
         public var flow: FlowID?
@@ -20,28 +21,26 @@ public final class EventHub: Sendable {
 
     private struct Subscriber {
         var filter: Filter
-        var continuation: AsyncStream<String>.Continuation
-        var dropped: Int = 0
+        var queue: EventQueue
     }
 
     private let subscribers = NIOLockedValueBox<[UInt64: Subscriber]>([:])
     private let nextID = NIOLockedValueBox<UInt64>(0)
-    public static let bufferSize = 10_000
+    let limits: EventQueue.Limits
 
-    public init() {}
+    init(limits: EventQueue.Limits = .init()) { self.limits = limits }
 
-    /// A stream of event JSON texts; ends when `cancel` is called with the returned id.
-    public func subscribe(_ filter: Filter) -> (UInt64, AsyncStream<String>) {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(Self.bufferSize))
+    /// A sequence of event JSON texts; ends when `cancel` is called with the returned id.
+    func subscribe(_ filter: Filter) -> (UInt64, EventQueue) {
+        let queue = EventQueue(limits: limits)
         let id = nextID.withLockedValue { $0 += 1; return $0 }
-        subscribers.withLockedValue { $0[id] = Subscriber(filter: filter, continuation: continuation) }
-        continuation.onTermination = { [weak self] _ in self?.cancel(id) }
-        return (id, stream)
+        subscribers.withLockedValue { $0[id] = Subscriber(filter: filter, queue: queue) }
+        return (id, queue)
     }
 
     public func cancel(_ id: UInt64) {
         let removed = subscribers.withLockedValue { $0.removeValue(forKey: id) }
-        removed?.continuation.finish()
+        removed?.queue.finish()
     }
 
     public var subscriberCount: Int { subscribers.withLockedValue { $0.count } }
@@ -49,17 +48,12 @@ public final class EventHub: Sendable {
     public func publish(_ event: RunnerEvent) {
         let kind = Self.kind(of: event)
         let flow = event.flow
-        subscribers.withLockedValue { subs in
-            var text: String?
-            for (id, sub) in subs {
-                guard sub.filter.kinds.contains(kind), sub.filter.flow == nil || sub.filter.flow == flow else { continue }
-                if text == nil { text = Self.json(event) }
-                if sub.dropped > 0, case .enqueued = sub.continuation.yield("{\"type\":\"dropped\",\"count\":\(sub.dropped)}") {
-                    subs[id]?.dropped = 0
-                }
-                if case .dropped = sub.continuation.yield(text!) { subs[id]?.dropped += 1 }
-            }
+        let targets = subscribers.withLockedValue { subs in
+            subs.values.filter { $0.filter.kinds.contains(kind) && ($0.filter.flow == nil || $0.filter.flow == flow) }.map(\.queue)
         }
+        guard !targets.isEmpty else { return }
+        let text = Self.json(event)
+        for queue in targets { queue.push(text) }
     }
 
     static func kind(of event: RunnerEvent) -> EventKind {

@@ -27,7 +27,9 @@ public actor FlowRegistry {
         for problem in unreadable { logger.error("could not restore a flow: \(problem)") }
         for stored in all {
             flows[stored.flow.id] = stored
-            if case .failure(_, let message) = await runner.send(.deploy(stored.flow, breakpoints: stored.breakpoints, revision: stored.revision)) {
+            let deploy = RunnerCommand.deploy(stored.flow, breakpoints: stored.breakpoints, revision: stored.revision,
+                                              states: stored.restorableStates)
+            if case .failure(_, let message) = await runner.send(deploy) {
                 logger.error("could not restore flow \(stored.flow.id): \(message)")
                 continue
             }
@@ -60,7 +62,8 @@ public actor FlowRegistry {
         // A new flow that starts does it in the deploy: its first start is its load check.
         let startsNow = existing == nil && shouldStart
         try check(await runner.send(.deploy(flow, breakpoints: breakpoints, revision: revision, start: startsNow)))
-        var stored = StoredFlow(flow: flow, revision: revision, started: startsNow || (existing?.started ?? false), breakpoints: breakpoints)
+        var stored = StoredFlow(flow: flow, revision: revision, started: startsNow || (existing?.started ?? false), breakpoints: breakpoints,
+                                moduleStates: existing?.moduleStates ?? [:], statesSavedAt: existing?.statesSavedAt)
         if shouldStart && !stored.started {
             do {
                 try check(await runner.send(.start(flow.id)))
@@ -183,6 +186,40 @@ public actor FlowRegistry {
     }
 
     public var runnerID: String { runner.runnerID }
+
+    // MARK: module states
+
+    /// Saves each flow's module states where they changed since the last save.
+    public func persistModuleStates() async {
+        guard let statuses = try? await runnerStatus(nil) else { return }
+        await gate.runQuietly {
+            await self.saveStates(statuses)
+        }
+    }
+
+    private func saveStates(_ statuses: [FlowRunStatus]) {
+        for status in statuses {
+            guard var stored = flows[status.flow] else { continue }
+            var states = stored.moduleStates
+            for m in status.modules { if let s = m.moduleState { states[m.id.rawValue] = s } }
+            guard states != stored.moduleStates else { continue }
+            stored.moduleStates = states
+            stored.statesSavedAt = Date()
+            do { try save(stored) } catch { logger.error("could not save module states of flow \(status.flow): \(error)") }
+        }
+    }
+
+    /// At shutdown: stops every flow (its runtimes report their final
+    /// states), saves the states, and leaves `started` as it was, so that
+    /// the next start runs what ran.
+    public func stopAllAndSaveStates() async {
+        await gate.runQuietly { await self.stopAllNow() }
+    }
+
+    private func stopAllNow() async {
+        for id in flows.keys.sorted() { _ = await runner.send(.stop(id)) }
+        if let statuses = try? await runnerStatus(nil) { saveStates(statuses) }
+    }
 
     private func save(_ stored: StoredFlow) throws {
         try store.save(stored)

@@ -22,7 +22,7 @@ public struct RPCMethods: Sendable {
         case "listFlowsForRuntime":
             let name = try params.string("runtimeId")
             guard let kind = RuntimeKind(rawValue: name) else {
-                throw APIError.invalidParams("unknown runtime \"\(name)\"\(DidYouMean.hint(for: name, among: RuntimeKind.allCases.map(\.rawValue))); runtimes: \(RuntimeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw APIError.invalidParams("unknown runtime \"\(name.clipped())\"\(DidYouMean.hint(for: name, among: RuntimeKind.allCases.map(\.rawValue))); runtimes: \(RuntimeKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return try await listFlows(runtime: kind)
         case "addOrUpdateFlow":

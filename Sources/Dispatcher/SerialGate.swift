@@ -11,4 +11,8 @@ actor SerialGate {
         }
         return try await body()
     }
+
+    func runQuietly(_ body: @Sendable () async -> Void) async {
+        _ = try? await run { await body() }
+    }
 }

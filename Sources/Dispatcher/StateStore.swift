@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import PipeBridge
 
 /// One deployed flow as the dispatcher keeps it on disk.
 public struct StoredFlow: Codable, Sendable, Equatable {
@@ -8,9 +9,16 @@ public struct StoredFlow: Codable, Sendable, Equatable {
     public var started: Bool
     /// Debugger breakpoints: kept with the flow, across restarts and redeploys.
     public var breakpoints: [Breakpoint]
+    /// Each module's last reported `ctx.state` (saved every few seconds while
+    /// it changes, and at a clean stop), restored when the server restarts.
+    public var moduleStates: [String: JSONValue]
+    /// When `moduleStates` were saved.
+    public var statesSavedAt: Date?
 
-    public init(flow: FlowDocument, revision: Int, started: Bool, breakpoints: [Breakpoint] = []) {
+    public init(flow: FlowDocument, revision: Int, started: Bool, breakpoints: [Breakpoint] = [],
+                moduleStates: [String: JSONValue] = [:], statesSavedAt: Date? = nil) {
         self.flow = flow; self.revision = revision; self.started = started; self.breakpoints = breakpoints
+        self.moduleStates = moduleStates; self.statesSavedAt = statesSavedAt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -19,6 +27,15 @@ public struct StoredFlow: Codable, Sendable, Equatable {
         revision = try c.decode(Int.self, forKey: .revision)
         started = try c.decode(Bool.self, forKey: .started)
         breakpoints = try c.decodeIfPresent([Breakpoint].self, forKey: .breakpoints) ?? []
+        moduleStates = try c.decodeIfPresent([String: JSONValue].self, forKey: .moduleStates) ?? [:]
+        statesSavedAt = try c.decodeIfPresent(Date.self, forKey: .statesSavedAt)
+    }
+
+    /// The saved states of the modules the flow still has.
+    var restorableStates: [ModuleID: JSONValue] {
+        var out: [ModuleID: JSONValue] = [:]
+        for m in flow.modules { if let s = moduleStates[m.id.rawValue] { out[m.id] = s } }
+        return out
     }
 }
 
@@ -37,10 +54,10 @@ public struct StateStore: Sendable {
         return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/polyflow"
     }
 
+    /// Creates the directories (0700), tightens ours, refuses another user's.
     public func prepare() throws {
-        for dir in [directory, flowsDirectory] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        try PrivateDirectory.prepare(directory, createParents: true)
+        try PrivateDirectory.prepare(flowsDirectory)
     }
 
     /// Every stored flow; a file that cannot be read is reported and skipped, the others still load.

@@ -1,52 +1,80 @@
 import FlowModel
 import Foundation
 import HummingbirdWebSocket
+import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 
-/// One WebSocket client of `/rpc`: requests are answered in order; after
-/// `subscribe`, events arrive as `{"jsonrpc":"2.0","method":"event","params":{...}}`.
+/// One WebSocket client of `/rpc`: requests (single or batch) are answered
+/// in order; after `subscribe`, events arrive as
+/// `{"jsonrpc":"2.0","method":"event","params":{...}}`. The session ends when
+/// the client leaves or the server shuts down (a client that stopped reading
+/// cannot hold the shutdown: its pending writes are cancelled).
 struct WebSocketSession {
     let endpoint: RPCEndpoint
     let hub: EventHub
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await serve(inbound: inbound, outbound: outbound)
+        }
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let subscription = Subscription()
+        defer { if let id = subscription.end() { hub.cancel(id) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            var subscription: UInt64?
-            defer { if let subscription { hub.cancel(subscription) } }
+            let hub = self.hub
             for try await message in inbound.messages(maxSize: APIServer.maxRequestBytes) {
                 guard case .text(let text) = message else {
                     try await outbound.write(.text(RPCEndpoint.response(id: .null, error: .invalidRequest("send JSON-RPC requests as text frames"))))
                     continue
                 }
-                let request: RPCEndpoint.Request
-                do { request = try RPCEndpoint.parse(Data(text.utf8)) } catch {
-                    try await outbound.write(.text(RPCEndpoint.response(id: .null, error: RPCEndpoint.apiError(error))))
-                    continue
+                let reply = await endpoint.handle(Data(text.utf8)) { request in
+                    guard request.method == "subscribe" else { return nil }
+                    let filter = try Self.filter(request.params)
+                    let (id, queue) = hub.subscribe(filter)
+                    if let old = subscription.replace(id: id, queue: queue) { hub.cancel(old) }
+                    return .bool(true)
                 }
-                let id = request.id ?? .null
-                if request.method == "subscribe" {
-                    do {
-                        let filter = try Self.filter(request.params)
-                        if let old = subscription { hub.cancel(old) }
-                        let (sub, stream) = hub.subscribe(filter)
-                        subscription = sub
-                        group.addTask {
-                            for await event in stream {
-                                try await outbound.write(.text("{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":\(event)}"))
-                            }
+                if let reply { try await outbound.write(.text(reply)) }
+                if let queue = subscription.takeNewQueue() {
+                    group.addTask {
+                        for await event in queue {
+                            try await outbound.write(.text("{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":\(event)}"))
                         }
-                        try await outbound.write(.text(RPCEndpoint.response(id: id, result: .bool(true))))
-                    } catch {
-                        try await outbound.write(.text(RPCEndpoint.response(id: id, error: RPCEndpoint.apiError(error))))
                     }
-                    continue
-                }
-                if let reply = await endpoint.handle(Data(text.utf8)) {
-                    try await outbound.write(.text(reply))
                 }
             }
-            if let subscription { hub.cancel(subscription) }
+            if let id = subscription.end() { hub.cancel(id) }
             group.cancelAll()
+        }
+    }
+
+    /// The session's current subscription (set from the request handler, read by the loop).
+    final class Subscription: Sendable {
+        private let box = NIOLockedValueBox<(id: UInt64?, new: EventQueue?)>((nil, nil))
+
+        /// Returns the subscription it replaces.
+        func replace(id: UInt64, queue: EventQueue) -> UInt64? {
+            box.withLockedValue { b in
+                defer { b = (id, queue) }
+                return b.id
+            }
+        }
+
+        func takeNewQueue() -> EventQueue? {
+            box.withLockedValue { b in
+                defer { b.new = nil }
+                return b.new
+            }
+        }
+
+        func end() -> UInt64? {
+            box.withLockedValue { b in
+                defer { b = (nil, nil) }
+                return b.id
+            }
         }
     }
 
@@ -63,7 +91,7 @@ struct WebSocketSession {
             for item in items {
                 guard let s = item.stringValue, let kind = EventKind(rawValue: s) else {
                     let names = EventKind.allCases.map(\.rawValue)
-                    throw APIError.invalidParams("subscribe: unknown event kind \(item.jsonText)\(DidYouMean.hint(for: item.stringValue ?? "", among: names)); kinds: \(names.joined(separator: ", "))")
+                    throw APIError.invalidParams("subscribe: unknown event kind \(item.jsonText.clipped())\(DidYouMean.hint(for: item.stringValue ?? "", among: names)); kinds: \(names.joined(separator: ", "))")
                 }
                 kinds.insert(kind)
             }

@@ -28,8 +28,8 @@ public struct FifoPair: Sendable {
 
     /// Creates the directory under `baseDirectory` (created 0700 if missing) and both fifos.
     public static func create(in baseDirectory: String, name: String) throws -> FifoPair {
-        if mkdir(baseDirectory, 0o700) != 0 && errno != EEXIST {
-            throw PipeBridgeError.system("mkdir \(baseDirectory)", errno)
+        do { try PrivateDirectory.prepare(baseDirectory, allowSymlink: false) } catch {
+            throw PipeBridgeError.spawnFailed("fifo directory \(error)")
         }
         var template = Array("\(baseDirectory)/\(name)-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {

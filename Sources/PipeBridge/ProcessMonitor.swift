@@ -104,6 +104,10 @@ public final class ProcessMonitor: @unchecked Sendable {
             }
             return n == 0 || (errno != EAGAIN && errno != EINTR) ? .ended(nil) : .more
         case .exit(_, let pid, _):
+            // The pidfd is readable: the child has exited and is a zombie
+            // until reaped, so its pid (its group's id) is not reused yet.
+            // End whatever it forked before reaping it.
+            _ = kill(-pid, SIGKILL)
             return Self.wait(pid, options: WNOHANG).map { .ended($0) } ?? .more
         }
     }

@@ -8,6 +8,12 @@ import Glibc
 /// closed in the child) and reaped through a pidfd by `ProcessMonitor`: no
 /// signal handler, no thread per child, no scan of the parent's descriptors.
 ///
+/// The child leads its own process group: `signal` reaches everything it
+/// forked too, and when it exits, `ProcessMonitor` kills what is left of
+/// the group (SIGKILL) before it reaps the child, so no grandchild outlives
+/// it. (A grandchild that leaves the group with `setsid` escapes; see
+/// docs/security.md.)
+///
 /// Not Foundation's `Process`: its spawn lists `/proc/self/fd` and crashes
 /// once the host holds ~1,370 descriptors (docs/performance.md).
 public final class SpawnedChild: Sendable {
@@ -38,6 +44,9 @@ public final class SpawnedChild: Sendable {
         ProcessMonitor.shared.reap(pid, onExit: onExit)
     }
 
-    /// Sends `signal` to the child. Its pid cannot be reused before it is reaped; after `onExit`, do not signal it.
-    public func signal(_ signal: CInt) { _ = kill(pid, signal) }
+    /// Sends `signal` to the child and its process group. Its pid cannot be
+    /// reused before it is reaped; after `onExit`, do not signal it.
+    public func signal(_ signal: CInt) {
+        if kill(-pid, signal) != 0 { _ = kill(pid, signal) }
+    }
 }

@@ -41,6 +41,9 @@ final class FlowDebugger: @unchecked Sendable {
     private(set) var hit: Hit?
     /// The message that hit the breakpoint passes it once when released.
     private var passSeq: Int?
+    /// Set while `resume` releases held messages: a breakpoint hit then is
+    /// reported by `resume`'s outcome, not by `onPause`.
+    private var releasing = false
     private var recording: [ModuleID: StepRecord]?
     private var quietWaiters: [QuietWaiter] = []
     /// Reports `paused` (and which message hit) to the flow.
@@ -92,15 +95,18 @@ final class FlowDebugger: @unchecked Sendable {
     /// A message reached the host for `link`, input `slot`.
     func arrive(link: InstanceLink, slot: Int, payload: ByteBuffer) {
         guard let index = links.firstIndex(where: { $0 === link }) else { return }
-        offer(Held(seq: nextSeq, link: index, slot: slot, payload: payload))
+        offer(Held(seq: nextSeq, link: index, slot: slot, payload: payload), passing: passSeq)
         nextSeq += 1
     }
 
-    /// Delivers, holds, or holds and pauses, as the state machine says.
-    private func offer(_ message: Held) {
+    /// Delivers, holds, or holds and pauses, as the state machine says; the
+    /// message numbered `passing` (the one released from a breakpoint) does
+    /// not stop at it again.
+    private func offer(_ message: Held, passing: Int?) {
         let link = links[message.link]
         let endpoint = link.slots[message.slot]
-        switch machine.arrived(stopsHere: stops(message, at: endpoint.module)) {
+        let stopsHere = message.seq != passing && stops(message, at: endpoint.module)
+        switch machine.arrived(stopsHere: stopsHere) {
         case .deliver:
             link.deliver(slot: message.slot, payload: message.payload)
         case .hold:
@@ -109,12 +115,12 @@ final class FlowDebugger: @unchecked Sendable {
             held[endpoint.module, default: []].append(message)
             hit = Hit(module: endpoint.module, port: endpoint.port, payload: message.payload)
             passSeq = message.seq
-            onPause(hit)
+            if !releasing { onPause(hit) }
         }
     }
 
     private func stops(_ message: Held, at module: ModuleID) -> Bool {
-        guard message.seq != passSeq, let b = breakpoints[module] else { return false }
+        guard let b = breakpoints[module] else { return false }
         return b.stops { try? JSONValue(parsing: Data(message.payload.readableBytesView)) }
     }
 
@@ -170,12 +176,24 @@ final class FlowDebugger: @unchecked Sendable {
         return record
     }
 
-    /// Returns whether the flow was paused.
-    func resume() -> Bool {
-        guard machine.isHoldingMessages else { return false }
+    enum ResumeOutcome: Sendable {
+        /// The flow was not holding anything.
+        case notPaused
+        case running
+        /// A released message hit a breakpoint again: the flow holds messages, paused there.
+        case pausedAgain(Hit)
+    }
+
+    /// Releases what is held; says whether the flow runs on or paused again
+    /// at once (a held message reached a breakpoint).
+    func resume() -> ResumeOutcome {
+        guard machine.isHoldingMessages else { return .notPaused }
         recording = nil
+        releasing = true
         apply(machine.resume())
-        return true
+        releasing = false
+        if machine.isHoldingMessages, let hit { return .pausedAgain(hit) }
+        return .running
     }
 
     // MARK: quiet
@@ -270,15 +288,17 @@ final class FlowDebugger: @unchecked Sendable {
             let all = held.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
             held.removeAll()
             hit = nil
+            let pass = passSeq
+            passSeq = nil
             if routeDirect { detach() }
             for message in all {
                 if routeDirect {
                     links[message.link].deliver(slot: message.slot, payload: message.payload)
                 } else {
-                    offer(message)
+                    // May stop at a breakpoint again (setting `hit` and `passSeq`); the rest is held then.
+                    offer(message, passing: pass)
                 }
             }
-            passSeq = nil
             for link in links { link.flush() }
             if routeDirect { setRouting(false) }
         }

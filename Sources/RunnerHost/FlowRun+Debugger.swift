@@ -84,15 +84,18 @@ extension FlowRun {
         return result
     }
 
-    /// Runs on until the next breakpoint. Returns false when the flow was not paused.
+    /// Runs on until the next breakpoint. Returns false when the flow was not
+    /// paused. When a held message hits a breakpoint as it is released, the
+    /// flow says so at once: `paused` at that module, not `running`.
     func resume() async throws -> Bool {
         guard state == .paused else { return false }
         let debugger = self.debugger
-        let resumed = try await debugger.loop.submit { debugger.resume() }.get()
+        let outcome = try await debugger.loop.submit { debugger.resume() }.get()
         pausedAt = nil
         setState(.running, reason: nil)
         emit(.resumed(flow: plan.flow.id))
-        return resumed
+        if case .pausedAgain(let hit) = outcome { debuggerPaused(hit) }
+        return true
     }
 
     static func json(_ payload: ByteBuffer) -> JSONValue {

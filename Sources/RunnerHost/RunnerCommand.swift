@@ -6,8 +6,11 @@ import PipeBridge
 public enum RunnerCommand: Sendable, Codable {
     case listRuntimes
     /// Deploys or replaces a flow with its breakpoints; `start` starts a new
-    /// flow in the same step (its first start is its load check).
-    case deploy(FlowDocument, breakpoints: [Breakpoint], revision: Int?, start: Bool = false)
+    /// flow in the same step (its first start is its load check). `states`
+    /// are module states to start from when the flow is new to the runner
+    /// (kept by the dispatcher across its restarts); those modules' `init`
+    /// does not run again.
+    case deploy(FlowDocument, breakpoints: [Breakpoint], revision: Int?, start: Bool = false, states: [ModuleID: JSONValue] = [:])
     case start(FlowID)
     case stop(FlowID)
     case remove(FlowID)
@@ -38,7 +41,8 @@ extension RunnerHost {
         do {
             switch command {
             case .listRuntimes: return .runtimes(listRuntimes())
-            case .deploy(let flow, let breakpoints, let revision, let start): try await deploy(flow, breakpoints: breakpoints, revision: revision, start: start)
+            case .deploy(let flow, let breakpoints, let revision, let start, let states):
+                try await deploy(flow, breakpoints: breakpoints, revision: revision, start: start, restoring: states)
             case .start(let id): try await start(id)
             case .stop(let id): try await stop(id)
             case .remove(let id): try await remove(id)

@@ -54,7 +54,9 @@ public actor RunnerHost {
     /// `start` starts a new flow at once. Its real instances are then the load
     /// check (each runtime starts once, not twice): when a module does not load
     /// or an `init` throws, they are stopped and nothing is deployed.
-    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false) async throws {
+    /// - Parameter restoring: module states to start from when the flow is new here (see `RunnerCommand.deploy`).
+    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
+                       restoring: [ModuleID: JSONValue] = [:]) async throws {
         let available = listRuntimes().map(\.id)
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
@@ -67,8 +69,10 @@ public actor RunnerHost {
             return
         }
 
+        let restored = restoring.filter { flow.module($0.key) != nil }
         if old == nil, start {
-            let run = makeRun(plan, states: [:], runInit: Set(flow.modules.map(\.id)), quiet: false, breakpoints: breakpoints)
+            let run = makeRun(plan, states: restored, runInit: Set(flow.modules.map(\.id)).subtracting(restored.keys),
+                              quiet: false, breakpoints: breakpoints)
             await run.activate()
             do {
                 try await run.start()
@@ -107,7 +111,7 @@ public actor RunnerHost {
         }
         try await loadCheck()
 
-        var states: [ModuleID: JSONValue] = [:]
+        var states: [ModuleID: JSONValue] = old == nil ? restored : [:]
         var kept: [ModuleID: JSONValue] = [:]
         var pending: [(Endpoint, ByteBuffer)] = []
         var wasRunning = false

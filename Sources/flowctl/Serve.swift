@@ -24,6 +24,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A secret every API client must present (env FLOWCTL_TOKEN).")
     var token: String?
 
+    @Option(name: .customLong("allow-origin"), help: "An origin (e.g. http://localhost:3000) whose pages may use the API besides the server's own; repeatable.")
+    var allowOrigins: [String] = []
+
+    @Option(name: .customLong("allow-host"), help: "A name the server may be reached by (the Host header) besides loopback or the bound address; repeatable.")
+    var allowHosts: [String] = []
+
+    @Option(name: .customLong("max-connections"), help: "Open client connections at most (HTTP and WebSocket); more get 503.")
+    var maxConnections = 512
+
+    @Option(name: .customLong("header-timeout"), help: "Seconds a client has to send a request head before it is closed.")
+    var headerTimeout = 10.0
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -38,11 +50,20 @@ struct Serve: AsyncParsableCommand {
                 return handler
             }
             let initial = try flows.map { try FlowFile.load($0).1 }
+            for origin in allowOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.dropFirst(8).contains("/") {
+                throw CLIError("--allow-origin \(origin): expected scheme://host[:port], e.g. http://localhost:3000")
+            }
             // An empty token (`--token ""`, FLOWCTL_TOKEN= in a script) is no token: never a secret anyone can send.
             let token = (self.token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }
-            let configuration = DispatcherConfiguration(
+            var configuration = DispatcherConfiguration(
                 host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token,
                 runner: RunnerConfiguration(), initialFlows: initial)
+            configuration.allowedOrigins = allowOrigins
+            configuration.allowedHosts = allowHosts
+            guard maxConnections > 0 else { throw CLIError("--max-connections \(maxConnections): expected a positive number") }
+            guard headerTimeout > 0 else { throw CLIError("--header-timeout \(headerTimeout): expected a positive number of seconds") }
+            configuration.limits.maxConnections = maxConnections
+            configuration.limits.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
             let dispatcher = Dispatcher(configuration: configuration, logger: Logger(label: "polyflow"))
             let host = self.host
             do {

@@ -17,7 +17,7 @@ struct Tail: AsyncParsableCommand {
         try await reportingErrors {
             var url = options.server.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
             url += url.hasSuffix("/") ? "rpc" : "/rpc"
-            if let token = options.token { url += "?token=\(token)" }
+            if let token = options.token { url += "?token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" }
             var params: [String: JSONValue] = [:]
             if let flowId { params["flowId"] = .string(flowId) }
             if let events { params["events"] = .array(events.split(separator: ",").map { .string(String($0)) }) }
@@ -25,8 +25,10 @@ struct Tail: AsyncParsableCommand {
             let limit = count
             let logger = Logger(label: "flowctl-tail", factory: { _ in SwiftLogNoOpLogHandler() })
             let failure = FailureBox()
+            let configuration = WebSocketClientConfiguration(maxFrameSize: 64 << 20)
+            let close: WebSocketCloseFrame?
             do {
-                try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+                close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
                     try await outbound.write(.text(subscribe))
                     var seen = 0
                     for try await message in inbound.messages(maxSize: 64 << 20) {
@@ -46,17 +48,28 @@ struct Tail: AsyncParsableCommand {
                             printJSON(String(text[start.upperBound...].dropLast()))
                         }
                         seen += 1
-                        if let limit, seen >= limit { return }
+                        if let limit, seen >= limit {
+                            failure.done = true
+                            return
+                        }
                     }
                 }
             } catch {
                 throw CLIError("cannot subscribe at \(url): \(error) — is `flowctl serve` running?")
             }
             if let message = failure.message { throw CLIError(message) }
+            if !failure.done {
+                // The server ended the stream: say why, and fail (a tail that stops is not a success).
+                let why = close.map { "code \($0.closeCode)\($0.reason.map { ": \($0)" } ?? "")" } ?? "no close frame"
+                throw CLIError("the server closed the event stream at \(url) (\(why)); run `flowctl tail` again to follow on")
+            }
         }
     }
 }
 
+/// What the socket handler found out (set inside the handler, read after it returned).
 final class FailureBox: @unchecked Sendable {
     var message: String?
+    /// The requested number of events arrived.
+    var done = false
 }

@@ -58,21 +58,49 @@ import Testing
         #expect(answered == run.seeds.count || failures.count >= 5)
     }
 
+    /// A well-formed call (JSON-RPC 2.0, section 4): an object with `"jsonrpc": "2.0"`,
+    /// a string `method`, an `id` that is absent, null, a string or a number, and
+    /// `params` absent or structured.
+    static func isValidCall(_ r: JSONValue) -> Bool {
+        guard case .object(let o) = r, o["jsonrpc"] == "2.0", o["method"]?.stringValue != nil else { return false }
+        switch o["id"] { case nil, .null?, .string?, .int?, .double?: break; default: return false }
+        switch o["params"] { case nil, .null?, .object?, .array?: return true; default: return false }
+    }
+
+    /// Whether a request gets an answer: everything but a well-formed notification (no `id`).
+    static func expectsAnswer(_ r: JSONValue) -> Bool { !isValidCall(r) || r.objectValue?["id"] != nil }
+
     /// What is wrong with `answer` to `request`, if anything.
     static func problem(request: Data, answer: String?) -> String? {
         let parsed = try? JSONValue(parsing: request)
-        let validCall = parsed.map { r in r["jsonrpc"] == "2.0" && r["method"]?.stringValue != nil } ?? false
-        guard let answer else {
-            // Only a notification (a well-formed call without "id") goes unanswered.
-            if validCall, parsed?.objectValue?["id"] == nil { return nil }
-            return "no answer"
+        // What should come back: one answer per request that expects one (a batch: an array of them, in order).
+        let expected: [JSONValue?]  // the request each answer is for (nil: the body as a whole)
+        var batch = false
+        switch parsed {
+        case .array(let items)? where !items.isEmpty && items.count <= RPCEndpoint.maxBatch:
+            expected = items.filter(expectsAnswer).map { $0 }
+            batch = true
+        case let single? where !(single.arrayValue?.isEmpty == false):
+            expected = single.arrayValue != nil || expectsAnswer(single) ? [single] : []
+        default:
+            expected = [nil]
         }
+        guard let answer else { return expected.isEmpty ? nil : "no answer" }
+        if expected.isEmpty { return "an answer to notifications only: \(answer.prefix(200))" }
         guard let response = try? JSONValue(parsing: Data(answer.utf8)) else { return "the answer is not JSON: \(answer.prefix(200))" }
-        for item in response.arrayValue ?? [response] {
+        let items: [JSONValue]
+        if batch {
+            guard let array = response.arrayValue else { return "a batch answered by \(response.typeName)" }
+            if array.count != expected.count { return "\(array.count) answers to \(expected.count) requests that expect one" }
+            items = array
+        } else {
+            items = [response]
+        }
+        for (item, request) in zip(items, batch ? expected : [parsed]) {
             guard case .object(let o) = item else { return "an answer that is not an object" }
             if o["jsonrpc"] != "2.0" { return "no \"jsonrpc\": \"2.0\"" }
             guard let id = o["id"] else { return "no id" }
-            if response.arrayValue == nil, validCall, let sent = parsed?["id"], sent.stringValue != nil || sent.intValue != nil, id != sent {
+            if let request, isValidCall(request), let sent = request["id"], sent.stringValue != nil || sent.intValue != nil, id != sent {
                 return "id \(id.jsonText) for a request with id \(sent.jsonText)"
             }
             switch (o["result"], o["error"]) {
@@ -96,7 +124,10 @@ import Testing
     static func body(using g: inout SeededGenerator) -> Data {
         let request: JSONValue = g.chance(0.9) ? call(using: &g) : JSONFuzz.value(using: &g)
         var text = Array(request.jsonText.utf8)
-        if g.chance(0.05) { text = Array("[\(request.jsonText),\(call(using: &g).jsonText)]".utf8) }
+        if g.chance(0.08) {
+            let more = (0..<Int.random(in: 0...3, using: &g)).map { _ in call(using: &g).jsonText }
+            text = Array("[\(([request.jsonText] + more).joined(separator: ","))]".utf8)
+        }
         if g.chance(0.2) { text = JSONFuzz.mutate(text, using: &g) }
         return Data(text)
     }

@@ -129,9 +129,9 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
 }
 
 /// Runs `body` with a started server and always cleans it up.
-func withServer(flows: [String] = [], environment: [String: String] = [:],
+func withServer(flows: [String] = [], extraArguments: [String] = [], environment: [String: String] = [:],
                 _ body: (PolyflowServer) async throws -> Void) async throws {
-    let server = try await PolyflowServer.start(flows: flows, environment: environment)
+    let server = try await PolyflowServer.start(flows: flows, extraArguments: extraArguments, environment: environment)
     do { try await body(server) } catch {
         await server.cleanUp()
         throw error

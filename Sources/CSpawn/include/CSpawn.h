@@ -6,7 +6,8 @@
 /// Spawns `path` with `argv` and `envp` (NULL-terminated) in `directory`
 /// (NULL: the caller's), its stdin, stdout and stderr on the given
 /// descriptors and every other descriptor closed; signal mask empty and
-/// SIGPIPE back to its default. Returns 0 and sets `*pid`, or an errno.
+/// SIGPIPE back to its default; in a new process group whose id is its pid.
+/// Returns 0 and sets `*pid`, or an errno.
 int polyflow_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
                    int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid);
 
@@ -26,5 +27,8 @@ int polyflow_epoll_add(int epfd, int fd, uint64_t token);
 int polyflow_epoll_remove(int epfd, int fd);
 /// Waits (no timeout) for at most `max` (≤ 64) ready descriptors; writes their tokens; returns how many, or -1 with errno set.
 int polyflow_epoll_wait(int epfd, uint64_t *tokens, int max);
+
+/// Hands freed heap memory back to the system (glibc's malloc_trim(0)); 1 if some was released.
+int polyflow_malloc_trim(void);
 
 #endif

@@ -59,7 +59,7 @@ struct FlowParser {
         case .string(let s)?:
             runtime = RuntimeKind(rawValue: s)
             if runtime == nil {
-                problem("\(path).runtime", "unknown runtime \"\(s)\"\(DidYouMean.hint(for: s, among: RuntimeKind.allCases.map(\.rawValue))); expected one of \(RuntimeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                problem("\(path).runtime", "unknown runtime \"\(s.clipped())\"\(DidYouMean.hint(for: s, among: RuntimeKind.allCases.map(\.rawValue))); expected one of \(RuntimeKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         case let other?: problem("\(path).runtime", "must be a string, got \(other.typeName)")
         }
@@ -161,7 +161,7 @@ struct FlowParser {
 
     mutating func unknownFields(_ o: [String: JSONValue], known: [String], at path: String) {
         for key in o.keys.sorted() where !known.contains(key) {
-            problem(path.isEmpty ? key : "\(path).\(key)", "unknown field\(DidYouMean.hint(for: key, among: known))")
+            problem(path.isEmpty ? key.clipped() : "\(path).\(key.clipped())", "unknown field\(DidYouMean.hint(for: key, among: known))")
         }
     }
 }

@@ -1,0 +1,75 @@
+import Testing
+@testable import Dispatcher
+
+/// The access rules without a server: each case is a request an attacker or a careless client sends.
+@Suite struct AccessPolicyTests {
+    func head(_ headers: [String: String], method: String = "POST", uri: String = "/rpc") -> AccessPolicy.RequestHead {
+        .init(method: method, uri: uri, headers: headers)
+    }
+
+    func isRefused(_ verdict: AccessPolicy.Verdict, _ status: Int) -> Bool {
+        if case .refuse(let s, _, _) = verdict { return s == status }
+        return false
+    }
+
+    let json = "application/json"
+
+    @Test func loopbackServerAcceptsLoopbackNamesOnly() {
+        let p = AccessPolicy(boundHost: "127.0.0.1")
+        for host in ["127.0.0.1:7770", "localhost:7770", "[::1]:7770", "127.0.0.2", "LOCALHOST"] {
+            #expect(p.check(head(["host": host, "content-type": json])) == .allow, "\(host)")
+        }
+        for host in ["evil.example:7770", "127.0.0.1.evil.example", "", "localhost.evil.example", "0x7f.0.0.1"] {
+            #expect(isRefused(p.check(head(["host": host, "content-type": json])), 403), "\(host)")
+        }
+        let allowed = AccessPolicy(boundHost: "127.0.0.1", allowedHosts: ["devbox.lan"])
+        #expect(allowed.check(head(["host": "devbox.lan:7770", "content-type": json])) == .allow)
+    }
+
+    @Test func wildcardBindLeavesHostsToTheToken() {
+        let p = AccessPolicy(boundHost: "0.0.0.0", token: "t")
+        #expect(p.check(head(["host": "anything:1", "content-type": json, "authorization": "Bearer t"])) == .allow)
+        #expect(isRefused(p.check(head(["host": "anything:1", "content-type": json])), 401))
+        let specific = AccessPolicy(boundHost: "10.0.0.5", token: "t")
+        #expect(specific.check(head(["host": "10.0.0.5:7770", "content-type": json, "authorization": "Bearer t"])) == .allow)
+        #expect(isRefused(specific.check(head(["host": "evil.example", "content-type": json, "authorization": "Bearer t"])), 403))
+    }
+
+    @Test func originMustBeTheServersOwnOrAllowed() {
+        let p = AccessPolicy(boundHost: "127.0.0.1", allowedOrigins: ["http://localhost:3000/"])
+        let host = "127.0.0.1:7770"
+        #expect(p.check(head(["host": host, "origin": "http://127.0.0.1:7770", "content-type": json])) == .allow)
+        #expect(p.check(head(["host": host, "origin": "http://localhost:3000", "content-type": json])) == .allow)
+        #expect(isRefused(p.check(head(["host": host, "origin": "http://127.0.0.1:7771", "content-type": json])), 403), "another port is another origin")
+        #expect(isRefused(p.check(head(["host": host, "origin": "http://evil.example", "content-type": json])), 403))
+        #expect(isRefused(p.check(head(["host": host, "origin": "null", "content-type": json])), 403))
+        #expect(p.check(head(["host": host, "origin": "ws://127.0.0.1", "content-type": json])) == .allow, "a WebSocket library, not a page")
+        #expect(isRefused(p.check(head(["host": host, "origin": "ws://evil.example", "content-type": json])), 403))
+        #expect(isRefused(p.check(head(["host": host, "origin": "http://evil.example", "upgrade": "websocket"], method: "GET", uri: "/rpc")), 403),
+                "the WebSocket upgrade too")
+    }
+
+    @Test func postMustBeJSON() {
+        let p = AccessPolicy(boundHost: "127.0.0.1")
+        let host = "127.0.0.1:7770"
+        for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+            #expect(isRefused(p.check(head(["host": host, "content-type": type])), 415), "\(type)")
+        }
+        #expect(isRefused(p.check(head(["host": host])), 415))
+        #expect(p.check(head(["host": host, "content-type": "Application/JSON; charset=utf-8"])) == .allow)
+        #expect(p.check(head(["host": host], method: "GET", uri: "/health")) == .allow)
+    }
+
+    @Test func tokenIsComparedAsBytes() {
+        let p = AccessPolicy(boundHost: "127.0.0.1", token: "caf\u{e9}")
+        let host = "127.0.0.1:7770"
+        #expect(p.check(head(["host": host, "content-type": json, "authorization": "Bearer caf\u{e9}"])) == .allow)
+        #expect(isRefused(p.check(head(["host": host, "content-type": json, "authorization": "Bearer cafe\u{301}"])), 401))
+        #expect(isRefused(p.check(head(["host": host, "content-type": json, "authorization": "Bearer caf\u{e9}x"])), 401))
+        #expect(p.check(head(["host": host], method: "GET", uri: "/rpc?token=caf%C3%A9")) == .allow)
+        #expect(isRefused(p.check(head(["host": host], method: "GET", uri: "/rpc?token=cafe%CC%81")), 401))
+        #expect(AccessPolicy.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!AccessPolicy.constantTimeEqual([1, 2, 3], [1, 2]))
+        #expect(!AccessPolicy.constantTimeEqual([], [0]))
+    }
+}
