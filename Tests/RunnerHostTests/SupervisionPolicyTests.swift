@@ -15,7 +15,9 @@ func py(_ path: String) -> String {
 /// redelivery") with real processes and the default policy: the give-up rule
 /// and `startFlow` trying again, the start timeout, and the stop grace with
 /// the record it leaves when a handler has to be killed.
-@Suite(.timeLimit(.minutes(2))) struct SupervisionPolicyTests {
+// Waits are generous: the runner runs in the test process, whose timers a busy
+// machine and a full parallel suite delay by tens of seconds at times.
+@Suite(.timeLimit(.minutes(3))) struct SupervisionPolicyTests {
     /// A runtimes directory whose python3 runtime is the real one, except
     /// that it exits at once with status 3 while `marker` exists.
     static func crashingWhile(marker: String) throws -> String {
@@ -74,7 +76,7 @@ func py(_ path: String) -> String {
             // From now on every start fails at once; the kill is the first failure.
             #expect(FileManager.default.createFile(atPath: marker, contents: Data()))
             kill(pid, SIGKILL)
-            try await h.recorder.wait(for: "the flow degraded", timeout: .seconds(30)) { degraded($0, "gu") != nil }
+            try await h.recorder.wait(for: "the flow degraded", timeout: .seconds(90)) { degraded($0, "gu") != nil }
             let reasons = failures(h.recorder.events, "gu")
             #expect(reasons.count == 5, "a failure for the kill and each of four failed restarts: \(reasons)")
             let reason = try #require(degraded(h.recorder.events, "gu"))
@@ -93,7 +95,7 @@ func py(_ path: String) -> String {
             let after = try await h.host.status(FlowID("gu"))
             #expect(after.state == .running)
             #expect(after.instances.first?.state == .ready)
-            try await h.recorder.wait(for: "the waiting message delivered") { $0.outputs("gu") == ["\"kept\""] }
+            try await h.recorder.wait(for: "the waiting message delivered", timeout: .seconds(60)) { $0.outputs("gu") == ["\"kept\""] }
             #expect(failures(h.recorder.events, "gu").count == 5, "no failure after giving up")
         }
     }
@@ -132,7 +134,7 @@ func py(_ path: String) -> String {
             """)
             let pid = try #require(try await h.host.pids(FlowID("grace")).first)
             try await h.inject("grace", "stuck", "{\"n\": 1}")
-            try await eventually("the handler started") { FileManager.default.fileExists(atPath: started) }
+            try await eventually("the handler started", timeout: .seconds(60)) { FileManager.default.fileExists(atPath: started) }
             let start = ContinuousClock.now
             try await h.host.stop(FlowID("grace"))
             let took = ContinuousClock.now - start
@@ -166,7 +168,7 @@ func py(_ path: String) -> String {
             {"id": "brief", "modules": [{"id": "slow", "runtime": "python3", "code": \(js(code))}]}
             """)
             try await h.inject("brief", "slow", "{\"n\": 2}")
-            try await eventually("the handler started") { FileManager.default.fileExists(atPath: started) }
+            try await eventually("the handler started", timeout: .seconds(60)) { FileManager.default.fileExists(atPath: started) }
             let start = ContinuousClock.now
             try await h.host.stop(FlowID("brief"))
             // The handler takes 3 s of the 5 s grace: its output proves the stop waited for it.
