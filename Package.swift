@@ -56,8 +56,10 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "FlowModelTests", dependencies: ["FlowModel"]),
-        .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel", .product(name: "NIOCore", package: "swift-nio")]),
+        // Seeded generators and the bounded fuzz loop shared by the fuzz tests.
+        .target(name: "FuzzSupport", dependencies: ["FlowModel"], path: "Tests/FuzzSupport"),
+        .testTarget(name: "FlowModelTests", dependencies: ["FlowModel", "FuzzSupport"]),
+        .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RunnerHostTests", dependencies: [
             "RunnerHost", "PipeBridge", "FlowModel",
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -65,7 +67,11 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "RunnerHost", "FlowModel"]),
+        .testTarget(name: "DispatcherTests", dependencies: [
+            "Dispatcher", "FlowModel", "RunnerHost", "FuzzSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "FlowModel", "PipeBridge",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -6,8 +6,9 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var data: JSONValue?
 
+    /// `message` may quote what the client sent: its control characters are escaped, so it stays one line.
     public init(code: Int, message: String, data: JSONValue? = nil) {
-        self.code = code; self.message = message; self.data = data
+        self.code = code; self.message = message.escapingControlCharacters; self.data = data
     }
 
     public var description: String { message }

@@ -53,8 +53,10 @@ struct Serve: AsyncParsableCommand {
             for origin in allowOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.dropFirst(8).contains("/") {
                 throw CLIError("--allow-origin \(origin): expected scheme://host[:port], e.g. http://localhost:3000")
             }
+            // An empty token (`--token ""`, FLOWCTL_TOKEN= in a script) is no token: never a secret anyone can send.
+            let token = (self.token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }
             var configuration = DispatcherConfiguration(
-                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"],
+                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token,
                 runner: RunnerConfiguration(), initialFlows: initial)
             configuration.allowedOrigins = allowOrigins
             configuration.allowedHosts = allowHosts

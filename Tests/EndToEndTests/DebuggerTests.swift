@@ -139,6 +139,56 @@ import Testing
         }
     }
 
+    @Test func anExistsConditionPausesOnlyWhereThePointerResolvesAndMissingOnlyWhereItDoesNot() async throws {
+        try await withServer { server in
+            let flow: JSONValue = [
+                "id": "cond",
+                "modules": [
+                    ["id": "relay", "runtime": "node", "code": "exports.onMessage = (msg, ctx) => { for (const x of msg.payload) ctx.send('out', x); };"],
+                    ["id": "sink", "runtime": "python3", "code": "def on_message(msg, ctx):\n    return msg.payload\n"],
+                ],
+                "connections": [["from": "relay.out", "to": "sink.in"]],
+            ]
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
+            let set = try await server.flowctl("setBreakPointAtModule", "cond/sink", "--pointer", "/error", "--exists")
+            #expect(set.status == 0 && set.stdout == "true", "\(set.stderr)")
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "cond", "--events", "output,debug", "--count", "10"],
+                                        environment: ["FLOWCTL_SERVER": server.url])
+            do {
+                try await tail.waitForStderr("subscribed") { $0.contains("following") }
+                // /error is absent, nested deeper, present (the hit), then absent again.
+                _ = try await server.rpc("inject", ["flowModuleId": "cond/relay",
+                                                    "payload": [["ok": 1], ["ok": 2, "detail": ["error": "deep"]], ["error": "boom"], ["ok": 3]]])
+                let paused = try await waitPaused(server, "cond")
+                #expect(paused["pausedAt"]?["module"] == "sink")
+                #expect(paused["pausedAt"]?["payload"] == ["error": "boom"])
+                #expect(module(paused, "sink")?["queuedPayloads"] == [["error": "boom"], ["ok": 3]])
+                #expect(try await server.flowctl("resumeFlow", "cond").stdout == "true")
+                try await eventually("cond running again") { try await server.status("cond")["status"] == "running" }
+
+                // The other way round: --missing pauses only where /ok does not resolve.
+                #expect(try await server.flowctl("removeBreakPointAtModule", "cond/sink").stdout == "true")
+                let missing = try await server.flowctl("setBreakPointAtModule", "cond/sink", "--pointer", "/ok", "--missing")
+                #expect(missing.status == 0, "\(missing.stderr)")
+                _ = try await server.rpc("inject", ["flowModuleId": "cond/relay", "payload": [["ok": 4], ["nope": 5]]])
+                let second = try await waitPaused(server, "cond")
+                #expect(second["pausedAt"]?["payload"] == ["nope": 5])
+                #expect(try await server.flowctl("resumeFlow", "cond").stdout == "true")
+                #expect(try await tail.waitForExit() == 0)
+            } catch {
+                await tail.terminate()
+                throw error
+            }
+            let events = try tail.stdout.map { try JSONValue(parsing: Data($0.utf8)) }
+            #expect(events.filter { $0["type"] == "paused" }.compactMap { $0["payload"] } == [["error": "boom"], ["nope": 5]],
+                    "exactly two hits: the payload with /error, the one without /ok")
+            #expect(events.filter { $0["type"] == "resumed" }.count == 2)
+            #expect(events.filter { $0["type"] == "output" }.compactMap { $0["payload"] }
+                    == [["ok": 1], ["ok": 2, "detail": ["error": "deep"]], ["error": "boom"], ["ok": 3], ["ok": 4], ["nope": 5]],
+                    "every message once, in order, the held ones after the resume")
+        }
+    }
+
     @Test func breakpointsSurviveRestartsAndRedeploysAndGoWithTheirModule() async throws {
         let state = tempDirectory("state")
         let run = tempDirectory("run")

@@ -107,22 +107,41 @@ import Testing
 
     @Test func removedModulesDrainAndAddedOnesStart() async throws {
         try await withServer { server in
-            let slow: JSONValue = ["id": "slow", "runtime": "python3",
-                                   "code": "import time\ndef on_message(msg, ctx):\n    time.sleep(0.002)\n    return dict(msg.payload, via='slow')\n"]
+            // gen and slow share the Python instance: gen's one turn hands all
+            // 300 messages to slow's inbox at once, so every one of them is
+            // queued for slow before the swap. slow stamps each output with the
+            // time it processed it, and counts its progress in a file: its
+            // outputs leave the runtime only when its turn ends, so they cannot
+            // tell the test that slow is still busy; the file can.
+            let progress = tempDirectory("drain") + "/progress"
+            defer { try? FileManager.default.removeItem(atPath: (progress as NSString).deletingLastPathComponent) }
+            let slow: JSONValue = ["id": "slow", "runtime": "python3", "code": .string("""
+            import time
+            def on_message(msg, ctx):
+                time.sleep(0.01)
+                with open(\(JSONValue.string(progress).jsonText), 'a') as f:
+                    f.write('x')
+                return dict(msg.payload, via='slow', at=time.time())
+            """)]
             let end: JSONValue = ["id": "end", "runtime": "node", "code": "module.exports = (msg) => msg.payload"]
             let first: JSONValue = ["id": "drain", "modules": [Self.gen(), slow, end],
                                     "connections": [["from": "gen.out", "to": "slow.in"], ["from": "slow.out", "to": "end.in"]]]
             #expect(try await deploy(server, first)["result"] == true)
             let tail = try ChildProcess(Repo.flowctl, ["tail", "drain", "--events", "output,swap", "--count", "401"],
                                         environment: ["FLOWCTL_SERVER": server.url])
+            var swapRequestedAt = 0.0
             do {
                 try await tail.waitForStderr("subscribed") { $0.contains("following") }
                 _ = try await server.rpc("inject", ["flowModuleId": "drain/gen", "payload": ["start": 0, "count": 300]])
-                try await tail.waitForStdoutCount(20)
+                // slow has done 20 of its 300 (about 3 s of work): 280 are still queued for it.
+                try await eventually("slow under way") {
+                    ((try? FileManager.default.attributesOfItem(atPath: progress))?[.size] as? NSNumber)?.intValue ?? 0 >= 20
+                }
                 // Remove "slow" while messages are queued for it; "fast" takes its place.
                 let fast: JSONValue = ["id": "fast", "runtime": "node", "code": "module.exports = (msg) => ({ ...msg.payload, via: 'fast' })"]
                 let second: JSONValue = ["id": "drain", "modules": [Self.gen(), fast, end],
                                          "connections": [["from": "gen.out", "to": "fast.in"], ["from": "fast.out", "to": "end.in"]]]
+                swapRequestedAt = Date().timeIntervalSince1970
                 #expect(try await deploy(server, second)["result"] == true)
                 _ = try await server.rpc("inject", ["flowModuleId": "drain/gen", "payload": ["start": 300, "count": 100]])
                 #expect(try await tail.waitForExit(timeout: .seconds(60)) == 0)
@@ -138,8 +157,14 @@ import Testing
             let outs = events.filter { $0["type"] == "output" }.compactMap { $0["payload"] }
             #expect(outs.compactMap { $0["seq"]?.intValue }.sorted() == Array(0..<400), "nothing lost, nothing twice")
             let viaSlow = outs.filter { $0["via"] == "slow" }.compactMap { $0["seq"]?.intValue }
-            #expect(viaSlow.count >= 20, "slow finished what was queued for it before it went")
-            #expect(outs.filter { $0["via"] == "fast" }.compactMap { $0["seq"]?.intValue }.allSatisfy { $0 >= viaSlow.max()! })
+            let viaFast = outs.filter { $0["via"] == "fast" }.compactMap { $0["seq"]?.intValue }
+            #expect(firstDifference(viaSlow, Array(0..<300)) == nil, "slow processed everything queued for it, in order, before it went")
+            #expect(firstDifference(viaFast, Array(300..<400)) == nil, "fast got only what was sent after the swap")
+            // The drain is real: slow still had messages queued when the swap was asked for.
+            let lastBySlow = outs.filter { $0["via"] == "slow" }.compactMap { o -> Double? in
+                if case .double(let d)? = o["at"] { return d } else { return nil }
+            }.max() ?? 0
+            #expect(lastBySlow > swapRequestedAt, "slow had finished its queue before the swap; the drain was not tested")
         }
     }
 }

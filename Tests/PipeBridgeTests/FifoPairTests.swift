@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import PipeBridge
 
-@Suite struct FifoPairTests {
+@Suite(.timeLimit(.minutes(1))) struct FifoPairTests {
     func tempBase() -> String {
         NSTemporaryDirectory() + "polyflow-fifo-test-\(UUID().uuidString.prefix(8))"
     }

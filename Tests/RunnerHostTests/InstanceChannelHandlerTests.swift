@@ -9,7 +9,7 @@ import Testing
 /// The host's read path: frames split across reads at any byte, large and
 /// small, reach the link whole and in order; a bad or oversized frame is one
 /// protocol error.
-@Suite struct InstanceChannelHandlerTests {
+@Suite(.timeLimit(.minutes(2))) struct InstanceChannelHandlerTests {
     final class Harness {
         let channel = EmbeddedChannel()
         let published = NIOLockedValueBox<[String]>([])
@@ -42,10 +42,18 @@ import Testing
             }
         }
 
-        func firstEvent() async -> InstanceEvent? {
-            var it = events.makeAsyncIterator()
-            return await it.next()
+        /// The first event, or nil when none comes within `timeout`: the
+        /// stream is never finished, so a missing event must not hang the suite.
+        func firstEvent(within timeout: Duration = .seconds(10)) async -> InstanceEvent? {
+            await firstElement(of: events, within: timeout)
         }
+    }
+
+    @Test func firstEventGivesUpWhenNothingComes() async throws {
+        let h = try Harness()
+        try h.feed(Self.stream(["quiet"]), chunk: 100)
+        // It returns (nil) instead of waiting for ever; how soon depends on how busy the test process is.
+        #expect(await h.firstEvent(within: .milliseconds(200)) == nil)
     }
 
     static func stream(_ payloads: [String]) -> [UInt8] {

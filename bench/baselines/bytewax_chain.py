@@ -1,11 +1,10 @@
 """Baseline: the in-runtime python chain in bytewax (run in bench/.venv).
-    python bytewax_chain.py N BATCH   -> {"rate": messages/s, "count": N}
+    python bytewax_chain.py N BATCH [RUNS [WARMUP]]   -> {"rates": [...], "rate": median, "count": N}
 TestingSource(range(N), batch_size=BATCH) -> map make -> m1 -> m2 -> m3 -> counting sink,
-run with bytewax.testing.run_main (one worker, in this thread)."""
-import json
+run with bytewax.testing.run_main (one worker, in this thread); each pass builds the
+dataflow and runs it to completion; WARMUP untimed passes, then RUNS timed ones (runs.py)."""
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bytewax.operators as op  # noqa: E402
@@ -13,8 +12,10 @@ from bytewax.dataflow import Dataflow  # noqa: E402
 from bytewax.outputs import DynamicSink, StatelessSinkPartition  # noqa: E402
 from bytewax.testing import TestingSource, run_main  # noqa: E402
 from chain_funcs import m1, m2, m3, make  # noqa: E402
+from runs import arguments, timed_passes  # noqa: E402
 
 n, batch = int(sys.argv[1]), int(sys.argv[2])
+runs, warmup = arguments(sys.argv, first=3)
 totals = {"count": 0, "qty": 0}
 
 
@@ -29,15 +30,17 @@ class CountSink(DynamicSink):
         return _Partition()
 
 
-flow = Dataflow("bench")
-s = op.input("inp", flow, TestingSource(range(n), batch_size=batch))
-s = op.map("make", s, make)
-s = op.map("m1", s, m1)
-s = op.map("m2", s, m2)
-s = op.map("m3", s, m3)
-op.output("out", s, CountSink())
-t0 = time.perf_counter()
-run_main(flow)
-seconds = time.perf_counter() - t0
-assert totals["count"] == n, totals
-print(json.dumps({"rate": n / seconds, "count": totals["count"], "seconds": seconds}))
+def one_pass():
+    totals["count"] = 0
+    flow = Dataflow("bench")
+    s = op.input("inp", flow, TestingSource(range(n), batch_size=batch))
+    s = op.map("make", s, make)
+    s = op.map("m1", s, m1)
+    s = op.map("m2", s, m2)
+    s = op.map("m3", s, m3)
+    op.output("out", s, CountSink())
+    run_main(flow)
+    return totals["count"]
+
+
+timed_passes(one_pass, n, runs, warmup)

@@ -69,7 +69,8 @@ class Config:
     pressure_seconds: float
     scale_flows: int
     venv: bool
-    repeats: int              # throughput and latency: runs of each side; the median is shown
+    repeats: int              # throughput and latency: timed runs of each side; the median is shown, with min–max
+    warmup: int               # throughput: untimed runs of each side before the timed ones (same N)
     python: str = field(default_factory=lambda: resolve_python())
     node: str = field(default_factory=lambda: shutil.which("node") or "node")
 
@@ -78,12 +79,12 @@ class Config:
         if smoke:
             return cls(smoke=True, n=n or 2000, n_big=200, n_route=20_000, n_route_big=500, n_latency=200,
                        latency_warmup=20, deploy_repeats=1, swap_phase=1.0, swap_rate=100, swap_batch=5,
-                       pressure_seconds=1.5, scale_flows=3, venv=False, repeats=1)
+                       pressure_seconds=1.5, scale_flows=3, venv=False, repeats=1, warmup=1)
         n = n or 200_000
         return cls(smoke=False, n=n, n_big=max(n // 4, 1000), n_route=max(n * 10, 200_000), n_route_big=max(n // 2, 1000),
                    n_latency=10_000,
                    latency_warmup=500, deploy_repeats=5, swap_phase=4.0, swap_rate=500, swap_batch=10,
-                   pressure_seconds=15.0, scale_flows=100, venv=venv, repeats=3)
+                   pressure_seconds=15.0, scale_flows=100, venv=venv, repeats=3, warmup=1)
 
 
 def resolve_python():
@@ -129,10 +130,14 @@ def flow_pids(server, fid):
     return pids
 
 
-def engine_rates(server, fid, module, payload, n, repeats, timeout, check):
-    """Runs a deployed flow `repeats` times: the rates (msg/s) and the CPU shares of the last run."""
+def engine_rates(server, fid, module, payload, n, repeats, timeout, check, warmup=1):
+    """Runs a deployed flow `warmup` times untimed, then `repeats` times: the rates (msg/s)
+    and the CPU shares of the last run. The baselines get the same warm-up, runs and N."""
     rates, usage = [], {}
     pids = flow_pids(server, fid)
+    for _ in range(warmup):
+        _, out = run_flow_once(server, fid, module, payload, n, timeout)
+        check(out)
     for _ in range(repeats):
         meter = CpuMeter(pids)
         seconds, out = run_flow_once(server, fid, module, payload, n, timeout)
@@ -150,6 +155,17 @@ def spread(xs):
     return f" (runs: {', '.join(fmt_num(x) for x in xs)})" if len(xs) > 1 else ""
 
 
+def span(xs):
+    """The min–max of several runs, for the table: ` [min–max]`."""
+    return f" [{fmt_num(min(xs))}–{fmt_num(max(xs))}]" if len(xs) > 1 else ""
+
+
+def runs_text(cfg, both=True):
+    runs = f"{cfg.repeats} timed run{'s' if cfg.repeats != 1 else ''} after {cfg.warmup} untimed, same N"
+    return (f"median of {runs}{' on both sides' if both else ''}"
+            + ("; [min–max] of the runs in the table" if cfg.repeats > 1 else ""))
+
+
 def mkfifos(session, *names):
     d = session.tempdir("fifos")
     paths = [os.path.join(d, n) for n in names]
@@ -161,17 +177,20 @@ def mkfifos(session, *names):
 # --- cross-runtime chain ------------------------------------------------------
 
 def handwired_chain(ctx, n, pad):
-    """python writer -> node relay -> python reader over two fifos; messages/s."""
+    """python writer -> node relay -> python reader over two fifos: `warmup` rounds of N
+    (start-up and the relay's JIT are paid there), then `repeats` timed rounds of N, all
+    through the same three processes; the rates (messages/s) of the timed rounds."""
     s = ctx.session
+    rounds = ctx.cfg.warmup + ctx.cfg.repeats
     a, b = mkfifos(s, "a", "b")
-    reader = s.spawn([ctx.cfg.python, os.path.join(BASELINES, "handwired_reader.py"), b, str(n)],
+    reader = s.spawn([ctx.cfg.python, os.path.join(BASELINES, "handwired_reader.py"), b, str(n), str(rounds)],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     relay = s.spawn([ctx.cfg.node, os.path.join(BASELINES, "handwired_relay.js"), a, b], stderr=subprocess.PIPE)
-    writer = s.spawn([ctx.cfg.python, os.path.join(BASELINES, "handwired_writer.py"), a, str(n), str(pad)],
+    writer = s.spawn([ctx.cfg.python, os.path.join(BASELINES, "handwired_writer.py"), a, str(n), str(pad), str(rounds)],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         try:
-            out, err = reader.communicate(timeout=timeout_for(n))
+            out, err = reader.communicate(timeout=timeout_for(n * rounds))
         except subprocess.TimeoutExpired:
             raise BenchError("hand-wired chain did not finish in time") from None
         wout, werr = writer.communicate(timeout=30)
@@ -179,9 +198,10 @@ def handwired_chain(ctx, n, pad):
             raise BenchError(f"hand-wired chain failed: {(err + werr).decode(errors='replace')[-300:]}")
         start = json.loads(wout.decode().splitlines()[0])["start"]
         end = json.loads(out.decode().splitlines()[-1])
-        if end["count"] != n:
-            raise BenchError(f"hand-wired reader got {end['count']} of {n}")
-        return n / (end["end"] - start)
+        if end["count"] != n * rounds:
+            raise BenchError(f"hand-wired reader got {end['count']} of {n * rounds}")
+        marks = [start] + end["marks"]
+        return [n / (marks[i + 1] - marks[i]) for i in range(ctx.cfg.warmup, rounds)]
     finally:
         for p in (writer, relay, reader):
             s.stop(p)
@@ -200,22 +220,23 @@ def case_cross_chain(ctx, pad, label):
     try:
         rates, usage = engine_rates(srv, fid, "gen", {"n": n, "pad": pad, "batch": flows.CREDIT_BATCH,
                                                       "window": flows.CREDIT_WINDOW}, n, cfg.repeats,
-                                    timeout_for(n, 1000), check)
+                                    timeout_for(n, 1000), check, warmup=cfg.warmup)
     finally:
         remove_flow(srv, fid)
-    bases = [handwired_chain(ctx, n, pad) for _ in range(cfg.repeats)]
+    bases = handwired_chain(ctx, n, pad)
     rate, base = median(rates), median(bases)
     ratio = rate / base
     size = len(json.dumps({"i": n - 1, "sku": "ABC-12345", "qty": 3, "price": 19.99, **({"pad": "x" * pad} if pad else {})},
                           separators=(",", ":")))
-    note = (f"N={n:,}, payload {size} B; engine{spread(rates)}, hand-wired{spread(bases)}; CPU (% of one core) "
+    note = (f"N={n:,}, payload {size} B; {runs_text(cfg)}; engine{spread(rates)}, hand-wired{spread(bases)}; "
+            f"the hand-wired rounds run back to back through the same three processes; CPU (% of one core) "
             f"{CpuMeter.text(usage)}; generator paced by credits from the counter "
             f"({flows.CREDIT_WINDOW}×{flows.CREDIT_BATCH} in flight, a steady stream; the `deadlock` probe runs it unpaced)")
-    text = f"{fmt_num(rate)} msg/s"
+    text = f"{fmt_num(rate)} msg/s{span(rates)}"
     if pad:
         text += f" ({rate * size / 1e6:,.0f} MB/s)"
     return [Row(f"cross-runtime chain python→node→python, {label}", rate, "msg/s", text=text,
-                baseline=f"hand-wired fifos {fmt_num(base)} msg/s", ratio=f"{ratio:.2f}×",
+                baseline=f"hand-wired fifos {fmt_num(base)} msg/s{span(bases)}", ratio=f"{ratio:.2f}×",
                 target="≥ 0.9× baseline", met=ratio >= 0.9, note=note)]
 
 
@@ -266,41 +287,49 @@ def in_runtime_chain(ctx, runtime, make_flow, interpreter, baseline, baseline_na
     fid = f"{runtime}chain"
     srv.deploy(make_flow(fid, n))
     try:
-        rates, usage = engine_rates(srv, fid, "gen", {"n": n}, n, cfg.repeats, timeout_for(n, 1000), check_count(n))
+        rates, usage = engine_rates(srv, fid, "gen", {"n": n}, n, cfg.repeats, timeout_for(n, 1000), check_count(n),
+                                    warmup=cfg.warmup)
     finally:
         remove_flow(srv, fid)
-    plains = [run_json(ctx.session, [interpreter, os.path.join(BASELINES, baseline), str(n)], timeout_for(n))["rate"]
-              for _ in range(cfg.repeats)]
+    plains = run_json(ctx.session, [interpreter, os.path.join(BASELINES, baseline), str(n), str(cfg.repeats), str(cfg.warmup)],
+                      timeout_for(n * (cfg.repeats + cfg.warmup)))["rates"]
     rate, plain = median(rates), median(plains)
     label = "python" if runtime == "python3" else runtime
-    return rate, Row(f"in-runtime chain, 3 {label} modules", rate, "msg/s", baseline=f"{baseline_name} {fmt_num(plain)} msg/s",
-                     ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
-                     note=f"N={n:,}; gen → m1 → m2 → m3 → count in one {runtime} instance; engine{spread(rates)}, "
-                          f"plain{spread(plains)}; CPU {CpuMeter.text(usage)}")
+    return rates, Row(f"in-runtime chain, 3 {label} modules", rate, "msg/s", text=f"{fmt_num(rate)} msg/s{span(rates)}",
+                      baseline=f"{baseline_name} {fmt_num(plain)} msg/s{span(plains)}",
+                      ratio=f"{rate / plain:.3f}×", target="≥ 0.5× plain calls", met=rate / plain >= 0.5,
+                      note=f"N={n:,}; gen → m1 → m2 → m3 → count in one {runtime} instance; {runs_text(cfg)}; "
+                           f"engine{spread(rates)}, plain{spread(plains)}; CPU {CpuMeter.text(usage)}")
 
 
 def case_py_chain(ctx):
     n = ctx.cfg.n
-    rate, row = in_runtime_chain(ctx, "python3", flows.py_chain, ctx.cfg.python, "plain_chain.py", "plain python calls")
+    cfg = ctx.cfg
+    rates, row = in_runtime_chain(ctx, "python3", flows.py_chain, cfg.python, "plain_chain.py", "plain python calls")
+    rate = median(rates)
     rows = [row]
     py, why = venv_python(ctx)
-    libs = [("bytewax (batch 1000)", ["bytewax_chain.py", str(n), "1000"], "≥ 5× bytewax"),
-            ("bytewax (batch 1)", ["bytewax_chain.py", str(n), "1"], "≥ 5× bytewax"),
-            ("streamz", ["streamz_chain.py", str(min(n, 50_000))], "—")]
+    runs = [str(cfg.repeats), str(cfg.warmup)]
+    libs = [("bytewax (batch 1000)", ["bytewax_chain.py", str(n), "1000"] + runs, "≥ 5× bytewax"),
+            ("bytewax (batch 1)", ["bytewax_chain.py", str(n), "1"] + runs, "≥ 5× bytewax"),
+            ("streamz", ["streamz_chain.py", str(n)] + runs, "—")]
     for name, args, target in libs:
         label = "  same chain vs " + name
         if py is None:
             rows.append(Row(label, text=f"n/a: {why}", optional=True))
             continue
         try:
-            r = run_json(ctx.session, [py, os.path.join(BASELINES, args[0])] + args[1:], timeout_for(n, 500))["rate"]
+            lib = run_json(ctx.session, [py, os.path.join(BASELINES, args[0])] + args[1:],
+                           timeout_for(n * (cfg.repeats + cfg.warmup), 500))["rates"]
         except BenchError as e:
             rows.append(Row(label, text=f"n/a: {e}", optional=True))
             continue
+        r = median(lib)
         met = (rate / r >= 5) if target != "—" else None
-        rows.append(Row(label, rate, "msg/s", text=f"(same) {fmt_num(rate)} msg/s", baseline=f"{name} {fmt_num(r)} msg/s",
+        rows.append(Row(label, rate, "msg/s", text=f"(same) {fmt_num(rate)} msg/s{span(rates)}",
+                        baseline=f"{name} {fmt_num(r)} msg/s{span(lib)}",
                         ratio=f"{rate / r:.2f}×", target=target, met=met, optional=True,
-                        note=f"N={int(args[1]):,}" if args[1] != str(n) else ""))
+                        note=f"N={n:,}; {runs_text(cfg)}; {name}{spread(lib)}"))
     return rows
 
 
@@ -322,6 +351,8 @@ def case_routing(ctx):
             pids = {{"host": "host", "node": "blaster", "python3": "sink"}[k]: v for k, v in pids.items()}
             runs = []
             try:
+                for _ in range(cfg.warmup):
+                    run_flow_once(srv, fid, "blast", {"n": n, "bytes": size}, n, timeout_for(n, 20_000))
                 for _ in range(cfg.repeats):
                     meter = CpuMeter(pids)
                     wall, out = run_flow_once(srv, fid, "blast", {"n": n, "bytes": size}, n, timeout_for(n, 20_000))
@@ -334,15 +365,15 @@ def case_routing(ctx):
             runs.sort(key=lambda r: r[0])
             rate, mbps, usage = runs[len(runs) // 2]
             per_core = rate / (usage.get("host", 100) / 100) if usage.get("host") else float("nan")
-            note = (f"N={n:,}{spread([r[0] for r in runs])}; node blaster → host → python3 sink, no module code; "
+            note = (f"N={n:,}; {runs_text(cfg, both=False)}{spread([r[0] for r in runs])}; node blaster → host → python3 sink, no module code; "
                     f"CPU (% of one core) {CpuMeter.text(usage)}; ≈ {fmt_num(per_core)} frames per host CPU-second")
             if size == 50:
                 rows.append(Row(f"host routing, {label} frames (fake runtimes)", rate, "frames/s",
-                                text=f"{fmt_num(rate)} frames/s ({mbps:,.0f} MB/s)",
+                                text=f"{fmt_num(rate)} frames/s{span([r[0] for r in runs])} ({mbps:,.0f} MB/s)",
                                 target="≥ 2,000,000 frames/s", met=rate >= 2_000_000, note=note))
             else:
                 rows.append(Row(f"host routing, {label} frames (fake runtimes)", rate, "frames/s",
-                                text=f"{fmt_num(rate)} frames/s ({mbps:,.0f} MB/s)", note=note))
+                                text=f"{fmt_num(rate)} frames/s{span([r[0] for r in runs])} ({mbps:,.0f} MB/s)", note=note))
     finally:
         srv.close()
     return rows
@@ -350,13 +381,15 @@ def case_routing(ctx):
 
 # --- latency -----------------------------------------------------------------
 
-def handwired_latency(ctx, n, warmup):
+def handwired_latency(ctx, n, warmup, runs):
+    """`warmup` round trips, then `runs` runs of `n`, through one pinger and relay (as the
+    engine's side runs them on one deployed flow); each run's p50/p99/max."""
     s = ctx.session
     a, b = mkfifos(s, "a", "b")
     relay = s.spawn([ctx.cfg.node, os.path.join(BASELINES, "handwired_relay.js"), a, b], stderr=subprocess.PIPE)
     try:
-        return run_json(s, [ctx.cfg.python, os.path.join(BASELINES, "handwired_pinger.py"), a, b, str(n), str(warmup)],
-                        60 + n / 200)
+        return run_json(s, [ctx.cfg.python, os.path.join(BASELINES, "handwired_pinger.py"), a, b, str(n), str(warmup), str(runs)],
+                        60 + n * runs / 200, all_lines=True)
     finally:
         s.stop(relay)
         shutil.rmtree(os.path.dirname(a), ignore_errors=True)
@@ -376,19 +409,25 @@ def case_latency(ctx):
             outs.append(out)
     finally:
         remove_flow(srv, fid)
-    bases = [handwired_latency(ctx, cfg.n_latency, cfg.latency_warmup) for _ in range(cfg.repeats)]
+    bases = handwired_latency(ctx, cfg.n_latency, cfg.latency_warmup, cfg.repeats)
     # the run with the median p50 of each side
     out = sorted(outs, key=lambda o: o["p50"])[len(outs) // 2]
     base = sorted(bases, key=lambda o: o["p50"])[len(bases) // 2]
     note = (f"{cfg.n_latency:,} sequential round trips after {cfg.latency_warmup} warm-up, the run with the median p50 "
-            f"of {cfg.repeats}; engine p50{spread([o['p50'] for o in outs])}, p99{spread([o['p99'] for o in outs])}; "
+            f"of {cfg.repeats} on both sides (each side: one warm-up, then its runs on the same processes); "
+            f"engine p50{spread([o['p50'] for o in outs])}, p99{spread([o['p99'] for o in outs])}; "
+            f"hand-wired p50{spread([o['p50'] for o in bases])}; "
             f"max {fmt_num(out['max'])} µs (hand-wired {fmt_num(base['max'])} µs)")
     host = host_latency(ctx)
     return [Row("latency python→node→python round trip, p50", out["p50"], "µs",
-                baseline=f"hand-wired fifos {fmt_num(base['p50'])} µs", ratio=f"{out['p50'] / base['p50']:.1f}×",
+                text=f"{fmt_num(out['p50'])} µs{span([o['p50'] for o in outs])}",
+                baseline=f"hand-wired fifos {fmt_num(base['p50'])} µs{span([o['p50'] for o in bases])}",
+                ratio=f"{out['p50'] / base['p50']:.1f}×",
                 target="≤ 150 µs", met=out["p50"] <= 150, note=note),
             Row("latency python→node→python round trip, p99", out["p99"], "µs",
-                baseline=f"hand-wired fifos {fmt_num(base['p99'])} µs", ratio=f"{out['p99'] / base['p99']:.1f}×",
+                text=f"{fmt_num(out['p99'])} µs{span([o['p99'] for o in outs])}",
+                baseline=f"hand-wired fifos {fmt_num(base['p99'])} µs{span([o['p99'] for o in bases])}",
+                ratio=f"{out['p99'] / base['p99']:.1f}×",
                 target="≤ 1,000 µs", met=out["p99"] <= 1000),
             Row("  the host's share: fake pinger ↔ host ↔ fake echo", host["p50"], "µs",
                 text=f"p50 {fmt_num(host['p50'])} µs, p99 {fmt_num(host['p99'])} µs",
@@ -437,7 +476,7 @@ def case_deploy(ctx):
         calls.append((t_dep - t0) * 1000)
         remove_flow(srv, fid)
     med = statistics.median(totals)
-    return [Row("deploy to first output, 3-module flow (py→node→py)", med, "ms",
+    return [Row("deploy to first output, 3-module flow (py→node→py)", med, "ms", text=f"{fmt_num(med)} ms{span(totals)}",
                 target="≤ 300 ms", met=med <= 300,
                 note=f"median of {len(totals)} (min {fmt_num(min(totals))}, max {fmt_num(max(totals))} ms); "
                      f"addOrUpdateFlow call itself {fmt_num(statistics.median(calls))} ms")]
@@ -655,8 +694,17 @@ def case_scale(ctx):
         time.sleep(0.5)
         idle, idle_fds = rss_kib(srv.pid), fd_count(srv.pid)
         times, crashed = [], None
+        half = max(1, cfg.scale_flows // 2)
+        half_mem = None   # host + runtime RSS (KiB) once the first half is deployed (and settled)
+        settle = 0.3 if cfg.smoke else 1.0
+        paused = 0.0      # the settling at half time, not counted as deploy time
         t_all = time.perf_counter()
         for i in range(cfg.scale_flows):
+            if i == half:
+                t_pause = time.perf_counter()
+                time.sleep(settle)
+                half_mem = rss_kib(srv.pid) + sum(rss_kib(p) for p in descendants(srv.pid))
+                paused = time.perf_counter() - t_pause
             t = time.perf_counter()
             try:
                 srv.deploy(flows.scale_flow(f"s{i:03d}"), timeout=120)
@@ -667,10 +715,9 @@ def case_scale(ctx):
                 break
             times.append(time.perf_counter() - t)
             last_fds = fd_count(srv.pid)
-        total_s = time.perf_counter() - t_all
+        total_s = time.perf_counter() - t_all - paused
         deployed = len(times)
         ctx.extra["scale_deploy_ms"] = [round(t * 1000, 1) for t in times]
-        settle = 0.3 if cfg.smoke else 1.0
         if deployed < 2:
             raise BenchError(crashed or "no flow deployed")
         k = max(1, min(10, deployed // 3))
@@ -691,6 +738,12 @@ def case_scale(ctx):
             run_flow_once(srv, fid, "p1", {"x": 1}, 1, 60)
         per_host = mib(host - idle) / deployed
         per_all = mib(host - idle + kids_rss) / deployed
+        # Linear: the flows of the second half cost about what those of the first half did.
+        if half_mem is None or deployed <= half:
+            raise BenchError(f"only {deployed} flows deployed: no second half to compare")
+        first_half = mib(half_mem - idle) / half
+        second_half = mib(host + kids_rss - half_mem) / (deployed - half)
+        mem_ratio = second_half / first_half if first_half > 0 else float("inf")
         rows += [Row(f"scale: deploy {cfg.scale_flows} flows × 5 modules (3 py + 2 node), time per flow",
                      total_s * 1000 / deployed, "ms",
                      text=f"{fmt_num(total_s * 1000 / deployed)} ms/flow (first {k}: {fmt_num(first)}, last {k}: {fmt_num(last)})",
@@ -699,8 +752,11 @@ def case_scale(ctx):
                           f"({fmt_num(fds_per_flow)} per flow)"),
                  Row("scale: memory per flow", per_all, "MiB",
                      text=f"{per_all:.1f} MiB/flow (host {per_host:.2f} + runtimes)",
-                     baseline=f"host idle {mib(idle):.1f} MiB", target="linear, no cliff",
-                     note=f"host {mib(host):.1f} MiB, runtime processes {mib(kids_rss):.0f} MiB in all")]
+                     baseline=f"host idle {mib(idle):.1f} MiB", ratio=f"{mem_ratio:.2f}× 2nd/1st half",
+                     target="linear, no cliff", met=mem_ratio <= 1.5,
+                     note=f"host {mib(host):.1f} MiB, runtime processes {mib(kids_rss):.0f} MiB in all; per flow "
+                          f"{first_half:.1f} MiB over the first {half} flows, {second_half:.1f} MiB over the other "
+                          f"{deployed - half} (met: the second half ≤ 1.5× the first)")]
     finally:
         srv.close()   # 2 runtime processes per flow to stop: the server gets 90 s to stop them cleanly
     return rows

@@ -435,8 +435,9 @@ def cmdline(pid):
         return ""
 
 
-def run_json(session, cmd, timeout, env=None, cwd=None):
-    """Runs a baseline script; returns the JSON object on its last stdout line."""
+def run_json(session, cmd, timeout, env=None, cwd=None, all_lines=False):
+    """Runs a baseline script; returns the JSON object on its last stdout line (or, with
+    `all_lines`, the list of the objects on every line)."""
     proc = session.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -450,6 +451,8 @@ def run_json(session, cmd, timeout, env=None, cwd=None):
     lines = out.decode().strip().splitlines()
     if not lines:
         raise BenchError(f"{' '.join(cmd[:2])} printed nothing")
+    if all_lines:
+        return [json.loads(line) for line in lines]
     return json.loads(lines[-1])
 
 

@@ -85,16 +85,25 @@ test('mode host sends every message as D<all> and calls no local target; mode di
 });
 
 test('messages already in an inbox when the mode changes are processed as usual', async (t) => {
-  const slowB = `module.exports = async (msg, ctx) => {
+  // b holds message 1 until c runs; c gets its message after the mode frame, so the switch
+  // happens while b is busy with 1 and 2 waits in its inbox, however slow the machine.
+  const heldB = `module.exports = async (msg, ctx) => {
+    const released = new Promise((resolve) => { globalThis.releaseB = resolve; });
     ctx.log('b took', msg.payload[1]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (msg.payload[1] === 1) await released;
     return msg.payload[1];
   };`;
-  const host = await twoModules(t, slowB);
+  const releaser = 'module.exports = () => { globalThis.releaseB(); };';
+  const host = await started(t, [moduleSpec('a', COUNTING), moduleSpec('b', heldB), moduleSpec('c', releaser)],
+    [['a', 'in'], ['b', 'in'], ['c', 'in']], [
+      { module: 'a', port: 'out', local: [['b', 'in']], remote: null, all: 7 },
+      { module: 'b', port: 'out', local: [], remote: 2, all: 3 },
+      { module: 'c', port: 'out', local: [], remote: 4, all: 4 },
+    ]);
   host.send('D0 1\nD0 2\n');
   await host.waitFor((f) => f.t === 'log' && f.text === 'b took 1'); // b is busy with 1; 2 waits in its inbox
-  host.send(MODE_HOST);
-  await host.waitForAck(2);
+  host.send(`${MODE_HOST}D2 "release"\n`);
+  await host.waitForAck(3);
   const logs = host.output.all('log').map((l) => l.text);
   assert.deepStrictEqual(logs, ['b took 1', 'b took 2'], 'b still takes both messages');
   assert.deepStrictEqual(dataFrom(host, 0), [[3, 1], [3, 2]], 'what b emits after the switch goes via the host');
