@@ -26,13 +26,23 @@ public struct ModuleSpec: Hashable, Codable, Sendable {
     public var outputs: [PortName]
     public var config: JSONValue
     public var tags: [String]
+    /// How long one message may take in a handler, in milliseconds; 0 means
+    /// no limit, nil the default (`ModuleSpec.defaultTimeoutMs`).
+    public var timeoutMs: Int?
+
+    /// The time limit of a module that does not set `timeoutMs`: 60 s.
+    public static let defaultTimeoutMs = 60_000
 
     public init(id: ModuleID, runtime: RuntimeKind, code: String? = nil, file: String? = nil,
                 inputs: [PortName] = [PortName("in")], outputs: [PortName] = [PortName("out")],
-                config: JSONValue = .object([:]), tags: [String] = []) {
+                config: JSONValue = .object([:]), tags: [String] = [], timeoutMs: Int? = nil) {
         self.id = id; self.runtime = runtime; self.code = code; self.file = file
         self.inputs = inputs; self.outputs = outputs; self.config = config; self.tags = tags
+        self.timeoutMs = timeoutMs
     }
+
+    /// The time limit that applies, in milliseconds (0: none).
+    public var effectiveTimeoutMs: Int { timeoutMs ?? Self.defaultTimeoutMs }
 }
 
 /// `from: "module.outPort"` to `to: "module.inPort"`.

@@ -37,8 +37,15 @@ actor RuntimeInstance {
     private var monitor: Task<Void, Never>?
     private var helloSeen = false
 
-    /// Saved module states, restored into a restarted process.
+    /// Committed module states (docs/protocol.md, "Commits"), restored into
+    /// a restarted process: the states after exactly the messages that are
+    /// not delivered again. Taken from the link when a process ends.
     private var states: [ModuleID: JSONValue]
+    /// States as the runtime last reported them in `stats` (for display and
+    /// debugger steps; ahead of `states` while messages are unacknowledged).
+    private var reported: [ModuleID: JSONValue] = [:]
+    /// The host killed the current process because it went silent past its time limit.
+    private var timedOut = false
     /// Modules whose `init` has not run yet.
     private var pendingInit: Set<ModuleID>
 
@@ -196,7 +203,19 @@ actor RuntimeInstance {
             failCurrent(reason: "the runtime did not say hello and load its modules within \(setup.startTimeout)")
         case .exited(let exit):
             await processExited(exit)
+        case .silent(let silent):
+            guard machine.state == .ready || machine.state == .stopping else { return }
+            timedOut = true
+            failCurrent(reason: "a handler ran past its time limit (timeoutMs \(timeLimitMs)): nothing came from the runtime for \(silent.nanoseconds / 1_000_000) ms while messages were in flight")
         }
+    }
+
+    /// The time limit of this instance in milliseconds (0: none): a handler of
+    /// any of its modules may be the one running, so the longest limit of its
+    /// modules applies, and none when one of them has none.
+    var timeLimitMs: Int {
+        let limits = setup.plan.modules.map(\.effectiveTimeoutMs)
+        return limits.contains(0) ? 0 : limits.max() ?? 0
     }
 
     private var failReason: String?
@@ -233,12 +252,8 @@ actor RuntimeInstance {
             collected?.append(error)
             report(.moduleError(error))
         case .stats(let stats):
-            for (module, s) in stats {
-                if let state = s.state {
-                    states[module] = state
-                    pendingInit.remove(module)
-                }
-            }
+            // Provisional: for display and debugger steps, never for a restart (see `states`).
+            for (module, s) in stats { if let state = s.state { reported[module] = state } }
             report(.stats(stats))
             // The answer to `report` carries every module's state.
             if setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) { fullReports += 1 }
@@ -255,6 +270,8 @@ actor RuntimeInstance {
             } else {
                 earlySwapped = results
             }
+        case .commit:
+            break  // kept by the link, on the event loop, with the acks
         case .bye:
             break
         case .fatal(let message):
@@ -337,7 +354,7 @@ actor RuntimeInstance {
         }
         let errors = collected ?? []
         collected = nil
-        return (states, errors)
+        return (states.merging(reported) { _, new in new }, errors)
     }
 
     private func releaseReportWaiters() {
@@ -362,7 +379,15 @@ actor RuntimeInstance {
 
     private func attach(_ channel: any Channel) async {
         let link = self.link
-        try? await link.loop.submit { link.attach(channel) }.get()
+        let limit: TimeAmount? = timeLimitMs > 0 ? .milliseconds(Int64(timeLimitMs)) : nil
+        var onSilence: (@Sendable (TimeAmount) -> Void)?
+        if let events = eventsContinuation {
+            onSilence = { @Sendable (silent: TimeAmount) in events.yield(.silent(silent)) }
+        }
+        let tell = onSilence
+        try? await link.loop.submit {
+            link.attach(channel, timeLimit: limit, onSilence: tell)
+        }.get()
     }
 
     private func processExited(_ exit: ProcessExit) async {
@@ -370,20 +395,31 @@ actor RuntimeInstance {
         failReason = nil
         spawnFailure = nil
         let wasStopping = machine.state == .stopping
+        let timedOut = self.timedOut
+        self.timedOut = false
         // Let the event loop read what the process wrote before it died.
         let link = self.link
-        let culprit: PendingMessage? = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach() }.futureResult.get()
+        let end = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach(timedOut: timedOut) }.futureResult.get()
         cleanUp()
-        report(.processEnded)
-        if let culprit {
+        // What the process committed is the state after exactly the messages not delivered again.
+        for (module, stats) in end?.committed ?? [:] {
+            guard let state = stats.state else { continue }
+            states[module] = state
+            pendingInit.remove(module)
+        }
+        reported = [:]
+        report(.processEnded(committed: end?.committed ?? [:], states: states))
+        if let culprit = end?.culprit {
             // Never a silent loss: also when a stop had to kill a handler that did not finish.
             let endpoint = link.slots[culprit.slot]
-            let what = wasStopping ? "was stopped (\(reason))" : "failed (\(reason))"
+            let runtime = setup.plan.runtime.rawValue
+            let message = timedOut
+                ? "this message ran past the module's time limit of \(timeLimitMs) ms (timeoutMs); the \(runtime) runtime instance was restarted and the messages after it are delivered again"
+                : "the \(runtime) runtime instance \(wasStopping ? "was stopped (\(reason))" : "failed (\(reason))") while this message was in progress; the messages after it are delivered again"
             report(.moduleError(ModuleErrorReport(
                 module: endpoint.module, port: endpoint.port,
                 payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView)),
-                message: "the \(setup.plan.runtime.rawValue) runtime instance \(what) while this message was in progress; the messages after it are delivered again",
-                stack: nil)))
+                message: message, stack: nil)))
         }
         let action = machine.exited(reason: reason, at: .now)
         switch action {
@@ -411,6 +447,8 @@ actor RuntimeInstance {
 
     /// Closes the channel, forgets the process and removes the fifos of the generation that ended.
     private func cleanUp() {
+        // Events of the process that ended and are still queued (read after its exit) are not taken.
+        generation += 1
         channel?.close(promise: nil)
         channel = nil
         process = nil
