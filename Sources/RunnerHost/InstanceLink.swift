@@ -77,13 +77,8 @@ final class InstanceLink: @unchecked Sendable {
     private(set) var life = 0
     /// Messages written to the current process since it was attached.
     private var lifeWrites = 0
-    /// When the current process last sent anything (or the link last had
-    /// nothing in flight); with messages in flight, past `timeLimit`, `onSilence` is told.
-    private var lastHeard = NIODeadline.now()
-    private var timeLimit: TimeAmount?
-    private var onSilence: (@Sendable (TimeAmount) -> Void)?
-    private var silenceCheck: RepeatedTask?
-    private var silenceTold = false
+    /// The current process's time limit: silence while messages are in flight.
+    private let watch: SilenceWatch
     private var effectiveWindow: Int { careful > 0 || debugger != nil ? 1 : window }
     private var blockedBy = 0
     /// Counters of the host side of this link.
@@ -101,6 +96,7 @@ final class InstanceLink: @unchecked Sendable {
         self.upstream = FeederGate(high: queueBound)
         self.cycleUpstream = FeederGate(high: max(cycleQueueBound, queueBound))
         self.writeBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+        self.watch = SilenceWatch(loop: loop)
     }
 
     var queuedCount: Int { queued.count + inFlight.count }
@@ -148,10 +144,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// The process sent something (called once per read, not per frame).
     @inline(__always)
-    func heard() {
-        lastHeard = .now()
-        silenceTold = false
-    }
+    func heard() { watch.heard() }
 
     // MARK: messages to the runtime
 
@@ -230,7 +223,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Drops the references to other links (the flow is gone).
     func forget() {
-        setTimeLimit(nil, onSilence: nil)
+        watch.disarm()
         routes = []
         upstream.feeders = []
         cycleUpstream.feeders = []
@@ -280,7 +273,7 @@ final class InstanceLink: @unchecked Sendable {
     @inline(__always)
     private func write(_ message: PendingMessage) {
         FrameEncoder.writeData(slot: message.slot, payload: message.payload, into: &writeBuffer)
-        if inFlight.isEmpty { lastHeard = .now() }  // silence counts from the first message in flight
+        if inFlight.isEmpty { watch.inFlightBegan() }
         inFlight.append(message)
         lifeWrites &+= 1
         delivered &+= 1
@@ -331,9 +324,9 @@ final class InstanceLink: @unchecked Sendable {
         self.channel = channel
         acked = 0
         lifeWrites = 0
-        lastHeard = .now()
-        silenceTold = false
-        setTimeLimit(timeLimit, onSilence: onSilence)
+        watch.arm(limit: timeLimit, onSilence: onSilence) { [unowned self] in
+            self.blockedBy > 0 ? nil : !self.inFlight.isEmpty
+        }
         if routeViaHost { writeControl(Self.modeHost) }
         if blockedBy > 0 { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
         pump()
@@ -358,7 +351,7 @@ final class InstanceLink: @unchecked Sendable {
         isDirty = false
         acked = 0
         life &+= 1
-        setTimeLimit(nil, onSilence: nil)
+        watch.disarm()
         var culprit: PendingMessage?
         if inFlight.count == 1, timedOut || (lifeWrites == 1 && inFlight[inFlight.startIndex].suspect) {
             culprit = inFlight.popFirst()
@@ -374,35 +367,10 @@ final class InstanceLink: @unchecked Sendable {
         return ProcessEnd(culprit: culprit, committed: ledger.end())
     }
 
-    /// Sets or clears the silence check of the current process.
-    func setTimeLimit(_ limit: TimeAmount?, onSilence: (@Sendable (TimeAmount) -> Void)?) {
-        silenceCheck?.cancel()
-        silenceCheck = nil
-        timeLimit = limit
-        self.onSilence = onSilence
-        guard let limit, onSilence != nil else { return }
-        // A tenth of the limit, between 10 ms and 1 s: a limit is overrun by at most that much.
-        let interval = TimeAmount.nanoseconds(min(max(limit.nanoseconds / 10, 10_000_000), 1_000_000_000))
-        silenceCheck = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
-            self?.checkSilence()
-        }
-    }
-
-    private func checkSilence() {
-        guard let limit = timeLimit, channel != nil, !inFlight.isEmpty, !silenceTold else { return }
-        let now = NIODeadline.now()
-        // Not reading the process (back pressure) is not its silence.
-        if blockedBy > 0 { lastHeard = now; return }
-        let silent = now - lastHeard
-        guard silent >= limit else { return }
-        silenceTold = true
-        onSilence?(silent)
-    }
-
     /// The oldest message in flight and how long the process has said nothing, while messages are in flight.
     func silence() -> (slot: Int, for: TimeAmount)? {
         guard channel != nil, blockedBy == 0, let first = inFlight.first else { return nil }
-        return (first.slot, NIODeadline.now() - lastHeard)
+        return (first.slot, watch.silence)
     }
 
     /// Everything not yet acknowledged, oldest first (for moving to a new plan); empties the link.

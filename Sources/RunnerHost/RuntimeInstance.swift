@@ -23,11 +23,11 @@ actor RuntimeInstance {
         var startTimeout: Duration = .seconds(20)
     }
 
-    private var setup: Setup
-    private let link: InstanceLink
+    var setup: Setup
+    let link: InstanceLink
     private let report: @Sendable (InstanceReport) -> Void
     private let logger: Logger
-    private var machine: SupervisionStateMachine
+    var machine: SupervisionStateMachine
 
     private var generation = 0
     private var process: RuntimeProcess?
@@ -40,28 +40,28 @@ actor RuntimeInstance {
     /// Committed module states (docs/protocol.md, "Commits"), restored into
     /// a restarted process: the states after exactly the messages that are
     /// not delivered again. Taken from the link when a process ends.
-    private var states: [ModuleID: JSONValue]
+    var states: [ModuleID: JSONValue]
     /// States as the runtime last reported them in `stats` (for display and
     /// debugger steps; ahead of `states` while messages are unacknowledged).
-    private var reported: [ModuleID: JSONValue] = [:]
+    var reported: [ModuleID: JSONValue] = [:]
     /// The host killed the current process because it went silent past its time limit.
     private var timedOut = false
     /// Modules whose `init` has not run yet.
-    private var pendingInit: Set<ModuleID>
+    var pendingInit: Set<ModuleID>
 
     private var startWaiters: [CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult], any Error>] = []
     private var exitWaiters: [CheckedContinuation<Void, Never>] = []
     private var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
     /// A hot swap waiting for `swapped`.
-    private var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
+    var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
     /// A `swapped` that arrived before `swap` started waiting for it.
-    private var earlySwapped: [ModuleID: RuntimeMessage.LoadResult]?
+    var earlySwapped: [ModuleID: RuntimeMessage.LoadResult]?
     /// How many `stats` frames with every module's state arrived (answers to `report`).
-    private var fullReports = 0
+    var fullReports = 0
     /// Callers of `requestReport` waiting for the runtime's answer.
-    private var reportWaiters: [CheckedContinuation<Void, Never>] = []
+    var reportWaiters: [CheckedContinuation<Void, Never>] = []
     /// Module errors since `beginCollectingErrors` (a debugger step).
-    private var collected: [ModuleErrorReport]?
+    var collected: [ModuleErrorReport]?
 
     init(setup: Setup, link: InstanceLink, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
          logger: Logger, report: @escaping @Sendable (InstanceReport) -> Void) {
@@ -221,7 +221,7 @@ actor RuntimeInstance {
     private var failReason: String?
 
     /// Kills the current process for a fault; the exit then drives the restart.
-    private func failCurrent(reason: String) {
+    func failCurrent(reason: String) {
         failReason = failReason ?? reason
         report(.log(module: nil, level: .error, text: reason))
         process?.kill()
@@ -279,88 +279,6 @@ actor RuntimeInstance {
         case .unknown(let type):
             logger.debug("ignoring control frame \(type)")
         }
-    }
-
-    // MARK: hot swap
-
-    /// Replaces modules and tables in the running process (docs/protocol.md,
-    /// "Hot swap"); the caller made the instance idle. When no process is up
-    /// (restarting), the new plan is simply what the next one is configured
-    /// with. Returns each loaded module's result.
-    func swap(to plan: InstancePlan, load: [ModuleID], remove: [ModuleID], states moved: [ModuleID: JSONValue],
-              newModules: Set<ModuleID>, timeout: Duration = .seconds(30)) async -> [ModuleID: RuntimeMessage.LoadResult] {
-        setup.plan = plan
-        for id in remove { states[id] = nil; pendingInit.remove(id) }
-        for (id, state) in moved { states[id] = state }
-        pendingInit.formUnion(newModules)
-        let frame = HostMessage.Swap(flow: setup.flow, instance: plan, load: load, remove: remove, states: moved, runInit: newModules)
-        var buffer = ByteBuffer()
-        do { try FrameEncoder.writeControl(frame, into: &buffer) } catch {
-            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: false, error: "could not encode the swap: \(error)", line: nil)) })
-        }
-        let link = self.link
-        let bytes = buffer
-        earlySwapped = nil
-        // The answer may be handled while this actor waits for the write.
-        let sent = (try? await link.loop.submit { link.writeControlFrame(bytes) }.get()) ?? false
-        guard sent, machine.state == .ready else {
-            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
-        }
-        var results = earlySwapped
-        earlySwapped = nil
-        if results == nil {
-            let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.swapTimedOut()
-            }
-            results = await withCheckedContinuation { swapWaiter = $0 }
-            timer.cancel()
-        }
-        guard let results else {
-            failCurrent(reason: "the runtime did not answer a swap within \(timeout)")
-            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
-        }
-        pendingInit.subtract(results.filter { $0.value.ok && states[$0.key] != nil }.map(\.key))
-        return results
-    }
-
-    private func swapTimedOut() {
-        swapWaiter?.resume(returning: nil)
-        swapWaiter = nil
-    }
-
-    /// The modules this instance hosts now.
-    var modules: [ModuleID] { setup.plan.modules.map(\.id) }
-
-    // MARK: debugger
-
-    func beginCollectingErrors() { collected = [] }
-
-    /// Asks the runtime for every module's state and waits for the answer (at
-    /// most `timeout`); returns the states and the module errors collected
-    /// since `beginCollectingErrors`.
-    func requestReport(timeout: Duration = .seconds(10)) async -> (states: [ModuleID: JSONValue], errors: [ModuleErrorReport]) {
-        let link = self.link
-        let before = fullReports
-        let sent = (try? await link.loop.submit { link.requestReport() }.get()) ?? false
-        // The answer may be handled while this actor waits for the write.
-        if sent, fullReports == before {
-            let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.releaseReportWaiters()
-            }
-            await withCheckedContinuation { reportWaiters.append($0) }
-            timer.cancel()
-        }
-        let errors = collected ?? []
-        collected = nil
-        return (states.merging(reported) { _, new in new }, errors)
-    }
-
-    private func releaseReportWaiters() {
-        let waiters = reportWaiters
-        reportWaiters.removeAll()
-        for w in waiters { w.resume() }
     }
 
     private func sendConfigure() async {
