@@ -87,11 +87,15 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         case .ack(let count):
             link.ack(count, life: life)
         case .control(let bytes):
+            if let entries = CommitScanner.entries(bytes) {
+                link.stage(entries, life: life)
+                return
+            }
             do {
                 let message = try ControlFrame.decode(bytes)
                 // A commit is kept on the loop, with the acks, so that what the link
                 // delivers again after a crash and what it committed always agree.
-                if case .commit(let modules) = message { link.stage(modules, life: life) } else { events.yield(.control(message)) }
+                if case .commit(let modules) = message { link.stage(decoded: modules, life: life) } else { events.yield(.control(message)) }
             } catch { fail("\(error)") }
         }
     }

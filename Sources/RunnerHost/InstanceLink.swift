@@ -132,9 +132,15 @@ final class InstanceLink: @unchecked Sendable {
     }
 
     /// A `commit` frame from process `life`: kept when the next ack arrives.
-    func stage(_ modules: [ModuleID: RuntimeMessage.ModuleStats], life: Int) {
+    func stage(_ entries: [CommitScanner.Entry], life: Int) {
         guard life == self.life else { return }
-        ledger.stage(modules)
+        ledger.stage(entries)
+    }
+
+    /// A `commit` frame (not in the compact form) from process `life`.
+    func stage(decoded modules: [ModuleID: RuntimeMessage.ModuleStats], life: Int) {
+        guard life == self.life else { return }
+        ledger.stage(decoded: modules)
     }
 
     /// Takes what the current process committed for `modules` (they leave it in a hot swap).

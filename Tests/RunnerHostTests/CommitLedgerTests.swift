@@ -124,4 +124,28 @@ import Testing
         h.link.ack(1, life: h.link.life)  // "y" done; "z" alone in flight
         #expect(h.link.detach(timedOut: true).culprit.map { String(buffer: $0.payload) } == "\"z\"")
     }
+
+    @Test func theScannerSplitsACompactCommitWithoutDecoding_andLeavesOtherFormsToTheDecoder() {
+        let frame = #"{"t":"commit","modules":{"a":{"in":1,"out":0,"errors":0,"state":{"s":"}{\"state\":[","k":[1,{"x":2}]}},"b-2":{"in":3,"out":3,"errors":0,"note":"state"}}}"#
+        let entries = CommitScanner.entries(ByteBuffer(string: frame))
+        #expect(entries?.map(\.module) == ["a", "b-2"])
+        #expect(entries?.map(\.hasState) == [true, false], "a \"state\" inside a string or as a value is not the key")
+        #expect(entries.map { $0.map { String(buffer: $0.json) } } == [
+            #"{"in":1,"out":0,"errors":0,"state":{"s":"}{\"state\":[","k":[1,{"x":2}]}}"#,
+            #"{"in":3,"out":3,"errors":0,"note":"state"}"#,
+        ])
+        #expect(CommitScanner.entries(ByteBuffer(string: #"{"t":"commit","modules":{}}"#)) == [])
+        #expect(CommitScanner.entries(ByteBuffer(string: #"{"t": "commit", "modules": {}}"#)) == nil, "not compact: decoded instead")
+        #expect(CommitScanner.entries(ByteBuffer(string: #"{"t":"commit","modules":{"a":{"in":1}}} "#)) == nil)
+        #expect(CommitScanner.entries(ByteBuffer(string: #"{"t":"stats","modules":{}}"#)) == nil)
+    }
+
+    @Test func aCommitInAnotherJSONFormIsDecodedAndKeptTheSameWay() throws {
+        let h = try Harness()
+        h.link.attach(h.channel)
+        h.send(["1", "2"])
+        try h.read("{ \"t\": \"commit\", \"modules\": {\"m\": {\"in\": 1, \"out\": 1, \"errors\": 0, \"state\": {\"n\": 1}}}}\nA1\n"
+                   + "{\"t\":\"commit\",\"modules\":{\"m\":{\"in\":2,\"out\":2,\"errors\":0}}}\nA2\n", chunk: 5)
+        #expect(h.link.detach().committed == [ModuleID("m"): .init(in: 2, out: 2, errors: 0, state: .object(["n": .int(1)]))])
+    }
 }
