@@ -9,6 +9,8 @@ from .error_text import describe
 from .frame_writer import LogLevel
 from .payloads import encode
 
+_quote = json.encoder.encode_basestring_ascii  # a module id as JSON text, without json.dumps's overhead
+
 
 def stats_line(modules, writer, all_states=False):
     """The frame text for ``modules`` (HostedModule values, in order).
@@ -40,13 +42,15 @@ def commit_line(modules, writer, every=False):
         if not (every or module.unsaved):
             continue
         module.unsaved = False
-        entry = '"in":%d,"out":%d,"errors":%d' % (module.in_count, module.out_count, module.error_count)
         state = _encode_state(module, writer, state_budget, "commit", quiet=module.bad_state)
         module.bad_state = state is None
-        if state is not None:
-            entry += ',"state":' + state
+        if state is None:
+            entries.append('%s:{"in":%d,"out":%d,"errors":%d}' % (
+                _quote(module.id), module.in_count, module.out_count, module.error_count))
+        else:
             state_budget -= len(state)
-        entries.append("%s:{%s}" % (json.dumps(module.id), entry))
+            entries.append('%s:{"in":%d,"out":%d,"errors":%d,"state":%s}' % (
+                _quote(module.id), module.in_count, module.out_count, module.error_count, state))
     if not entries:
         return None
     return '{"t":"commit","modules":{%s}}\n' % ",".join(entries)
