@@ -30,6 +30,8 @@ actor RuntimeInstance {
     var machine: SupervisionStateMachine
 
     private var generation = 0
+    /// The generation whose process has ended and been accounted for (`processEnded`).
+    private var endedGeneration = 0
     private var process: RuntimeProcess?
     private var fifos: FifoPair?
     private var channel: (any Channel)?
@@ -252,6 +254,7 @@ actor RuntimeInstance {
             collected?.append(error)
             report(.moduleError(error))
         case .stats(let stats):
+            guard endedGeneration != generation else { return }
             // Provisional: for display and debugger steps, never for a restart (see `states`).
             for (module, s) in stats { if let state = s.state { reported[module] = state } }
             report(.stats(stats))
@@ -365,8 +368,8 @@ actor RuntimeInstance {
 
     /// Closes the channel, forgets the process and removes the fifos of the generation that ended.
     private func cleanUp() {
-        // Events of the process that ended and are still queued (read after its exit) are not taken.
-        generation += 1
+        // Its `stats` still queued (read after its exit) are not taken: its counters are settled.
+        endedGeneration = generation
         channel?.close(promise: nil)
         channel = nil
         process = nil

@@ -106,8 +106,8 @@ import Testing
             let second = try #require(try await pid(h, "twice", .node))
             #expect(second != first)
             kill(second, SIGKILL)
-            try await h.recorder.wait(for: "every message delivered", timeout: .seconds(60)) { events in
-                Set(events.outputs("twice")).count == total
+            try await h.recorder.wait(for: "every message delivered after a second restart", timeout: .seconds(60)) { events in
+                Set(events.outputs("twice")).count == total && readyPids(events, "twice").count >= 3
             }
             #expect(h.recorder.errors("twice").isEmpty, "no innocent message blamed: \(h.recorder.errors("twice"))")
             let status = try await h.host.status(FlowID("twice"))
