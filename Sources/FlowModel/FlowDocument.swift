@@ -29,18 +29,28 @@ public struct ModuleSpec: Hashable, Codable, Sendable {
     public var tags: [String]
     /// Placement requirements: only a runner with all of them may run the module.
     public var requireTags: [String]
+    /// How long one message may take in a handler, in milliseconds; 0 means
+    /// no limit, nil the default (`ModuleSpec.defaultTimeoutMs`).
+    public var timeoutMs: Int?
+
+    /// The time limit of a module that does not set `timeoutMs`: 60 s.
+    public static let defaultTimeoutMs = 60_000
 
     public init(id: ModuleID, runtime: RuntimeKind, code: String? = nil, file: String? = nil,
                 inputs: [PortName] = [PortName("in")], outputs: [PortName] = [PortName("out")],
-                config: JSONValue = .object([:]), tags: [String] = [], requireTags: [String] = []) {
+                config: JSONValue = .object([:]), tags: [String] = [], requireTags: [String] = [], timeoutMs: Int? = nil) {
         self.id = id; self.runtime = runtime; self.code = code; self.file = file
         self.inputs = inputs; self.outputs = outputs; self.config = config; self.tags = tags
         self.requireTags = requireTags
+        self.timeoutMs = timeoutMs
     }
+
+    /// The time limit that applies, in milliseconds (0: none).
+    public var effectiveTimeoutMs: Int { timeoutMs ?? Self.defaultTimeoutMs }
 }
 
 extension ModuleSpec {
-    /// `tags` and `requireTags` may be absent (documents stored before they existed).
+    /// `tags`, `requireTags` and `timeoutMs` may be absent (documents stored before they existed).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(ModuleID.self, forKey: .id)
@@ -52,6 +62,7 @@ extension ModuleSpec {
         config = try c.decode(JSONValue.self, forKey: .config)
         tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
         requireTags = try c.decodeIfPresent([String].self, forKey: .requireTags) ?? []
+        timeoutMs = try c.decodeIfPresent(Int.self, forKey: .timeoutMs)
     }
 }
 

@@ -86,6 +86,13 @@ extension FlowRun {
         var newInstances: [RuntimeInstance] = []
         var newStatus: [InstanceStatus] = []
         var failures: [RunnerError.LoadError] = []
+        // What the old processes committed for modules that leave them (the instances are idle, so it is all they did).
+        var movedCounters: [ModuleID: RuntimeMessage.ModuleStats] = [:]
+        let leaving = Set(diff.moved).union(diff.removed)
+        for link in links {
+            let taken = (try? await link.loop.submit { link.takeCommitted(leaving) }.get()) ?? [:]
+            movedCounters.merge(taken) { _, new in new }
+        }
         for instancePlan in newPlan.instances {
             let kind = instancePlan.runtime
             if let i = oldByKind[kind] {
@@ -128,7 +135,7 @@ extension FlowRun {
         instanceStatus = newStatus
         for id in diff.removed { records[id] = nil }
         for id in diff.moved {
-            records[id]?.processEnded()
+            records[id]?.processEnded(committed: movedCounters[id])
             records[id]?.runtime = newPlan.flow.module(id)!.runtime
             records[id]?.swaps += 1
             records[id]?.codeHash = CodeHash.of(newPlan.flow.module(id)?.code ?? "")

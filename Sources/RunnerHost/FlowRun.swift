@@ -36,6 +36,8 @@ actor FlowRun {
     private var pauseConsumer: Task<Void, Never>?
     /// How long a debugger step may wait for the runtimes.
     static let stepTimeout: TimeAmount = .seconds(30)
+    /// How long an instance with a message in flight may say nothing before `status` shows its module as running long.
+    static let runningLongAfter: TimeAmount = .seconds(1)
     private let maxFrameBytes: Int
 
     /// - Parameters:
@@ -252,14 +254,19 @@ actor FlowRun {
 
     func status() async -> FlowRunStatus {
         var queued: [ModuleID: Int] = [:]
+        var runningLong: [ModuleID: Int] = [:]
         for link in links {
-            let counts = (try? await link.loop.submit { link.slots.indices.map { link.pendingCount(slot: $0) } }.get()) ?? []
+            let (counts, silence) = (try? await link.loop.submit { (link.slots.indices.map { link.pendingCount(slot: $0) }, link.silence()) }.get()) ?? ([], nil)
             for (slot, count) in counts.enumerated() { queued[link.slots[slot].module, default: 0] += count }
+            if let silence, silence.for >= Self.runningLongAfter {
+                runningLong[link.slots[silence.slot].module] = Int(silence.for.nanoseconds / 1_000_000)
+            }
         }
         let debugger = self.debugger
         let held = (try? await debugger.loop.submit { debugger.heldSummary() }.get()) ?? [:]
         let modules = plan.flow.modules.compactMap { m -> ModuleStatus? in
             guard var status = records[m.id]?.status(queued: (queued[m.id] ?? 0) + (held[m.id]?.count ?? 0)) else { return nil }
+            status.runningLongMs = runningLong[m.id]
             if let h = held[m.id] { status.queuedPayloads = h.oldest.map(Self.json) }
             return status
         }
@@ -299,8 +306,11 @@ actor FlowRun {
                 records[module]?.current = (s.in, s.out, s.errors)
                 if let st = s.state { records[module]?.moduleState = st }
             }
-        case .processEnded:
-            for module in plan.instances[index].modules { records[module.id]?.processEnded() }
+        case .processEnded(let committed, let states):
+            for module in plan.instances[index].modules {
+                records[module.id]?.processEnded(committed: committed[module.id])
+                if let state = states[module.id] { records[module.id]?.moduleState = state }
+            }
         case .gaveUp(let why):
             for module in plan.instances[index].modules { records[module.id]?.state = .stopped }
             setState(.degraded, reason: "\(runtime.rawValue) runtime: \(why)")

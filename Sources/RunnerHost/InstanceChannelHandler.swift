@@ -13,6 +13,8 @@ enum InstanceEvent: Sendable {
     case output(ProcessStream, String)
     case exited(ProcessExit)
     case readyTimeout
+    /// Messages were in flight and the process sent nothing for this long (past its time limit).
+    case silent(TimeAmount)
 }
 
 /// Reads frames from one runtime: data and acks go straight to the link (on
@@ -30,15 +32,21 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private var decoder: FrameDecoder
     private var partial: ByteBuffer?
     private var broken = false
+    /// The link's process count when this channel was made: acks and commits
+    /// read after the link detached this process are not taken.
+    private let life: Int
 
+    /// Must be made on the link's loop.
     init(link: InstanceLink, maxFrameBytes: Int, events: AsyncStream<InstanceEvent>.Continuation) {
         self.link = link
+        self.life = link.life
         self.events = events
         self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !broken else { return }
+        link.heard()
         var buffer = unwrapInboundIn(data)
         var decoder = self.decoder
         defer { self.decoder = decoder }
@@ -77,9 +85,18 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         case .data(let route, let payload):
             do { try link.route(route, payload: payload) } catch { fail("\(error)") }
         case .ack(let count):
-            link.ack(count)
+            link.ack(count, life: life)
         case .control(let bytes):
-            do { events.yield(.control(try ControlFrame.decode(bytes))) } catch { fail("\(error)") }
+            if let entries = CommitScanner.entries(bytes) {
+                link.stage(entries, life: life)
+                return
+            }
+            do {
+                let message = try ControlFrame.decode(bytes)
+                // A commit is kept on the loop, with the acks, so that what the link
+                // delivers again after a crash and what it committed always agree.
+                if case .commit(let modules) = message { link.stage(decoded: modules, life: life) } else { events.yield(.control(message)) }
+            } catch { fail("\(error)") }
         }
     }
 

@@ -3,10 +3,20 @@ import NIOCore
 import PipeBridge
 
 /// One message waiting for, or travelling to, a runtime instance: an input
-/// slot and the payload bytes, never decoded.
+/// slot and the payload bytes, never decoded. `suspect`: it was in flight
+/// when a process died, so it is delivered again one at a time.
 struct PendingMessage {
     var slot: Int
     var payload: ByteBuffer
+    var suspect = false
+}
+
+/// What a process that ended leaves behind (`InstanceLink.detach`).
+struct ProcessEnd {
+    /// The message to record as its module's error instead of delivering it again.
+    var culprit: PendingMessage?
+    /// What the process committed: counters and states after exactly the acknowledged messages.
+    var committed: [ModuleID: RuntimeMessage.ModuleStats]
 }
 
 /// The data path of one runtime instance: where its frames go, what it has
@@ -57,10 +67,18 @@ final class InstanceLink: @unchecked Sendable {
     private var inFlight = CircularBuffer<PendingMessage>()
     private var queued = CircularBuffer<PendingMessage>()
     private var acked = 0
-    /// Messages at the front of the queue that were in flight when the
-    /// process died: they are written one at a time, so that if one of them
-    /// kills the process again, it is known to be the culprit.
+    /// Suspects (messages that were in flight when a process died) not yet
+    /// acknowledged; they are at the front of the queue and are written one
+    /// at a time, so that one that kills the process again is known.
     private var careful = 0
+    /// The current process's commits (docs/protocol.md, "Commits").
+    private var ledger = CommitLedger()
+    /// Counts processes: frames read from a process after it was detached are not its successor's.
+    private(set) var life = 0
+    /// Messages written to the current process since it was attached.
+    private var lifeWrites = 0
+    /// The current process's time limit: silence while messages are in flight.
+    private let watch: SilenceWatch
     private var effectiveWindow: Int { careful > 0 || debugger != nil ? 1 : window }
     private var blockedBy = 0
     /// Counters of the host side of this link.
@@ -78,6 +96,7 @@ final class InstanceLink: @unchecked Sendable {
         self.upstream = FeederGate(high: queueBound)
         self.cycleUpstream = FeederGate(high: max(cycleQueueBound, queueBound))
         self.writeBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+        self.watch = SilenceWatch(loop: loop)
     }
 
     var queuedCount: Int { queued.count + inFlight.count }
@@ -97,18 +116,41 @@ final class InstanceLink: @unchecked Sendable {
         for target in route.targets { target.link.enqueue(slot: target.slot, payload: payload) }
     }
 
-    /// `A<n>`: the runtime finished its first n frames.
-    func ack(_ count: Int) {
+    /// `A<n>` from process `life`: the runtime finished its first n frames; the commit before it is kept.
+    func ack(_ count: Int, life: Int) {
+        guard life == self.life else { return }
+        ledger.acked()
         var done = count - acked
         guard done > 0 else { return }
         acked = count
-        while done > 0, inFlight.popFirst() != nil {
+        while done > 0, let message = inFlight.popFirst() {
             done -= 1
-            if careful > 0 { careful -= 1 }
+            if message.suspect { careful -= 1 }
         }
         pump()
         watcher?.linkProgressed()
     }
+
+    /// A `commit` frame from process `life`: kept when the next ack arrives.
+    func stage(_ entries: [CommitScanner.Entry], life: Int) {
+        guard life == self.life else { return }
+        ledger.stage(entries)
+    }
+
+    /// A `commit` frame (not in the compact form) from process `life`.
+    func stage(decoded modules: [ModuleID: RuntimeMessage.ModuleStats], life: Int) {
+        guard life == self.life else { return }
+        ledger.stage(decoded: modules)
+    }
+
+    /// Takes what the current process committed for `modules` (they leave it in a hot swap).
+    func takeCommitted(_ modules: Set<ModuleID>) -> [ModuleID: RuntimeMessage.ModuleStats] {
+        ledger.take(modules)
+    }
+
+    /// The process sent something (called once per read, not per frame).
+    @inline(__always)
+    func heard() { watch.heard() }
 
     // MARK: messages to the runtime
 
@@ -151,8 +193,11 @@ final class InstanceLink: @unchecked Sendable {
         holding = true
         drainSlots = drain
         var keep = CircularBuffer<PendingMessage>()
-        while let m = queued.popFirst() {
-            if drain.contains(m.slot) { keep.append(m) } else { held.append(m) }
+        while var m = queued.popFirst() {
+            if drain.contains(m.slot) { keep.append(m); continue }
+            // A held message is renumbered and queued again as a new one: no longer a suspect.
+            if m.suspect { m.suspect = false; careful -= 1 }
+            held.append(m)
         }
         queued = keep
     }
@@ -184,6 +229,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Drops the references to other links (the flow is gone).
     func forget() {
+        watch.disarm()
         routes = []
         upstream.feeders = []
         cycleUpstream.feeders = []
@@ -233,7 +279,9 @@ final class InstanceLink: @unchecked Sendable {
     @inline(__always)
     private func write(_ message: PendingMessage) {
         FrameEncoder.writeData(slot: message.slot, payload: message.payload, into: &writeBuffer)
+        if inFlight.isEmpty { watch.inFlightBegan() }
         inFlight.append(message)
+        lifeWrites &+= 1
         delivered &+= 1
         if !isDirty {
             isDirty = true
@@ -275,9 +323,16 @@ final class InstanceLink: @unchecked Sendable {
     // MARK: lifecycle
 
     /// The instance is ready: start writing to it, beginning with what waited.
-    func attach(_ channel: any Channel) {
+    /// - Parameters:
+    ///   - timeLimit: how long the process may send nothing while messages are in flight (nil: no limit).
+    ///   - onSilence: told (once per silence) when it has been silent that long.
+    func attach(_ channel: any Channel, timeLimit: TimeAmount? = nil, onSilence: (@Sendable (TimeAmount) -> Void)? = nil) {
         self.channel = channel
         acked = 0
+        lifeWrites = 0
+        watch.arm(limit: timeLimit, onSilence: onSilence) { [unowned self] in
+            self.blockedBy > 0 ? nil : !self.inFlight.isEmpty
+        }
         if routeViaHost { writeControl(Self.modeHost) }
         if blockedBy > 0 { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
         pump()
@@ -285,25 +340,43 @@ final class InstanceLink: @unchecked Sendable {
     }
 
     /// The instance is gone. Unacknowledged messages go back to the front of
-    /// the queue, in order, to be delivered again one at a time. Acks are
-    /// cumulative per batch, so after a first death the host cannot tell which
-    /// message killed the process; when it dies again on a message sent one
-    /// at a time, that message is the culprit: it is returned (to be recorded
-    /// as the module's error) and not delivered again.
-    func detach() -> PendingMessage? {
+    /// the queue, in order, to be delivered again one at a time (suspects).
+    /// Acks are cumulative per batch, so after a death the host cannot tell
+    /// which message killed the process. A message is the culprit (returned,
+    /// to be recorded as its module's error, and not delivered again) only
+    /// when it was alone in flight for the whole life of the process that
+    /// died with it and it was a suspect already (in flight at an earlier
+    /// death too), or when the host itself killed the process because it
+    /// went silent past its time limit (`timedOut`) while that message was
+    /// alone in flight. So a kill from outside, also one during careful
+    /// redelivery, blames no one, unless it hits a suspect that was alone in
+    /// a fresh process.
+    func detach(timedOut: Bool = false) -> ProcessEnd {
         channel = nil
         writeBuffer.clear()
         isDirty = false
         acked = 0
+        life &+= 1
+        watch.disarm()
         var culprit: PendingMessage?
-        if careful > 0, let first = inFlight.popFirst() {
-            culprit = first
-            careful -= 1
+        if inFlight.count == 1, timedOut || (lifeWrites == 1 && inFlight[inFlight.startIndex].suspect) {
+            culprit = inFlight.popFirst()
+            if culprit?.suspect == true { careful -= 1 }
         } else {
-            careful += inFlight.count
+            for i in inFlight.indices where !inFlight[i].suspect {
+                inFlight[i].suspect = true
+                careful += 1
+            }
         }
+        lifeWrites = 0
         while let last = inFlight.popLast() { queued.prepend(last) }
-        return culprit
+        return ProcessEnd(culprit: culprit, committed: ledger.end())
+    }
+
+    /// The oldest message in flight and how long the process has said nothing, while messages are in flight.
+    func silence() -> (slot: Int, for: TimeAmount)? {
+        guard channel != nil, blockedBy == 0, let first = inFlight.first else { return nil }
+        return (first.slot, watch.silence)
     }
 
     /// Everything not yet acknowledged, oldest first (for moving to a new plan); empties the link.
@@ -316,7 +389,7 @@ final class InstanceLink: @unchecked Sendable {
         inFlight.removeAll()
         queued.removeAll()
         careful = 0
-        return all
+        return all.map { PendingMessage(slot: $0.slot, payload: $0.payload) }
     }
 
     /// The oldest few queued payloads per slot, for status pages.

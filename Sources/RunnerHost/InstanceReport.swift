@@ -12,7 +12,9 @@ enum InstanceReport: Sendable {
     case log(module: ModuleID?, level: LogLevel, text: String)
     case moduleError(ModuleErrorReport)
     case stats([ModuleID: RuntimeMessage.ModuleStats])
-    /// Counters of a process that ended: add them to the module's totals.
-    case processEnded
+    /// A process ended: `committed` holds, per module, the counters it
+    /// committed (add them to the totals); `states` every hosted module's
+    /// state as a restarted process gets it.
+    case processEnded(committed: [ModuleID: RuntimeMessage.ModuleStats], states: [ModuleID: JSONValue])
     case gaveUp(reason: String)
 }

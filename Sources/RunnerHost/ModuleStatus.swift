@@ -41,6 +41,10 @@ public struct ModuleStatus: Sendable, Codable {
     public var swaps: Int = 0
     /// While the flow is paused: the oldest messages queued for the module.
     public var queuedPayloads: [JSONValue]?
+    /// Set while the module's runtime instance has had this module's message
+    /// in flight (its oldest one) and sent nothing for over a second: for how
+    /// many milliseconds. Past the time limit (`timeoutMs`) the instance is restarted.
+    public var runningLongMs: Int?
 }
 
 /// The lifecycle of a runtime instance with its process.
@@ -70,6 +74,8 @@ public enum FlowRunState: String, Sendable, Codable {
 }
 
 /// Bookkeeping behind `ModuleStatus`: totals survive process restarts.
+/// `base` adds up what ended processes committed; `current` is the running
+/// process's provisional count (its last `stats`).
 struct ModuleRecord: Sendable {
     let id: ModuleID
     var runtime: RuntimeKind
@@ -85,10 +91,15 @@ struct ModuleRecord: Sendable {
 
     init(id: ModuleID, runtime: RuntimeKind) { self.id = id; self.runtime = runtime }
 
-    mutating func processEnded() {
-        base.in += current.in
-        base.out += current.out
-        base.errors += current.errors
+    /// The module's process ended (or the module left it): what it committed
+    /// joins the totals; what it reported beyond that (`current`, from
+    /// provisional stats) is dropped, as those messages are delivered again.
+    mutating func processEnded(committed: RuntimeMessage.ModuleStats?) {
+        if let committed {
+            base.in += committed.in
+            base.out += committed.out
+            base.errors += committed.errors
+        }
         current = (0, 0, 0)
     }
 

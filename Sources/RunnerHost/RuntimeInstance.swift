@@ -23,13 +23,15 @@ actor RuntimeInstance {
         var startTimeout: Duration = .seconds(20)
     }
 
-    private var setup: Setup
-    private let link: InstanceLink
+    var setup: Setup
+    let link: InstanceLink
     private let report: @Sendable (InstanceReport) -> Void
     private let logger: Logger
-    private var machine: SupervisionStateMachine
+    var machine: SupervisionStateMachine
 
     private var generation = 0
+    /// The generation whose process has ended and been accounted for (`processEnded`).
+    private var endedGeneration = 0
     private var process: RuntimeProcess?
     private var fifos: FifoPair?
     private var channel: (any Channel)?
@@ -37,24 +39,31 @@ actor RuntimeInstance {
     private var monitor: Task<Void, Never>?
     private var helloSeen = false
 
-    /// Saved module states, restored into a restarted process.
-    private var states: [ModuleID: JSONValue]
+    /// Committed module states (docs/protocol.md, "Commits"), restored into
+    /// a restarted process: the states after exactly the messages that are
+    /// not delivered again. Taken from the link when a process ends.
+    var states: [ModuleID: JSONValue]
+    /// States as the runtime last reported them in `stats` (for display and
+    /// debugger steps; ahead of `states` while messages are unacknowledged).
+    var reported: [ModuleID: JSONValue] = [:]
+    /// The host killed the current process because it went silent past its time limit.
+    private var timedOut = false
     /// Modules whose `init` has not run yet.
-    private var pendingInit: Set<ModuleID>
+    var pendingInit: Set<ModuleID>
 
     private var startWaiters: [CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult], any Error>] = []
     private var exitWaiters: [CheckedContinuation<Void, Never>] = []
     private var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
     /// A hot swap waiting for `swapped`.
-    private var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
+    var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
     /// A `swapped` that arrived before `swap` started waiting for it.
-    private var earlySwapped: [ModuleID: RuntimeMessage.LoadResult]?
+    var earlySwapped: [ModuleID: RuntimeMessage.LoadResult]?
     /// How many `stats` frames with every module's state arrived (answers to `report`).
-    private var fullReports = 0
+    var fullReports = 0
     /// Callers of `requestReport` waiting for the runtime's answer.
-    private var reportWaiters: [CheckedContinuation<Void, Never>] = []
+    var reportWaiters: [CheckedContinuation<Void, Never>] = []
     /// Module errors since `beginCollectingErrors` (a debugger step).
-    private var collected: [ModuleErrorReport]?
+    var collected: [ModuleErrorReport]?
 
     init(setup: Setup, link: InstanceLink, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
          logger: Logger, report: @escaping @Sendable (InstanceReport) -> Void) {
@@ -196,13 +205,25 @@ actor RuntimeInstance {
             failCurrent(reason: "the runtime did not say hello and load its modules within \(setup.startTimeout)")
         case .exited(let exit):
             await processExited(exit)
+        case .silent(let silent):
+            guard machine.state == .ready || machine.state == .stopping else { return }
+            timedOut = true
+            failCurrent(reason: "a handler ran past its time limit (timeoutMs \(timeLimitMs)): nothing came from the runtime for \(silent.nanoseconds / 1_000_000) ms while messages were in flight")
         }
+    }
+
+    /// The time limit of this instance in milliseconds (0: none): a handler of
+    /// any of its modules may be the one running, so the longest limit of its
+    /// modules applies, and none when one of them has none.
+    var timeLimitMs: Int {
+        let limits = setup.plan.modules.map(\.effectiveTimeoutMs)
+        return limits.contains(0) ? 0 : limits.max() ?? 0
     }
 
     private var failReason: String?
 
     /// Kills the current process for a fault; the exit then drives the restart.
-    private func failCurrent(reason: String) {
+    func failCurrent(reason: String) {
         failReason = failReason ?? reason
         report(.log(module: nil, level: .error, text: reason))
         process?.kill()
@@ -233,12 +254,9 @@ actor RuntimeInstance {
             collected?.append(error)
             report(.moduleError(error))
         case .stats(let stats):
-            for (module, s) in stats {
-                if let state = s.state {
-                    states[module] = state
-                    pendingInit.remove(module)
-                }
-            }
+            guard endedGeneration != generation else { return }
+            // Provisional: for display and debugger steps, never for a restart (see `states`).
+            for (module, s) in stats { if let state = s.state { reported[module] = state } }
             report(.stats(stats))
             // The answer to `report` carries every module's state.
             if setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) { fullReports += 1 }
@@ -255,6 +273,8 @@ actor RuntimeInstance {
             } else {
                 earlySwapped = results
             }
+        case .commit:
+            break  // kept by the link, on the event loop, with the acks
         case .bye:
             break
         case .fatal(let message):
@@ -262,88 +282,6 @@ actor RuntimeInstance {
         case .unknown(let type):
             logger.debug("ignoring control frame \(type)")
         }
-    }
-
-    // MARK: hot swap
-
-    /// Replaces modules and tables in the running process (docs/protocol.md,
-    /// "Hot swap"); the caller made the instance idle. When no process is up
-    /// (restarting), the new plan is simply what the next one is configured
-    /// with. Returns each loaded module's result.
-    func swap(to plan: InstancePlan, load: [ModuleID], remove: [ModuleID], states moved: [ModuleID: JSONValue],
-              newModules: Set<ModuleID>, timeout: Duration = .seconds(30)) async -> [ModuleID: RuntimeMessage.LoadResult] {
-        setup.plan = plan
-        for id in remove { states[id] = nil; pendingInit.remove(id) }
-        for (id, state) in moved { states[id] = state }
-        pendingInit.formUnion(newModules)
-        let frame = HostMessage.Swap(flow: setup.flow, instance: plan, load: load, remove: remove, states: moved, runInit: newModules)
-        var buffer = ByteBuffer()
-        do { try FrameEncoder.writeControl(frame, into: &buffer) } catch {
-            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: false, error: "could not encode the swap: \(error)", line: nil)) })
-        }
-        let link = self.link
-        let bytes = buffer
-        earlySwapped = nil
-        // The answer may be handled while this actor waits for the write.
-        let sent = (try? await link.loop.submit { link.writeControlFrame(bytes) }.get()) ?? false
-        guard sent, machine.state == .ready else {
-            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
-        }
-        var results = earlySwapped
-        earlySwapped = nil
-        if results == nil {
-            let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.swapTimedOut()
-            }
-            results = await withCheckedContinuation { swapWaiter = $0 }
-            timer.cancel()
-        }
-        guard let results else {
-            failCurrent(reason: "the runtime did not answer a swap within \(timeout)")
-            return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
-        }
-        pendingInit.subtract(results.filter { $0.value.ok && states[$0.key] != nil }.map(\.key))
-        return results
-    }
-
-    private func swapTimedOut() {
-        swapWaiter?.resume(returning: nil)
-        swapWaiter = nil
-    }
-
-    /// The modules this instance hosts now.
-    var modules: [ModuleID] { setup.plan.modules.map(\.id) }
-
-    // MARK: debugger
-
-    func beginCollectingErrors() { collected = [] }
-
-    /// Asks the runtime for every module's state and waits for the answer (at
-    /// most `timeout`); returns the states and the module errors collected
-    /// since `beginCollectingErrors`.
-    func requestReport(timeout: Duration = .seconds(10)) async -> (states: [ModuleID: JSONValue], errors: [ModuleErrorReport]) {
-        let link = self.link
-        let before = fullReports
-        let sent = (try? await link.loop.submit { link.requestReport() }.get()) ?? false
-        // The answer may be handled while this actor waits for the write.
-        if sent, fullReports == before {
-            let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.releaseReportWaiters()
-            }
-            await withCheckedContinuation { reportWaiters.append($0) }
-            timer.cancel()
-        }
-        let errors = collected ?? []
-        collected = nil
-        return (states, errors)
-    }
-
-    private func releaseReportWaiters() {
-        let waiters = reportWaiters
-        reportWaiters.removeAll()
-        for w in waiters { w.resume() }
     }
 
     private func sendConfigure() async {
@@ -362,7 +300,15 @@ actor RuntimeInstance {
 
     private func attach(_ channel: any Channel) async {
         let link = self.link
-        try? await link.loop.submit { link.attach(channel) }.get()
+        let limit: TimeAmount? = timeLimitMs > 0 ? .milliseconds(Int64(timeLimitMs)) : nil
+        var onSilence: (@Sendable (TimeAmount) -> Void)?
+        if let events = eventsContinuation {
+            onSilence = { @Sendable (silent: TimeAmount) in events.yield(.silent(silent)) }
+        }
+        let tell = onSilence
+        try? await link.loop.submit {
+            link.attach(channel, timeLimit: limit, onSilence: tell)
+        }.get()
     }
 
     private func processExited(_ exit: ProcessExit) async {
@@ -370,20 +316,31 @@ actor RuntimeInstance {
         failReason = nil
         spawnFailure = nil
         let wasStopping = machine.state == .stopping
+        let timedOut = self.timedOut
+        self.timedOut = false
         // Let the event loop read what the process wrote before it died.
         let link = self.link
-        let culprit: PendingMessage? = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach() }.futureResult.get()
+        let end = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach(timedOut: timedOut) }.futureResult.get()
         cleanUp()
-        report(.processEnded)
-        if let culprit {
+        // What the process committed is the state after exactly the messages not delivered again.
+        for (module, stats) in end?.committed ?? [:] {
+            guard let state = stats.state else { continue }
+            states[module] = state
+            pendingInit.remove(module)
+        }
+        reported = [:]
+        report(.processEnded(committed: end?.committed ?? [:], states: states))
+        if let culprit = end?.culprit {
             // Never a silent loss: also when a stop had to kill a handler that did not finish.
             let endpoint = link.slots[culprit.slot]
-            let what = wasStopping ? "was stopped (\(reason))" : "failed (\(reason))"
+            let runtime = setup.plan.runtime.rawValue
+            let message = timedOut
+                ? "this message ran past the module's time limit of \(timeLimitMs) ms (timeoutMs); the \(runtime) runtime instance was restarted and the messages after it are delivered again"
+                : "the \(runtime) runtime instance \(wasStopping ? "was stopped (\(reason))" : "failed (\(reason))") while this message was in progress; the messages after it are delivered again"
             report(.moduleError(ModuleErrorReport(
                 module: endpoint.module, port: endpoint.port,
                 payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView)),
-                message: "the \(setup.plan.runtime.rawValue) runtime instance \(what) while this message was in progress; the messages after it are delivered again",
-                stack: nil)))
+                message: message, stack: nil)))
         }
         let action = machine.exited(reason: reason, at: .now)
         switch action {
@@ -411,6 +368,8 @@ actor RuntimeInstance {
 
     /// Closes the channel, forgets the process and removes the fifos of the generation that ended.
     private func cleanUp() {
+        // Its `stats` still queued (read after its exit) are not taken: its counters are settled.
+        endedGeneration = generation
         channel?.close(promise: nil)
         channel = nil
         process = nil

@@ -278,3 +278,43 @@ extension FaultTests {
         }
     }
 }
+
+extension FaultTests {
+    /// `timeoutMs` through the API and the CLI: a Node.js handler that never returns
+    /// (`while (true) {}`) shows as running long, then is recorded as the module's
+    /// error; the messages behind it are delivered; the flow goes on.
+    @Test func aHandlerThatNeverReturnsIsStoppedAtItsTimeLimit() async throws {
+        try await withServer { server in
+            let dir = tempDirectory("flows")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let hang = #"module.exports = (msg) => { if (msg.payload === 'hang') { while (true) {} } return msg.payload; };"#
+            let path = try writeFlow("""
+            {"id": "stuck", "modules": [{"id": "m", "runtime": "node", "timeoutMs": 5000, "code": "\(hang.replacingOccurrences(of: "\"", with: "\\\""))"}]}
+            """, in: dir)
+            #expect(try await server.flowctl("addOrUpdateFlow", path).status == 0)
+            #expect(try await server.status("stuck")["flow"]?["modules"]?[0]?["timeoutMs"] == .int(5000))
+            let pids = try await server.pids("stuck")
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "stuck", "--events", "output,error", "--count", "3"], environment: ["FLOWCTL_SERVER": server.url])
+            try await tail.waitForStderr("subscribed") { $0.contains("following") }
+            for payload in ["\"a\"", "\"hang\"", "\"b\""] {
+                #expect(try await server.flowctl("inject", "stuck/m", payload).status == 0)
+            }
+            try await eventually("getFlow shows the module running long", timeout: .seconds(40)) {
+                (try await server.status("stuck")["modules"]?[0]?["runningLongMs"]?.intValue ?? 0) >= 1000
+            }
+            #expect(try await tail.waitForExit(timeout: .seconds(90)) == 0)
+            let events = tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8)) }
+            #expect(Set(events.filter { $0["type"] == "output" }.compactMap { $0["payload"]?.stringValue }) == ["a", "b"], "\(tail.stdout)")
+            let errors = events.filter { $0["type"] == "error" }
+            #expect(errors.count == 1, "\(tail.stdout)")
+            #expect(errors.first?["payload"] == "hang", "\(errors)")
+            #expect(errors.first?["message"]?.stringValue?.contains("time limit of 5000 ms (timeoutMs)") == true, "\(errors)")
+            try await eventually("restarted, nothing running long") {
+                let s = try await server.status("stuck")
+                return s["modules"]?[0]?["runningLongMs"] == nil && s["modules"]?[0]?["errors"] == .int(1)
+                    && (s["instances"]?[0]?["restarts"]?.intValue ?? 0) >= 1
+            }
+            #expect(try await server.pids("stuck") != pids)
+        }
+    }
+}

@@ -217,11 +217,11 @@ import Testing
         try await h.recorder.wait(for: "the first 50 outputs") { events in events.outputs("crash").count >= 50 }
         kill(nodePid, SIGKILL)
         #expect(FileManager.default.createFile(atPath: marker, contents: Data()))
-        let covered: @Sendable ([RunnerEvent]) -> Set<String> = { events in
-            Set(events.outputs("crash")).union(events.errors("crash", "work").compactMap { $0.payload?.jsonText })
-        }
-        try await h.recorder.wait(for: "every message delivered or recorded", timeout: .seconds(60)) { covered($0).count == total }
-        #expect(covered(h.recorder.events) == Set((0..<total).map { "\($0)" }))
+        // An outside kill -9 costs no message: every one is delivered and none is
+        // recorded as an error (the poison message is aMessageThatCrashesItsRuntimeIsTheOneRecorded).
+        try await h.recorder.wait(for: "every message delivered", timeout: .seconds(60)) { Set($0.outputs("crash")).count == total }
+        #expect(Set(h.recorder.outputs("crash")) == Set((0..<total).map { "\($0)" }))
+        #expect(h.recorder.errors("crash").isEmpty, "\(h.recorder.errors("crash"))")
         try await eventually("node restarted with a new pid") {
             let node = try await h.host.status(FlowID("crash")).instances.first { $0.runtime == .node }
             return (node?.restarts ?? 0) >= 1 && node?.pid != nil && node?.pid != nodePid
@@ -248,7 +248,11 @@ import Testing
             #expect(errors.first?.message.contains("exited with status 3") == true, "\(errors)")
             let status = try await h.host.status(FlowID("poison"))
             #expect(status.instances[0].state == .ready)
-            #expect(status.instances[0].restarts == 2)
+            // Blamed only once alone in flight for a whole process life: two restarts when
+            // it was the first of the messages delivered again one at a time, three when
+            // others came before it (then it goes first in the next process).
+            #expect((2...3).contains(status.instances[0].restarts), "\(status.instances[0].restarts)")
+            #expect(status.modules[0].errors == 1)
         }
     }
 

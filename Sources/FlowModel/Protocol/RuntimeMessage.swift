@@ -8,6 +8,9 @@ public enum RuntimeMessage: Sendable, Equatable {
     case log(module: ModuleID?, level: LogLevel, text: String)
     case error(ModuleErrorReport)
     case stats([ModuleID: ModuleStats])
+    /// Counters and states at a clean cut, kept by the host only once the ack
+    /// frame that follows it arrives (docs/protocol.md, "Commits").
+    case commit([ModuleID: ModuleStats])
     case bye
     case fatal(message: String)
     case unknown(type: String)
@@ -33,6 +36,10 @@ public enum RuntimeMessage: Sendable, Equatable {
         public var out: Int
         public var errors: Int
         public var state: JSONValue?
+
+        public init(in: Int, out: Int, errors: Int, state: JSONValue? = nil) {
+            self.in = `in`; self.out = out; self.errors = errors; self.state = state
+        }
     }
 }
 
@@ -75,6 +82,9 @@ extension RuntimeMessage: Decodable {
         case "stats":
             let raw = try c.decode([String: ModuleStats].self, forKey: .modules)
             self = .stats(Dictionary(uniqueKeysWithValues: raw.map { (ModuleID($0.key), $0.value) }))
+        case "commit":
+            let raw = try c.decode([String: ModuleStats].self, forKey: .modules)
+            self = .commit(Dictionary(uniqueKeysWithValues: raw.map { (ModuleID($0.key), $0.value) }))
         case "bye": self = .bye
         case "fatal": self = .fatal(message: try c.decode(String.self, forKey: .message))
         default: self = .unknown(type: type)

@@ -7,7 +7,7 @@ struct FlowParser {
     var issues: [ValidationIssue] = []
 
     static let flowFields = ["id", "description", "modules", "connections"]
-    static let moduleFields = ["id", "runtime", "code", "file", "inputs", "outputs", "config", "tags", "requireTags", "dependencies", "description"]
+    static let moduleFields = ["id", "runtime", "code", "file", "inputs", "outputs", "config", "tags", "requireTags", "timeoutMs", "dependencies", "description"]
     static let connectionFields = ["from", "to"]
 
     mutating func problem(_ path: String, _ reason: String) { issues.append(ValidationIssue(path: path, reason: reason)) }
@@ -74,13 +74,23 @@ struct FlowParser {
         let outputs = ports(o["outputs"], at: "\(path).outputs", default: ["out"])
         let tags = tagList(o["tags"], at: "\(path).tags")
         let requireTags = tagList(o["requireTags"], at: "\(path).requireTags")
+        let timeoutMs = timeLimit(o["timeoutMs"], at: "\(path).timeoutMs")
         // A module with a bad runtime still takes part in the connection
         // checks (no follow-on "no module" errors); its runtime problem is
         // already reported, so the placeholder never leaves the validator.
         guard let id else { return nil }
         return ModuleSpec(id: ModuleID(id), runtime: runtime ?? .python3, code: code, file: file,
                           inputs: inputs.map(PortName.init), outputs: outputs.map(PortName.init),
-                          config: o["config"] ?? .object([:]), tags: tags, requireTags: requireTags)
+                          config: o["config"] ?? .object([:]), tags: tags, requireTags: requireTags, timeoutMs: timeoutMs)
+    }
+
+    /// `timeoutMs`: a whole number of milliseconds, 0 (no limit) up to a day.
+    mutating func timeLimit(_ json: JSONValue?, at path: String) -> Int? {
+        guard let json else { return nil }
+        let day = 86_400_000
+        if case .int(let n) = json, n >= 0, n <= day { return n }
+        problem(path, "must be a whole number of milliseconds from 0 (no limit) to \(day) (a day), got \(json.jsonText)")
+        return nil
     }
 
     mutating func parseConnection(_ json: JSONValue, at path: String) -> Connection? {

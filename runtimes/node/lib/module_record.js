@@ -22,11 +22,14 @@ class ModuleRecord {
     this.resolved = null; // per-module promise callbacks, made once by the scheduler
     this.rejected = null;
 
-    // Totals since the process started, and whether it ran since the last stats frame.
+    // Totals since the process started; whether it ran since the last stats frame, and whether its
+    // counters or state changed since the last commit frame (badState: its state could not go in).
     this.received = 0;
     this.sent = 0;
     this.errors = 0;
     this.ranSinceStats = false;
+    this.unsaved = false;
+    this.badState = false;
   }
 
   /**

@@ -5,7 +5,7 @@
 const { encodeControl, encodeAck } = require('./framing');
 const { describeError, stackOf } = require('./error_text');
 const { truncateUtf8, fitsUtf8 } = require('./utf8');
-const { encodeStats } = require('./stats');
+const { encodeStats, encodeCommit } = require('./stats');
 
 const MAX_LOG_BYTES = 64 * 1024;
 const TRUNCATED = ' …[truncated]';
@@ -29,13 +29,6 @@ class Outbox {
 
   control(object) {
     this.write(encodeControl(object));
-  }
-
-  /** An ack frame, when `acked` went up since the last one. */
-  ack(acked) {
-    if (acked === this.lastAck) return;
-    this.lastAck = acked;
-    this.write(encodeAck(acked));
   }
 
   log(moduleId, level, text) {
@@ -73,6 +66,20 @@ class Outbox {
   /** A hook called outside any message (onSwap) threw or rejected. */
   hookError(module, error) {
     this.moduleError(module.id, null, null, null, describeError(error), stackOf(error, module.filename));
+  }
+
+  /**
+   * `commit` (the modules that changed since the last one; all with `every`), then `A<acked>`
+   * (docs/protocol.md, "Commits"): only with an ack that goes up, or with `every` (the last one,
+   * before bye); what init or onSwap changed goes with the next one.
+   */
+  commit(modules, acked, every) {
+    if (acked === this.lastAck && !every) return;
+    const badState = (module, reason) => this.log(module.id, 'error',
+      `state of module '${module.id}' left out of commit: ${reason}`);
+    for (const frame of encodeCommit(modules, every, this.maxFrameBytes, badState)) this.write(frame);
+    this.lastAck = acked;
+    this.write(encodeAck(acked));
   }
 
   stats(modules, everyState) {

@@ -214,6 +214,7 @@ class Runtime {
     if (this.phase === Phase.CLOSED) return;
     const results = {};
     for (const module of modules) {
+      module.unsaved = true; // its state after init goes with the next commit
       if (module.callOnSwap && module.onSwap !== null && module.onMessage !== null) this.runOnSwap(module);
       results[module.id] = module.loadError === null
         ? { ok: true }
@@ -238,7 +239,10 @@ class Runtime {
     }
     for (const module of swap.removed) this.scheduler.forget(module);
     this.install(swap, 'swap');
-    for (const module of swap.loaded) module.ranSinceStats = true; // the next stats show their states
+    for (const module of swap.loaded) {
+      module.ranSinceStats = true; // the next stats and commit show their states
+      module.unsaved = true;
+    }
     this.scheduler.changed = true;
     this.loadAll(swap.loaded, 'swapped');
   }
@@ -266,15 +270,18 @@ class Runtime {
         ctx.state = value;
       }
       module.ranSinceStats = true;
+      module.unsaved = true;
     });
   }
 
   badPayload(target, slot, text, err) {
     const module = target.module;
     const root = this.acks.open();
+    if (root > this.acks.started) this.acks.started = root;
     module.received++;
     module.errors++;
     module.ranSinceStats = true;
+    module.unsaved = true;
     this.scheduler.changed = true;
     this.outbox.moduleError(module.id, target.port, null, text,
       `the payload of a data frame for slot ${slot} is not JSON: ${describeError(err)}`, null);
@@ -291,7 +298,7 @@ class Runtime {
 
   finishIfIdle() {
     if (this.phase === Phase.INITIALISING || this.phase === Phase.CLOSED || !this.scheduler.idle) return;
-    this.outbox.ack(this.acks.acked);
+    this.outbox.commit(this.modules, this.acks.acked, true);
     this.outbox.stats(this.modules, true);
     this.outbox.control({ t: 'bye' });
     this.close(0);
@@ -343,10 +350,12 @@ class Runtime {
     }
   }
 
+  /** Writes what is queued, after the commit and ack that cover it when the instance is at a clean cut. */
   flush() {
     this.flushPlanned = false;
     if (this.phase === Phase.CLOSED) return;
-    this.outbox.ack(this.acks.acked);
+    const acked = this.acks.committable;
+    if (acked >= 0) this.outbox.commit(this.modules, acked, false);
     this.platform.flush();
   }
 

@@ -106,6 +106,7 @@ class Scheduler {
   /** Runs up to `limit` (>= 1) messages of `module`; returns how many it took. */
   runTurn(module, limit) {
     module.ranSinceStats = true;
+    module.unsaved = true;
     this.changed = true;
     if (module.onMessage === null) {
       this.undeliverable(module);
@@ -135,10 +136,13 @@ class Scheduler {
     const onMessage = module.onMessage; // only a swap changes it, and never during a turn
     const ctx = module.ctx;
     const limit = this.turnLimit;
+    const acks = this.acks;
     let done = 0;
     while (done < limit && inbox.length > 0) {
       const message = inbox.shift();
-      module.currentRoot = inbox.root;
+      const root = inbox.root;
+      if (root > acks.started) acks.started = root;
+      module.currentRoot = root;
       module.currentMessage = message;
       module.currentText = inbox.text;
       module.received++;
@@ -166,6 +170,7 @@ class Scheduler {
     const inbox = module.inbox;
     module.currentMessage = inbox.shift();
     module.currentRoot = inbox.root;
+    if (inbox.root > this.acks.started) this.acks.started = inbox.root;
     module.currentText = inbox.text;
     module.received++;
     module.errors++;
@@ -250,6 +255,7 @@ class Scheduler {
 
   fail(module, error) {
     module.errors++;
+    module.unsaved = true;
     this.onError(module, error);
   }
 

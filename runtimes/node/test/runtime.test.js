@@ -329,7 +329,7 @@ test('a state JSON cannot encode is left out of stats with a log error', async (
   h.send('D0 1\n');
   const stats = await h.waitFor('stats');
   assert.deepStrictEqual(stats.modules.m, { in: 1, out: 0, errors: 0 });
-  const log = h.output.all('log').find((l) => l.module === 'm');
+  const log = h.output.all('log').find((l) => l.module === 'm' && / of stats: /.test(l.text));
   assert.strictEqual(log.level, 'error');
   assert.match(log.text, /state of module 'm' left out of stats: JSON cannot encode it/);
 });

@@ -14,11 +14,14 @@ class HostedModule:
     ``inbox``: the batches waiting for it. ``spare`` is the message the
     scheduler reuses from one payload to the next. ``scheduled`` is true
     while the module is in the scheduler's run queue, ``running`` while its
-    handler runs (so that it is never called again from inside it)."""
+    handler runs (so that it is never called again from inside it). ``ran``
+    and ``unsaved`` say whether it ran since the last ``stats`` and since
+    the last ``commit`` frame."""
 
     __slots__ = (
         "id", "inputs", "outputs", "ctx", "handler", "send_result", "outboxes", "load_error",
         "inbox", "spare", "scheduled", "running", "in_count", "out_count", "error_count", "ran",
+        "unsaved", "bad_state",
     )
 
     def __init__(self, spec, flow_id, log):
@@ -37,7 +40,9 @@ class HostedModule:
         self.in_count = 0
         self.out_count = 0
         self.error_count = 0
-        self.ran = False
+        self.ran = False  # ran since the last stats frame
+        self.unsaved = False  # counters or state changed since the last commit frame
+        self.bad_state = False  # its state could not go into the last commit (logged once)
 
     def replace(self, spec):
         """A swap gives this module new code (loaded next), config and

@@ -67,7 +67,7 @@ class Instance:
                 results[spec.id] = {"ok": True}
                 if spec.swap and loaded.on_swap is not None:
                     self._on_swap(module, loaded.on_swap)
-            module.ran = True
+            module.ran = module.unsaved = True
         self._scheduler.changed = True
         return results
 

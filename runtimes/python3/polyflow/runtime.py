@@ -15,7 +15,7 @@ from .instance import Instance
 from .log_capture import LogCapture
 from .payloads import decode
 from .scheduler import Scheduler
-from .stats import stats_line
+from .stats import commit_line, stats_line
 
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20
@@ -92,6 +92,7 @@ class Runtime:
             scheduler.run(BUDGET)
             self._end_batch()
             if self._stopping and scheduler.idle:
+                self._commit(scheduler.acked(), every=True)
                 writer.line(stats_line(self._modules(), writer, all_states=True))
                 writer.control({"t": "bye"})
                 writer.flush()
@@ -201,13 +202,13 @@ class Runtime:
         return self._instance.modules.values() if self._instance else ()
 
     def _end_batch(self):
-        """After each batch: the ack (after the data frames it covers), stats
-        at most every STATS_INTERVAL while something changed, one write."""
+        """After each batch: the commit and ack (after the data frames they
+        cover) when the instance is at a clean cut, stats at most every
+        STATS_INTERVAL while something changed, one write."""
         writer = self._writer
-        acked = self._scheduler.acked()
-        if acked != self._sent_ack:
-            writer.ack(acked)
-            self._sent_ack = acked
+        acked = self._scheduler.committable()
+        if acked is not None:
+            self._commit(acked)
         if self._scheduler.changed and not self._stopping:
             now = self._clock()
             if now >= self._next_stats:
@@ -215,6 +216,20 @@ class Runtime:
                 self._scheduler.changed = False
                 self._next_stats = now + STATS_INTERVAL
         writer.flush()
+
+    def _commit(self, acked, every=False):
+        """``commit`` with the modules that changed since the last one, then
+        ``A<acked>`` (docs/protocol.md, "Commits"): the host keeps those
+        states and counters only once the ack has arrived. Only with an ack
+        that goes up, or with ``every`` (the last one, before ``bye``):
+        what init or on_swap changed goes with the next one."""
+        if acked == self._sent_ack and not every:
+            return
+        line = commit_line(self._modules(), self._writer, every)
+        if line is not None:
+            self._writer.line(line)
+        self._writer.ack(acked)
+        self._sent_ack = acked
 
     def _stats_while_running(self):
         """A stats frame when one is due while a long cascade is still

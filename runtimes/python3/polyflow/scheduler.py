@@ -29,6 +29,11 @@ sent before the next one runs, so every batch from a hand-over belongs to
 a single root. Nested turns finish within the turn that caused them and
 are not counted. Root 0 (OUTSIDE) holds what init and on_swap send; acks
 never wait for it.
+
+An ack goes with a ``commit`` of the modules' states (docs/protocol.md,
+"Commits"), so it is only sent at a *clean cut*: every root whose
+processing began (``started``) is finished. Then the states hold exactly
+the work of roots 1..n, the ones the host will not deliver again.
 """
 
 import collections
@@ -119,6 +124,9 @@ class Scheduler:
         self.current_root = OUTSIDE  # root of the running turn
         self.received = 0  # data frames received (the last root number)
         self._acked = 0
+        # The highest root whose processing began: a cut at ack n is clean
+        # (no work of a later root in any state) only when started <= n.
+        self.started = 0
         self.changed = False  # something ran since the last stats
 
     @property
@@ -150,8 +158,10 @@ class Scheduler:
     def receive_unreadable(self, module, port, text, error):
         """A data frame whose payload is not JSON: the module's error."""
         self.received += 1
+        self.started = self.received
         module.in_count += 1
         module.error_count += 1
+        module.ran = module.unsaved = True
         self.changed = True
         self._writer.error(module.id, port, text, f"payload is not JSON: {describe(error)}", None)
 
@@ -208,11 +218,13 @@ class Scheduler:
         self.current_root = root
         module.running = True
         module.in_count += len(payloads)
-        module.ran = True
+        module.ran = module.unsaved = True
         handler = module.handler
         ctx = module.ctx
         send_result = module.send_result
         per_root = roots is not None
+        if per_root and roots[-1] > self.started:
+            self.started = roots[-1]
         next_root = iter(roots).__next__ if per_root else None
         outboxes = module.outboxes
         pending = self._pending
@@ -322,6 +334,17 @@ class Scheduler:
                 if outbox.payloads:
                     self.hand_over(outbox)
 
+    def committable(self):
+        """The ack count when the instance is at a clean cut (every root
+        whose processing began is finished, so the modules' states hold
+        exactly the work of roots 1..n), else None: an ack then waits,
+        because the state that goes with it would include work of a root
+        the host will deliver again after a crash."""
+        n = self.acked()
+        if n < self.started or self._pending[OUTSIDE] != 1:
+            return None  # also while what init or on_swap sent is not handled
+        return n
+
     def acked(self):
         """The ack count now (cumulative, never decreasing)."""
         pending = self._pending
@@ -338,6 +361,7 @@ class Scheduler:
     def report(self, module, port, payload, error):
         """``error`` raised by ``module``'s code: an ``error`` frame, counted."""
         module.error_count += 1
+        module.unsaved = True
         if isinstance(error, ModuleNotLoaded):
             message, stack = str(error), None
         else:

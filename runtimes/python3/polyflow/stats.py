@@ -1,11 +1,15 @@
-"""The ``stats`` frame: per-module counters, and the state of the modules
-that ran since the last one."""
+"""The ``stats`` frame (per-module counters, and the state of the modules
+that ran since the last one: for display) and the ``commit`` frame (the
+same for the modules whose counters or state changed since the last
+commit, written just before the ack it goes with: for crash recovery)."""
 
 import json
 
 from .error_text import describe
 from .frame_writer import LogLevel
 from .payloads import encode
+
+_quote = json.encoder.encode_basestring_ascii  # a module id as JSON text, without json.dumps's overhead
 
 
 def stats_line(modules, writer, all_states=False):
@@ -26,14 +30,42 @@ def stats_line(modules, writer, all_states=False):
     return '{"t":"stats","modules":{%s}}\n' % ",".join(entries)
 
 
-def _encode_state(module, writer, budget):
+def commit_line(modules, writer, every=False):
+    """The ``commit`` frame text for the modules of ``modules`` whose
+    ``unsaved`` flag is set (all with ``every``), or None when there are
+    none. Clears the flags. A state that cannot go in is left out (the host
+    keeps the module's last committed state) and logged once until it can
+    go in again."""
+    entries = []
+    state_budget = writer.max_frame_bytes // 2
+    for module in modules:
+        if not (every or module.unsaved):
+            continue
+        module.unsaved = False
+        state = _encode_state(module, writer, state_budget, "commit", quiet=module.bad_state)
+        module.bad_state = state is None
+        if state is None:
+            entries.append('%s:{"in":%d,"out":%d,"errors":%d}' % (
+                _quote(module.id), module.in_count, module.out_count, module.error_count))
+        else:
+            state_budget -= len(state)
+            entries.append('%s:{"in":%d,"out":%d,"errors":%d,"state":%s}' % (
+                _quote(module.id), module.in_count, module.out_count, module.error_count, state))
+    if not entries:
+        return None
+    return '{"t":"commit","modules":{%s}}\n' % ",".join(entries)
+
+
+def _encode_state(module, writer, budget, frame="stats", quiet=False):
     try:
         text = encode(module.ctx.state)
     except (TypeError, ValueError, RecursionError) as error:
-        writer.log(module.id, LogLevel.ERROR, f"ctx.state is not JSON, left out of stats: {describe(error)}")
+        if not quiet:
+            writer.log(module.id, LogLevel.ERROR, f"ctx.state is not JSON, left out of {frame}: {describe(error)}")
         return None
     if len(text) > budget:
-        writer.log(module.id, LogLevel.ERROR,
-                   f"ctx.state is {len(text)} bytes as JSON, too large for stats: left out")
+        if not quiet:
+            writer.log(module.id, LogLevel.ERROR,
+                       f"ctx.state is {len(text)} bytes as JSON, too large for {frame}: left out")
         return None
     return text

@@ -13,7 +13,7 @@ from polyflow.framing import ACK, CONTROL, DATA, FrameDecoder  # noqa: E402
 from polyflow.instance import Instance  # noqa: E402
 from polyflow.log_capture import LogCapture  # noqa: E402
 from polyflow.scheduler import MAX_DEPTH, Scheduler  # noqa: E402
-from polyflow.stats import stats_line  # noqa: E402
+from polyflow.stats import commit_line, stats_line  # noqa: E402
 
 
 def module(module_id, code, inputs=("in",), outputs=("out",), state=None, init=True, config=None,
@@ -65,6 +65,13 @@ class LocalInstance:
 
     def stats(self, all_states=False):
         self.writer.line(stats_line(self.instance.modules.values(), self.writer, all_states))
+        return self.collect()
+
+    def commit(self):
+        """The commit frame of the modules that changed (nothing when none did)."""
+        line = commit_line(self.instance.modules.values(), self.writer)
+        if line is not None:
+            self.writer.line(line)
         return self.collect()
 
     def collect(self):

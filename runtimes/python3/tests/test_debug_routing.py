@@ -145,7 +145,7 @@ class RuntimeDebugTests(unittest.TestCase):
         runtime.wait_ack(1)
         self.assertEqual(runtime.data_frames(), [(10, {"from": "a", "v": 1})])
         self.assertEqual(self.report(runtime, a=1)["b"], {"in": 0, "out": 0, "errors": 0, "state": {}})
-        controls = [f[1]["t"] for f in runtime.frames if f[0] is CONTROL and f[1]["t"] != "stats"]
+        controls = [f[1]["t"] for f in runtime.frames if f[0] is CONTROL and f[1]["t"] not in ("stats", "commit")]
         self.assertEqual(controls, ["hello", "configured"], "no reply to mode")
 
         runtime.send_data(1, {"from": "a", "v": 1})  # the host delivers it to b

@@ -18,7 +18,7 @@ EXAMPLES = os.path.join(ROOT, "examples", "flows")
 ANNOTATIONS = {"$schema", "$defs", "title", "description", "default", "$comment"}
 # Keywords the validator below checks. The schema must use no others.
 CHECKED = {"$ref", "type", "enum", "required", "properties", "additionalProperties",
-           "pattern", "minLength", "items", "uniqueItems", "oneOf"}
+           "pattern", "minLength", "items", "uniqueItems", "oneOf", "minimum", "maximum"}
 
 TYPES = {
     "object": lambda v: isinstance(v, dict),
@@ -56,6 +56,11 @@ def errors(schema, value, root, path="$"):
             found.append(f"{path}: does not match {schema['pattern']}")
         if len(value) < schema.get("minLength", 0):
             found.append(f"{path}: shorter than {schema['minLength']}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            found.append(f"{path}: less than {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            found.append(f"{path}: more than {schema['maximum']}")
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         for name in schema.get("required", []):
@@ -104,7 +109,7 @@ def good_flow():
              "inputs": ["in"], "outputs": ["out"], "config": {"strict": True}},
             {"id": "enrich", "runtime": "node",
              "code": "exports.onMessage = (msg, ctx) => ctx.send('out', msg.payload)",
-             "tags": ["gpu"], "dependencies": {"left-pad": "1"}, "description": "adds fields"},
+             "tags": ["gpu"], "timeoutMs": 0, "dependencies": {"left-pad": "1"}, "description": "adds fields"},
         ],
         "connections": [{"from": "parse.out", "to": "enrich.in"}],
     }
@@ -190,6 +195,10 @@ class FlowSchemaTests(unittest.TestCase):
             (("modules", 0, "inputs"), ["in", "in"], "not unique"),
             (("modules", 0, "outputs"), "out", "not of type array"),
             (("modules", 0, "tags"), [1], "not of type string"),
+            (("modules", 0, "timeoutMs"), -1, "less than 0"),
+            (("modules", 0, "timeoutMs"), 86400001, "more than 86400000"),
+            (("modules", 0, "timeoutMs"), 1.5, "not of type integer"),
+            (("modules", 0, "timeoutMs"), "60s", "not of type integer"),
             (("connections", 0, "to"), "enrich", "does not match"),
             (("connections", 0, "from"), "parse.out.x", "does not match"),
             (("description",), None, "not of type string"),
