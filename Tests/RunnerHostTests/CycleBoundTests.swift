@@ -58,7 +58,7 @@ import Testing
             let link = links[instance(runtime)]
             while link.queuedCount > target {
                 acked[runtime, default: 0] += 1
-                link.ack(acked[runtime]!)
+                link.ack(acked[runtime]!, life: link.life)
             }
         }
 
