@@ -94,7 +94,9 @@ import Testing
             // delivered again one at a time for about a second.
             let work = "module.exports = async (msg) => { await new Promise((r) => setTimeout(r, 30)); return msg.payload; };"
             _ = try await h.deployAndStart(#"{"id": "twice", "modules": [{"id": "work", "runtime": "node", "code": \#(js(work))}]}"#)
-            let total = 150
+            // Enough work (~18 s) that both kills land while messages are still queued,
+            // however late this test gets to them on a loaded machine.
+            let total = 600
             for i in 0..<total { try await h.inject("twice", "work", "\(i)") }
             try await h.recorder.wait(for: "the first outputs") { events in events.outputs("twice").count >= 10 }
             let first = try #require(try await pid(h, "twice", .node))
@@ -106,7 +108,7 @@ import Testing
             let second = try #require(try await pid(h, "twice", .node))
             #expect(second != first)
             kill(second, SIGKILL)
-            try await h.recorder.wait(for: "every message delivered after a second restart", timeout: .seconds(60)) { events in
+            try await h.recorder.wait(for: "every message delivered after a second restart", timeout: .seconds(120)) { events in
                 Set(events.outputs("twice")).count == total && readyPids(events, "twice").count >= 3
             }
             #expect(h.recorder.errors("twice").isEmpty, "no innocent message blamed: \(h.recorder.errors("twice"))")
