@@ -40,7 +40,7 @@ extension RunnerHost {
     public func handle(_ command: RunnerCommand) async -> RunnerReply {
         do {
             switch command {
-            case .listRuntimes: return .runtimes(listRuntimes())
+            case .listRuntimes: return .runtimes(await listRuntimes())
             case .deploy(let flow, let breakpoints, let revision, let start, let states):
                 try await deploy(flow, breakpoints: breakpoints, revision: revision, start: start, restoring: states)
             case .start(let id): try await start(id)

@@ -18,6 +18,8 @@ public actor RunnerHost {
     private let emit: @Sendable (RunnerEvent) -> Void
     private var runtimes: [RuntimeKind: RuntimeInfo] = [:]
     private var located = false
+    /// The search for runtimes under way (callers that arrive meanwhile wait for the same one).
+    private var locating: Task<[RuntimeInfo], Never>?
     private var flows: [FlowID: FlowRun] = [:]
 
     public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
@@ -37,10 +39,24 @@ public actor RunnerHost {
     }
 
     /// The language runtimes this runner can start (found once, on first use).
-    public func listRuntimes() -> [RuntimeInfo] {
+    ///
+    /// Finding them runs `python3` and `node` and waits for their answers:
+    /// that wait happens on a thread of its own, never on a Swift
+    /// concurrency thread (there are as many of those as cores).
+    public func listRuntimes() async -> [RuntimeInfo] {
         if !located {
-            for info in locator.locate() { runtimes[info.id] = info }
-            located = true
+            let locator = self.locator
+            let task = locating ?? Task {
+                await withCheckedContinuation { (c: CheckedContinuation<[RuntimeInfo], Never>) in
+                    Thread.detachNewThread { c.resume(returning: locator.locate()) }
+                }
+            }
+            locating = task
+            let found = await task.value
+            if !located {
+                for info in found { runtimes[info.id] = info }
+                located = true
+            }
         }
         return runtimes.values.sorted { $0.id < $1.id }
     }
@@ -57,7 +73,7 @@ public actor RunnerHost {
     /// - Parameter restoring: module states to start from when the flow is new here (see `RunnerCommand.deploy`).
     public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
                        restoring: [ModuleID: JSONValue] = [:]) async throws {
-        let available = listRuntimes().map(\.id)
+        let available = await listRuntimes().map(\.id)
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
         }
