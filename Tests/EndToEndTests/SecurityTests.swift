@@ -125,12 +125,6 @@ import Testing
         }
     }
 
-    @Test func bindingBeyondLoopbackNeedsAToken() async throws {
-        let result = try await runFlowctl(["serve", "--host", "0.0.0.0", "--port", "0", "--state-dir", tempDirectory("state")])
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("--token"), "\(result.stderr)")
-    }
-
     @Test func anOpenStateDirectoryIsTightenedAndAnotherUsersIsRefused() async throws {
         let open = tempDirectory("open-state")
         chmod(open, 0o777)
