@@ -14,7 +14,7 @@ public enum APIServer {
     /// The largest request body, and the largest WebSocket message (in or out).
     public static let maxRequestBytes = 64 * 1024 * 1024
 
-    public static func makeRouter(endpoint: RPCEndpoint, hub: EventHub) -> Router<BasicWebSocketRequestContext> {
+    static func makeRouter(endpoint: RPCEndpoint, hub: EventHub, runners: RunnerSession) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.post("rpc") { request, context -> Response in
             let body = try await request.body.collect(upTo: maxRequestBytes)
@@ -25,6 +25,10 @@ public enum APIServer {
         router.get("health") { _, _ in "ok\n" }
         router.ws("rpc") { inbound, outbound, _ in
             try await WebSocketSession(endpoint: endpoint, hub: hub).run(inbound: inbound, outbound: outbound)
+        }
+        // Runners join here (docs/runner-protocol.md); behind the same guard as /rpc.
+        router.ws("runners") { inbound, outbound, _ in
+            try await runners.run(inbound: inbound, outbound: outbound)
         }
         return router
     }

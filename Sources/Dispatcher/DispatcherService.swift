@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PipeBridge
@@ -21,6 +22,13 @@ public struct DispatcherConfiguration: Sendable {
     public var allowedHosts: [String] = []
     public var limits = APIServer.Limits()
     public var runner: RunnerConfiguration
+    /// Whether the dispatcher runs an embedded runner (`--no-local-runner` turns it off).
+    public var localRunner = true
+    /// How often the dispatcher pings runners, and how long a silent one stays before it is lost (`--heartbeat`).
+    public var heartbeat: Duration = RunnerProtocol.defaultHeartbeatInterval
+    public var lostAfterBeats = 3
+    /// The embedded runner's tags (`--tags` on `serve`).
+    public var localTags: [String] = []
     /// Flow documents (code inlined) to deploy and start once serving.
     public var initialFlows: [JSONValue]
 
@@ -53,8 +61,18 @@ public struct Dispatcher: Sendable {
             throw DispatcherStartError("binding \(configuration.host) exposes code execution to the network: pass --token SECRET (every client must present it), or bind 127.0.0.1")
         }
         let hub = EventHub(limits: configuration.limits.subscriberEvents)
-        let host = RunnerHost(configuration: configuration.runner, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-                              logger: logger, events: { hub.publish($0) })
+        let registryBox = NIOLockedValueBox<FlowRegistry?>(nil)
+        // Every runner's events, the embedded one's and the joined ones', come here.
+        let events: RunnerEventSink = { runner, event in
+            hub.publish(event)
+            if case .paused(let flow, _, _, _) = event, let registry = registryBox.withLockedValue({ $0 }) {
+                Task { await registry.pauseElsewhere(flow, except: runner) }
+            }
+        }
+        let host = configuration.localRunner
+            ? RunnerHost(configuration: configuration.runner, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                         logger: logger, events: { events(.local, $0) })
+            : nil
         let store = StateStore(directory: configuration.stateDirectory)
         do { try store.prepare() } catch {
             throw DispatcherStartError("cannot use state directory \(error); choose another with --state-dir")
@@ -62,9 +80,15 @@ public struct Dispatcher: Sendable {
         do { try PrivateDirectory.prepare(configuration.runner.fifoDirectory, allowSymlink: false) } catch {
             throw DispatcherStartError("cannot use the fifo directory \(error) (it is $XDG_RUNTIME_DIR/polyflow, or /tmp/polyflow-UID without XDG_RUNTIME_DIR)")
         }
-        let registry = FlowRegistry(store: store, runner: LocalRunnerLink(host: host), logger: logger)
+        let directory = RunnerDirectory()
+        let registry = FlowRegistry(store: store, directory: directory, logger: logger)
+        registryBox.withLockedValue { $0 = registry }
+        await directory.setOnChange { await registry.runnersChanged() }
+        if let host { await directory.addLocal(host, tags: configuration.localTags) }
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
-        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub)
+        let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,
+                                           lostAfter: configuration.heartbeat * configuration.lostAfterBeats, logger: logger)
+        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, runners: runnerSessions)
         let policy = AccessPolicy(boundHost: configuration.host, token: configuration.token,
                                   allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
         let flows = FlowService(host: host, registry: registry, initialFlows: configuration.initialFlows, logger: logger)
@@ -106,13 +130,13 @@ public struct DispatcherStartError: Error, CustomStringConvertible {
 
 /// Restores and deploys flows once the server is listening, and stops them all on shutdown.
 actor FlowService: Service {
-    let host: RunnerHost
+    let host: RunnerHost?
     let registry: FlowRegistry
     let initialFlows: [JSONValue]
     let logger: Logger
     private var up = false
 
-    init(host: RunnerHost, registry: FlowRegistry, initialFlows: [JSONValue], logger: Logger) {
+    init(host: RunnerHost?, registry: FlowRegistry, initialFlows: [JSONValue], logger: Logger) {
         self.host = host; self.registry = registry; self.initialFlows = initialFlows; self.logger = logger
     }
 
@@ -139,7 +163,7 @@ actor FlowService: Service {
         }
         logger.info("stopping flows")
         await registry.stopAllAndSaveStates()
-        await host.shutdown()
+        await host?.shutdown()
     }
 
     static let stateSaveInterval: Duration = .seconds(2)

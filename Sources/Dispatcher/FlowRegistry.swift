@@ -5,37 +5,55 @@ import PipeBridge
 import RunnerHost
 
 /// The dispatcher's flows: their documents, revisions and whether they were
-/// started, kept in the state directory and placed on the runner. Changes to
-/// flows are applied one at a time.
+/// started, kept in the state directory, and placed on the runners (the
+/// embedded one and those that joined). Changes to flows are applied one at
+/// a time. The registry talks to every runner through `RunnerLink`s and does
+/// not know which kind it talks to.
 public actor FlowRegistry {
-    private var flows: [FlowID: StoredFlow] = [:]
+    var flows: [FlowID: StoredFlow] = [:]
     private let store: StateStore
-    private let runner: any RunnerLink
-    private let gate = SerialGate()
-    private let logger: Logger
+    let directory: RunnerDirectory
+    let gate = SerialGate()
+    let logger: Logger
+    /// Where every module of every flow runs (or why it runs nowhere).
+    var placement: [FlowModuleID: ModulePlacement] = [:]
+    /// The runners each flow is deployed on, with the routes each was last given.
+    var deployedOn: [FlowID: [RunnerID: DeployedPart]] = [:]
 
-    public init(store: StateStore, runner: any RunnerLink, logger: Logger) {
+    /// What one runner was last sent of a flow: sent again only when something in it changed.
+    struct DeployedPart: Equatable {
+        var session: Int
+        var placed: [ModuleID: Int]
+        var routes: [RemoteRoute]
+        var flow: FlowDocument
+        var breakpoints: [Breakpoint]
+    }
+
+    public init(store: StateStore, directory: RunnerDirectory, logger: Logger) {
         self.store = store
-        self.runner = runner
+        self.directory = directory
         self.logger = logger
     }
 
-    /// Brings back the flows of the state directory, starting those that were running.
+    /// Brings back the flows of the state directory, starting those that were running where they can be placed.
     public func restore() async throws {
         try store.prepare()
         let (all, unreadable) = store.loadAll()
         for problem in unreadable { logger.error("could not restore a flow: \(problem)") }
-        for stored in all {
-            flows[stored.flow.id] = stored
-            let deploy = RunnerCommand.deploy(stored.flow, breakpoints: stored.breakpoints, revision: stored.revision,
-                                              states: stored.restorableStates)
-            if case .failure(_, let message) = await runner.send(deploy) {
-                logger.error("could not restore flow \(stored.flow.id): \(message)")
-                continue
-            }
-            if stored.started, case .failure(_, let message) = await runner.send(.start(stored.flow.id)) {
-                logger.error("could not start restored flow \(stored.flow.id): \(message)")
-            }
+        await gate.runQuietly {
+            for stored in all { await self.restoreNow(stored) }
+        }
+    }
+
+    private func restoreNow(_ stored: StoredFlow) async {
+        flows[stored.flow.id] = stored
+        placement = await placeAll()
+        do {
+            try await deployParts(stored.flow, breakpoints: stored.breakpoints, revision: stored.revision, start: false,
+                                  states: stored.restorableStates)
+            if stored.started { try await sendToParts(stored.flow.id, .start(stored.flow.id)) }
+        } catch {
+            logger.error("could not restore flow \(stored.flow.id): \(error)")
         }
     }
 
@@ -61,15 +79,27 @@ public actor FlowRegistry {
         let shouldStart = start ?? (existing?.started ?? true)
         // A new flow that starts does it in the deploy: its first start is its load check.
         let startsNow = existing == nil && shouldStart
-        try check(await runner.send(.deploy(flow, breakpoints: breakpoints, revision: revision, start: startsNow)))
         var stored = StoredFlow(flow: flow, revision: revision, started: startsNow || (existing?.started ?? false), breakpoints: breakpoints,
                                 moduleStates: existing?.moduleStates ?? [:], statesSavedAt: existing?.statesSavedAt)
+        let before = (flows, placement)
+        flows[flow.id] = stored
+        placement = await placeAll()
+        do {
+            try await deployParts(flow, breakpoints: breakpoints, revision: revision, start: startsNow, states: [:])
+        } catch {
+            (flows, placement) = before
+            if existing == nil { await removeParts(flow.id) }
+            throw error
+        }
         if shouldStart && !stored.started {
             do {
-                try check(await runner.send(.start(flow.id)))
+                try await sendToParts(flow.id, .start(flow.id))
             } catch {
                 // A new flow that does not start (an `init` threw) is not deployed either.
-                if existing == nil { _ = await runner.send(.remove(flow.id)) }
+                if existing == nil {
+                    await removeParts(flow.id)
+                    (flows, placement) = before
+                }
                 throw error
             }
             stored.started = true
@@ -86,8 +116,10 @@ public actor FlowRegistry {
 
     private func removeNow(_ id: FlowID) async throws {
         guard flows[id] != nil else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
-        try check(await runner.send(.remove(id)))
+        try await sendToParts(id, .remove(id))
+        deployedOn[id] = nil
         flows[id] = nil
+        for key in placement.keys where key.flow == id { placement[key] = nil }
         store.delete(id)
     }
 
@@ -99,7 +131,7 @@ public actor FlowRegistry {
 
     private func setRunningNow(_ id: FlowID, _ running: Bool) async throws {
         guard var stored = flows[id] else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
-        try check(await runner.send(running ? .start(id) : .stop(id)))
+        try await sendToParts(id, running ? .start(id) : .stop(id))
         stored.started = running
         try save(stored)
     }
@@ -108,6 +140,7 @@ public actor FlowRegistry {
         guard flows[target.flow] != nil else {
             throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(target.flow).description)
         }
+        let runner = try await runnerOf(target)
         try check(await runner.send(.inject(flow: target.flow, module: target.module, port: port, payload: payload.jsonText)))
     }
 
@@ -123,7 +156,11 @@ public actor FlowRegistry {
 
     private func setBreakpointNow(_ breakpoint: Breakpoint, in flow: FlowID) async throws {
         var stored = try stored(flow)
-        try check(await runner.send(.setBreakpoint(flow: flow, breakpoint)))
+        if let runner = try? await runnerOf(FlowModuleID(flow: flow, module: breakpoint.module)) {
+            try check(await runner.send(.setBreakpoint(flow: flow, breakpoint)))
+        } else if stored.flow.module(breakpoint.module) == nil {
+            throw APIError.runner(code: "unknown-module", message: RunnerError.unknownModule(flow, breakpoint.module, known: stored.flow.modules.map(\.id.rawValue)).description)
+        }
         stored.breakpoints.removeAll { $0.module == breakpoint.module }
         stored.breakpoints.append(breakpoint)
         stored.breakpoints.sort { $0.module < $1.module }
@@ -137,29 +174,39 @@ public actor FlowRegistry {
 
     private func removeBreakpointNow(_ target: FlowModuleID) async throws -> Bool {
         var stored = try stored(target.flow)
-        let reply = await runner.send(.removeBreakpoint(flow: target.flow, module: target.module))
-        try check(reply)
+        let had = stored.breakpoints.contains { $0.module == target.module }
+        if let runner = try? await runnerOf(target) { try check(await runner.send(.removeBreakpoint(flow: target.flow, module: target.module))) }
         stored.breakpoints.removeAll { $0.module == target.module }
         try save(stored)
-        if case .bool(let had) = reply { return had }
-        return false
+        return had
     }
 
-    /// One step of a flow, or of every paused flow.
+    /// One step of a flow, or of every paused flow: every runner of the flow steps its part, the results are merged.
     public func step(_ id: FlowID?) async throws -> JSONValue {
         if let id { _ = try stored(id) }
-        let reply = await runner.send(.step(id))
-        try check(reply)
-        if case .step(let result) = reply { return result }
-        return .object([:])
+        var merged: [String: JSONValue] = [:]
+        for (_, link) in await links(of: id) {
+            let reply = await link.send(.step(id))
+            try check(reply)
+            if case .step(.object(let part)) = reply { merged.merge(part) { a, _ in a } }
+        }
+        return .object(merged)
     }
 
     public func resume(_ id: FlowID) async throws -> Bool {
         _ = try stored(id)
-        let reply = await runner.send(.resume(id))
-        try check(reply)
-        if case .bool(let b) = reply { return b }
-        return false
+        var any = false
+        for (_, link) in await links(of: id) {
+            let reply = await link.send(.resume(id))
+            try check(reply)
+            if case .bool(true) = reply { any = true }
+        }
+        return any
+    }
+
+    /// A runner of `flow` paused it (a breakpoint): the flow's other runners hold their part too.
+    public func pauseElsewhere(_ flow: FlowID, except runner: RunnerID) async {
+        for (id, link) in await links(of: flow) where id != runner { _ = await link.send(.pause(flow)) }
     }
 
     public func stored(_ id: FlowID) throws -> StoredFlow {
@@ -169,23 +216,33 @@ public actor FlowRegistry {
 
     public func all() -> [StoredFlow] { flows.values.sorted { $0.flow.id < $1.flow.id } }
 
+    /// Each flow's status, merged over the runners it is placed on (modules and instances say which runner).
     public func runnerStatus(_ id: FlowID?) async throws -> [FlowRunStatus] {
-        switch await runner.send(.status(id)) {
-        case .status(let s): return s
-        case .failure(let code, let message): throw APIError.runner(code: code, message: message)
-        default: return []
+        var parts: [FlowID: [FlowRunStatus]] = [:]
+        for (runner, link) in await links(of: id) {
+            switch await link.send(.status(id)) {
+            case .status(let list):
+                for var s in list {
+                    for i in s.modules.indices { s.modules[i].runner = runner.rawValue }
+                    for i in s.instances.indices { s.instances[i].runner = runner.rawValue }
+                    parts[s.flow, default: []].append(s)
+                }
+            case .failure(let code, let message):
+                if id != nil, code != "unknown-flow" { throw APIError.runner(code: code, message: message) }
+            default: break
+            }
+        }
+        let ids = id.map { [$0] } ?? flows.keys.sorted()
+        return ids.compactMap { flowID in
+            guard let stored = flows[flowID] else { return nil }
+            return FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement)
         }
     }
 
-    public func runtimes() async throws -> [RuntimeInfo] {
-        switch await runner.send(.listRuntimes) {
-        case .runtimes(let r): return r
-        case .failure(let code, let message): throw APIError.runner(code: code, message: message)
-        default: return []
-        }
+    /// The runtimes of the live runners, each with the runners that have it (`listRuntimes` is their union).
+    public func runtimes() async -> [RuntimeKind: [(RunnerID, RunnerHello.Runtime)]] {
+        await directory.runtimes()
     }
-
-    public var runnerID: String { runner.runnerID }
 
     // MARK: module states
 
@@ -217,7 +274,7 @@ public actor FlowRegistry {
     }
 
     private func stopAllNow() async {
-        for id in flows.keys.sorted() { _ = await runner.send(.stop(id)) }
+        for id in flows.keys.sorted() { try? await sendToParts(id, .stop(id)) }
         if let statuses = try? await runnerStatus(nil) { saveStates(statuses) }
     }
 
@@ -226,7 +283,4 @@ public actor FlowRegistry {
         flows[stored.flow.id] = stored
     }
 
-    private func check(_ reply: RunnerReply) throws {
-        if case .failure(let code, let message) = reply { throw APIError.runner(code: code, message: message) }
-    }
 }

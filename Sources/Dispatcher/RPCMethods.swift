@@ -11,14 +11,16 @@ public struct RPCMethods: Sendable {
 
     static let names = ["listRuntimes", "listFlowsForRuntime", "addOrUpdateFlow", "removeFlow", "startFlow", "stopFlow",
                         "inject", "getFlow", "listFlows", "status", "subscribe",
-                        "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow"]
+                        "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow", "listRunners"]
 
     /// Runs one method; `subscribe` is handled by the WebSocket session, not here.
     func call(_ method: String, params json: JSONValue?) async throws -> JSONValue {
         let params = try RPCParams(method: method, json: json)
         switch method {
         case "listRuntimes":
-            return .array(try await registry.runtimes().map { .object(["id": .string($0.id.rawValue), "name": .string($0.name), "version": .string($0.version)]) })
+            return await listRuntimes()
+        case "listRunners":
+            return await listRunners()
         case "listFlowsForRuntime":
             let name = try params.string("runtimeId")
             guard let kind = RuntimeKind(rawValue: name) else {
@@ -100,17 +102,54 @@ public struct RPCMethods: Sendable {
         return .array(out)
     }
 
+    /// The union of the runners' runtimes; each entry says which runners have it.
+    func listRuntimes() async -> JSONValue {
+        let table = await registry.runtimes()
+        return .array(table.keys.sorted().compactMap { kind in
+            guard let runners = table[kind], let first = runners.first else { return nil }
+            return .object(["id": .string(kind.rawValue), "name": .string(first.1.name), "version": .string(first.1.version),
+                            "runners": .array(runners.map { .object(["id": .string($0.0.rawValue), "version": .string($0.1.version)]) })])
+        })
+    }
+
+    /// `[{id, name, tags, runtimes, state, lastSeenMs, modules}]`.
+    func listRunners() async -> JSONValue {
+        let placement = await registry.currentPlacement()
+        var modules: [RunnerID: [String]] = [:]
+        for (key, p) in placement { if let r = p.runner { modules[r, default: []].append("\(key.flow)/\(key.module)") } }
+        let now = Date()
+        return .array(await registry.directory.list().map { entry in
+            let info = entry.info
+            var o: [String: JSONValue] = [
+                "id": .string(info.id.rawValue), "name": .string(info.id.rawValue),
+                "tags": .array(info.tags.map { .string($0) }),
+                "runtimes": .array(info.runtimes.map { .object(["id": .string($0.id.rawValue), "name": .string($0.name), "version": .string($0.version)]) }),
+                "state": .string(info.state.rawValue),
+                "local": .bool(info.local),
+                "session": .int(info.session),
+                "lastSeenMs": entry.lastSeen.map { .int(Int(now.timeIntervalSince($0) * 1000)) } ?? .null,
+                "modules": .array((modules[info.id] ?? []).sorted().map { .string($0) }),
+            ]
+            if let reason = info.reason { o["reason"] = .string(reason) }
+            return .object(o)
+        })
+    }
+
     func status() async throws -> JSONValue {
         let flows = try await registry.runnerStatus(nil)
-        let runtimes = try await registry.runtimes()
-        return .object([
-            "runners": .array([.object([
-                "id": .string(await registry.runnerID),
-                "state": "connected",
-                "runtimes": .array(runtimes.map { .object(["id": .string($0.id.rawValue), "name": .string($0.name), "version": .string($0.version)]) }),
-                "flows": try Self.encode(flows),
-            ])]),
-        ])
+        var runners = await listRunners().arrayValue ?? []
+        for i in runners.indices {
+            guard case .object(var o) = runners[i], let id = o["id"]?.stringValue else { continue }
+            let mine = flows.compactMap { f -> FlowRunStatus? in
+                var f = f
+                f.modules = f.modules.filter { $0.runner == id }
+                f.instances = f.instances.filter { $0.runner == id }
+                return f.modules.isEmpty ? nil : f
+            }
+            o["flows"] = try Self.encode(mine)
+            runners[i] = .object(o)
+        }
+        return .object(["runners": .array(runners), "flows": try Self.encode(flows)])
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> JSONValue {

@@ -3,6 +3,10 @@
 /// instance, and per output port the in-instance targets plus a host route id
 /// for everything else. Names are resolved here, once; the data path uses
 /// only the integers.
+///
+/// A connection whose target module is not in `flow` (it runs on another
+/// runner: see `FlowDocument.restricted(to:)`) becomes a remote target of the
+/// host route: the host sends those messages across runners by name.
 public struct FlowPlan: Sendable, Equatable {
     public let flow: FlowDocument
     public let instances: [InstancePlan]
@@ -32,21 +36,23 @@ public struct FlowPlan: Sendable, Equatable {
                     let targets = flow.connections.filter { $0.from == source }.map(\.to)
                     var local: [Endpoint] = []
                     var remote: [RouteTarget] = []
+                    var elsewhere: [Endpoint] = []
                     for t in targets {
-                        guard let ti = instanceOf[t.module], let slot = slotOf[t] else { continue }
+                        guard let ti = instanceOf[t.module] else { elsewhere.append(t); continue }
+                        guard let slot = slotOf[t] else { continue }
                         if ti == i { local.append(t) } else { remote.append(RouteTarget(instance: ti, slot: slot)) }
                     }
                     var routeID: Int?
-                    if !remote.isEmpty || targets.isEmpty {
+                    if !remote.isEmpty || !elsewhere.isEmpty || targets.isEmpty {
                         routeID = plans[i].hostRoutes.count
-                        plans[i].hostRoutes.append(HostRoute(source: source, targets: remote, isFlowOutput: targets.isEmpty))
+                        plans[i].hostRoutes.append(HostRoute(source: source, targets: remote, elsewhere: elsewhere, isFlowOutput: targets.isEmpty))
                     }
                     // Debug routing: one route through the host to every target, local ones included.
                     var allID = routeID ?? -1
                     if !local.isEmpty {
                         allID = plans[i].hostRoutes.count
                         let everyTarget = targets.compactMap { t in slotOf[t].map { RouteTarget(instance: instanceOf[t.module]!, slot: $0) } }
-                        plans[i].hostRoutes.append(HostRoute(source: source, targets: everyTarget, isFlowOutput: false))
+                        plans[i].hostRoutes.append(HostRoute(source: source, targets: everyTarget, elsewhere: elsewhere, isFlowOutput: false))
                     }
                     plans[i].outputRoutes.append(OutputRoute(source: source, local: local, remoteRoute: routeID, allRoute: allID))
                 }
@@ -96,8 +102,14 @@ public struct OutputRoute: Sendable, Equatable {
 public struct HostRoute: Sendable, Equatable {
     public let source: Endpoint
     public let targets: [RouteTarget]
+    /// Targets on other runners (their modules are not in this plan's flow).
+    public let elsewhere: [Endpoint]
     /// The port is connected to nothing: its messages are flow outputs.
     public let isFlowOutput: Bool
+
+    public init(source: Endpoint, targets: [RouteTarget], elsewhere: [Endpoint] = [], isFlowOutput: Bool) {
+        self.source = source; self.targets = targets; self.elsewhere = elsewhere; self.isFlowOutput = isFlowOutput
+    }
 }
 
 public struct RouteTarget: Sendable, Equatable, Hashable {

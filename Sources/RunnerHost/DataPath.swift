@@ -9,9 +9,12 @@ final class DataPath: @unchecked Sendable {
     let loop: any EventLoop
     private var dirty: [InstanceLink] = []
     private let onOutput: @Sendable (FlowID, Endpoint, ByteBuffer) -> Void
+    /// Messages to and from modules on other runners.
+    let peers: PeerRouter
 
-    init(loop: any EventLoop, onOutput: @escaping @Sendable (FlowID, Endpoint, ByteBuffer) -> Void) {
+    init(loop: any EventLoop, peers: PeerRouter = PeerRouter(), onOutput: @escaping @Sendable (FlowID, Endpoint, ByteBuffer) -> Void) {
         self.loop = loop
+        self.peers = peers
         self.onOutput = onOutput
     }
 
@@ -19,24 +22,29 @@ final class DataPath: @unchecked Sendable {
 
     /// Writes every link that got frames since the last flush.
     func flushDirty() {
-        guard !dirty.isEmpty else { return }
-        let links = dirty
-        dirty.removeAll(keepingCapacity: true)
-        for link in links { link.flush() }
+        if !dirty.isEmpty {
+            let links = dirty
+            dirty.removeAll(keepingCapacity: true)
+            for link in links { link.flush() }
+        }
+        if !peers.isEmpty { peers.flush() }
     }
 
     func publish(flow: FlowID, source: Endpoint, payload: ByteBuffer) { onOutput(flow, source, payload) }
 
     /// Wires the links of one flow plan together: route ids to target links,
     /// upstream lists (feeders in a cycle of instances apart).
-    func connect(_ links: [InstanceLink], plan: FlowPlan) {
+    /// `register`: these links are the flow's real ones (not a load check's):
+    /// messages from other runners go to them.
+    func connect(_ links: [InstanceLink], plan: FlowPlan, register: Bool = true) {
         for (i, instance) in plan.instances.enumerated() {
             links[i].dataPath = self
             links[i].routes = instance.hostRoutes.map { route in
                 ResolvedRoute(targets: route.targets.map { ResolvedRoute.Target(link: links[$0.instance], slot: $0.slot) },
-                              source: route.source, output: route.isFlowOutput ? route.source : nil)
+                              elsewhere: route.elsewhere, source: route.source, output: route.isFlowOutput ? route.source : nil)
             }
         }
+        if register { peers.register(flow: plan.flow.id, links: links, plan: plan) }
         let feeds = plan.instances.map { Set($0.hostRoutes.flatMap { $0.targets.map(\.instance) }) }
         for (i, targets) in feeds.enumerated() {
             for target in targets where target != i {

@@ -141,3 +141,11 @@ public struct PausedAt: Sendable, Codable, Equatable {
     public var port: PortName
     public var payload: JSONValue
 }
+
+extension FlowRun {
+    /// Holds the flow's messages here (another runner of the flow hit a breakpoint).
+    func pause() async throws {
+        let debugger = self.debugger
+        try await debugger.loop.submit { debugger.pause() }.get()
+    }
+}

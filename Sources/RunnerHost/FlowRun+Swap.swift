@@ -182,7 +182,7 @@ extension FlowRun {
                 link.resetCongestion()
             }
             for (link, instance) in zip(newLinks, newPlan.instances) { link.replaceSlots(instance.slots) }
-            dataPath.connect(newLinks, plan: newPlan)
+            dataPath.connect(newLinks, plan: newPlan, register: true)
             var dropped = debugger.relink(newLinks) { link, slot in
                 let endpoint = link.slots.indices.contains(slot) ? link.slots[slot] : nil
                 return endpoint.flatMap { newPlan.inputSlot(module: $0.module, port: $0.port) }.map { (link: $0.instance, slot: $0.slot) }
@@ -190,6 +190,9 @@ extension FlowRun {
             for (endpoint, payload) in pending {
                 if let (l, slot) = newPlan.inputSlot(module: endpoint.module, port: endpoint.port) {
                     newLinks[l].enqueue(slot: slot, payload: payload)
+                } else if dataPath.peers.runsElsewhere(flow: newPlan.flow.id, module: endpoint.module), let sender = newLinks.first {
+                    // The module moved to another runner: its messages follow it.
+                    dataPath.peers.send(flow: newPlan.flow.id, target: endpoint, payload: payload, from: sender)
                 } else {
                     dropped.append((endpoint, payload))
                 }

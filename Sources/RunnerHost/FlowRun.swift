@@ -71,7 +71,7 @@ actor FlowRun {
         self.debugger = debugger
         self.breakpoints = breakpoints
         dataPath.loop.execute {
-            dataPath.connect(links, plan: plan)
+            dataPath.connect(links, plan: plan, register: !quiet)
             debugger.load(breakpoints)
         }
         self.links = links

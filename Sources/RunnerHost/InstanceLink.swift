@@ -9,6 +9,17 @@ struct PendingMessage {
     var slot: Int
     var payload: ByteBuffer
     var suspect = false
+    /// Set for a message from another runner: told when the message is done, for the stream's `ack`.
+    var receipt: InboundStream.Receipt? = nil
+
+    /// Tells the stream it came from that it is done (or taken over by this runner's own bookkeeping).
+    @inline(__always)
+    mutating func complete() {
+        if let receipt {
+            receipt.complete()
+            self.receipt = nil
+        }
+    }
 }
 
 /// What a process that ended leaves behind (`InstanceLink.detach`).
@@ -114,6 +125,7 @@ final class InstanceLink: @unchecked Sendable {
         if let debugger { debugger.emitted(from: route.source, payload: payload) }
         if let output = route.output { dataPath.publish(flow: flow, source: output, payload: payload) }
         for target in route.targets { target.link.enqueue(slot: target.slot, payload: payload) }
+        for target in route.elsewhere { dataPath.peers.send(flow: flow, target: target, payload: payload, from: self) }
     }
 
     /// `A<n>` from process `life`: the runtime finished its first n frames; the commit before it is kept.
@@ -123,9 +135,10 @@ final class InstanceLink: @unchecked Sendable {
         var done = count - acked
         guard done > 0 else { return }
         acked = count
-        while done > 0, let message = inFlight.popFirst() {
+        while done > 0, var message = inFlight.popFirst() {
             done -= 1
             if message.suspect { careful -= 1 }
+            message.complete()
         }
         pump()
         watcher?.linkProgressed()
@@ -155,26 +168,29 @@ final class InstanceLink: @unchecked Sendable {
     // MARK: messages to the runtime
 
     /// A message for input `slot`: to the debugger when it has the flow, else on its way.
+    /// A message from another runner carries its `receipt`: the debugger
+    /// taking it counts as done for that runner's stream (the debugger holds it now).
     @inline(__always)
-    func enqueue(slot: Int, payload: ByteBuffer) {
+    func enqueue(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
         if let debugger {
+            receipt?.complete()
             debugger.arrive(link: self, slot: slot, payload: payload)
             return
         }
-        deliver(slot: slot, payload: payload)
+        deliver(slot: slot, payload: payload, receipt: receipt)
     }
 
     /// Queues a message for input `slot`; writes it at once when the window allows.
     @inline(__always)
-    func deliver(slot: Int, payload: ByteBuffer) {
+    func deliver(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
         if holding, !drainSlots.contains(slot) {
-            held.append(PendingMessage(slot: slot, payload: payload))
+            held.append(PendingMessage(slot: slot, payload: payload, receipt: receipt))
             return
         }
         if channel != nil, queued.isEmpty, inFlight.count < effectiveWindow {
-            write(PendingMessage(slot: slot, payload: payload))
+            write(PendingMessage(slot: slot, payload: payload, receipt: receipt))
         } else {
-            queued.append(PendingMessage(slot: slot, payload: payload))
+            queued.append(PendingMessage(slot: slot, payload: payload, receipt: receipt))
             upstream.update(queued: queued.count)
             cycleUpstream.update(queued: queued.count)
         }
@@ -210,6 +226,7 @@ final class InstanceLink: @unchecked Sendable {
         held.removeAll()
         all.append(contentsOf: queued)
         queued.removeAll()
+        for i in all.indices { all[i].complete() }
         return all
     }
 
@@ -362,6 +379,7 @@ final class InstanceLink: @unchecked Sendable {
         if inFlight.count == 1, timedOut || (lifeWrites == 1 && inFlight[inFlight.startIndex].suspect) {
             culprit = inFlight.popFirst()
             if culprit?.suspect == true { careful -= 1 }
+            culprit?.complete()
         } else {
             for i in inFlight.indices where !inFlight[i].suspect {
                 inFlight[i].suspect = true
@@ -389,7 +407,11 @@ final class InstanceLink: @unchecked Sendable {
         inFlight.removeAll()
         queued.removeAll()
         careful = 0
-        return all.map { PendingMessage(slot: $0.slot, payload: $0.payload) }
+        return all.map { m in
+            var m = m
+            m.complete()
+            return PendingMessage(slot: m.slot, payload: m.payload)
+        }
     }
 
     /// The oldest few queued payloads per slot, for status pages.
@@ -406,6 +428,8 @@ struct ResolvedRoute {
         let slot: Int
     }
     var targets: [Target]
+    /// Targets on other runners, by name.
+    var elsewhere: [Endpoint] = []
     /// The output port the frames come from.
     var source: Endpoint
     /// The source port when it is a flow output.

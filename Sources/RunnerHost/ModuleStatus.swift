@@ -4,6 +4,8 @@ import Foundation
 /// A module's lifecycle, as `status` shows it.
 public enum ModuleState: String, Sendable, Codable {
     case loading, running, loadError = "load-error", paused, stopped
+    /// No runner can take it yet (see `unplacedReason` on its status).
+    case unplaced
 }
 
 /// One recorded module error: what came in, what went wrong, when.
@@ -45,6 +47,16 @@ public struct ModuleStatus: Sendable, Codable {
     /// in flight (its oldest one) and sent nothing for over a second: for how
     /// many milliseconds. Past the time limit (`timeoutMs`) the instance is restarted.
     public var runningLongMs: Int?
+    /// The runner it runs on (set by the dispatcher).
+    public var runner: String?
+    /// Why it runs on no runner (`state` is `unplaced`).
+    public var unplacedReason: String?
+
+    /// A module that runs on no runner yet.
+    public static func unplaced(_ id: ModuleID, runtime: RuntimeKind, reason: String) -> ModuleStatus {
+        ModuleStatus(id: id, runtime: runtime, state: .unplaced, messagesIn: 0, messagesOut: 0, errors: 0, queued: 0,
+                     lastError: nil, recentErrors: [], recentLogs: [], moduleState: nil, unplacedReason: reason)
+    }
 }
 
 /// The lifecycle of a runtime instance with its process.
@@ -55,6 +67,8 @@ public struct InstanceStatus: Sendable, Codable {
     public var restarts: Int
     public var reason: String?
     public var modules: [ModuleID]
+    /// The runner it runs on (set by the dispatcher).
+    public var runner: String?
 }
 
 /// The runner's view of one flow.
@@ -67,6 +81,12 @@ public struct FlowRunStatus: Sendable, Codable {
     public var breakpoints: [Breakpoint] = []
     /// Where the debugger stopped the flow, while it is paused at a breakpoint.
     public var pausedAt: PausedAt?
+
+    public init(flow: FlowID, state: FlowRunState, reason: String?, instances: [InstanceStatus], modules: [ModuleStatus],
+                breakpoints: [Breakpoint] = [], pausedAt: PausedAt? = nil) {
+        self.flow = flow; self.state = state; self.reason = reason; self.instances = instances
+        self.modules = modules; self.breakpoints = breakpoints; self.pausedAt = pausedAt
+    }
 }
 
 public enum FlowRunState: String, Sendable, Codable {

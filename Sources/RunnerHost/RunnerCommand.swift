@@ -35,36 +35,30 @@ public enum RunnerReply: Sendable, Codable {
     case failure(code: String, message: String)
 }
 
+extension RunnerCommand {
+    /// The same command in the runner protocol's form (every module of a deployed flow placed here).
+    public var remote: RemoteCommand {
+        switch self {
+        case .listRuntimes: .listRuntimes
+        case .deploy(let flow, let breakpoints, let revision, let start, let states):
+            .deploy(RemoteDeploy(flow: flow, placed: flow.modules.map { PlacedModule(module: $0.id, gen: 1, state: states[$0.id]) },
+                                 breakpoints: breakpoints, revision: revision, start: start))
+        case .start(let id): .start(id)
+        case .stop(let id): .stop(id)
+        case .remove(let id): .remove(id)
+        case .inject(let flow, let module, let port, let payload): .inject(flow: flow, module: module, port: port, payload: payload)
+        case .status(let id): .status(id)
+        case .setBreakpoint(let flow, let b): .setBreakpoint(flow: flow, b)
+        case .removeBreakpoint(let flow, let module): .removeBreakpoint(flow: flow, module: module)
+        case .step(let id): .step(id)
+        case .resume(let id): .resume(id)
+        }
+    }
+}
+
 extension RunnerHost {
     /// Carries out one command; never throws: failures are replies.
     public func handle(_ command: RunnerCommand) async -> RunnerReply {
-        do {
-            switch command {
-            case .listRuntimes: return .runtimes(await listRuntimes())
-            case .deploy(let flow, let breakpoints, let revision, let start, let states):
-                try await deploy(flow, breakpoints: breakpoints, revision: revision, start: start, restoring: states)
-            case .start(let id): try await start(id)
-            case .stop(let id): try await stop(id)
-            case .remove(let id): try await remove(id)
-            case .inject(let flow, let module, let port, let payload):
-                try await inject(flow, module: module, port: port, payload: payload)
-            case .status(let id):
-                if let id { return .status([try await status(id)]) }
-                return .status(await status())
-            case .setBreakpoint(let flow, let breakpoint):
-                try await run(flow).setBreakpoint(breakpoint)
-            case .removeBreakpoint(let flow, let module):
-                return .bool(try await run(flow).removeBreakpoint(module))
-            case .step(let flow):
-                return .step(try await step(flow))
-            case .resume(let flow):
-                return .bool(try await run(flow).resume())
-            }
-            return .ok
-        } catch let error as RunnerError {
-            return .failure(code: error.code, message: error.description)
-        } catch {
-            return .failure(code: "internal", message: "\(error)")
-        }
+        await handle(command.remote)
     }
 }

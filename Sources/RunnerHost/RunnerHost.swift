@@ -21,6 +21,8 @@ public actor RunnerHost {
     /// The search for runtimes under way (callers that arrive meanwhile wait for the same one).
     private var locating: Task<[RuntimeInfo], Never>?
     private var flows: [FlowID: FlowRun] = [:]
+    /// Per flow: the whole document and which of its modules run here (from the last deploy).
+    private var placements: [FlowID: (full: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute])] = [:]
 
     public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
                 events: @escaping @Sendable (RunnerEvent) -> Void) {
@@ -28,7 +30,9 @@ public actor RunnerHost {
         self.locator = RuntimeLocator(searchPath: configuration.searchPath, runtimesDirectory: configuration.runtimesDirectory)
         self.logger = logger
         self.emit = events
-        self.dataPath = DataPath(loop: eventLoop) { flow, source, payload in
+        let peers = PeerRouter(window: RunnerProtocol.defaultWindow, highWater: configuration.queueBound,
+                               maxFrameBytes: configuration.maxFrameBytes, logger: logger)
+        self.dataPath = DataPath(loop: eventLoop, peers: peers) { flow, source, payload in
             events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
         }
         // Fifo directories of servers that died without cleaning up.
@@ -71,8 +75,27 @@ public actor RunnerHost {
     /// check (each runtime starts once, not twice): when a module does not load
     /// or an `init` throws, they are stopped and nothing is deployed.
     /// - Parameter restoring: module states to start from when the flow is new here (see `RunnerCommand.deploy`).
-    public func deploy(_ flow: FlowDocument, breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
+    /// - Parameters:
+    ///   - placed: the modules of `flow` this runner runs, with their generations and
+    ///     states to start from (nil: all of them, generation 1); the others run
+    ///     where `routes` says, or nowhere yet (their messages wait).
+    public func deploy(_ full: FlowDocument, placed: [PlacedModule]? = nil, routes: [RemoteRoute] = [],
+                       breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
                        restoring: [ModuleID: JSONValue] = [:]) async throws {
+        let placed = placed ?? full.modules.map { PlacedModule(module: $0.id, gen: 1) }
+        let here = Set(placed.map(\.module))
+        let flow = full.restricted(to: here)
+        var restoring = restoring
+        for p in placed { if let s = p.state { restoring[p.module] = s } }
+        let generations = Dictionary(placed.map { ($0.module, $0.gen) }, uniquingKeysWith: { a, _ in a })
+        let elsewhere = Set(full.modules.map(\.id)).subtracting(here)
+        let peers = dataPath.peers
+        try await dataPath.loop.submit {
+            peers.setPlacement(flow: full.id, generations: generations, elsewhere: elsewhere)
+            peers.setRoutes(flow: full.id, routes)
+            peers.flush()
+        }.get()
+        placements[full.id] = (full, placed, routes)
         let available = await listRuntimes().map(\.id)
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
@@ -81,6 +104,7 @@ public actor RunnerHost {
         let old = flows[flow.id]
         let breakpoints = breakpoints.filter { flow.module($0.module) != nil }
         if let old, await old.plan.flow == flow {
+            // Same modules here; new placements of the others (already applied above), or breakpoints.
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
             return
         }
@@ -179,7 +203,78 @@ public actor RunnerHost {
     public func remove(_ id: FlowID) async throws {
         let run = try run(id)
         flows[id] = nil
+        placements[id] = nil
         await run.shutdown()
+        let peers = dataPath.peers
+        try? await dataPath.loop.submit { peers.forget(flow: id) }.get()
+    }
+
+    // MARK: other runners
+
+    /// Stops running the given modules here (`fence`, `release`): the rest of
+    /// each flow is swapped to a version without them (what was queued for
+    /// them is finished first); a flow left with nothing here is removed.
+    public func letGo(_ leases: [ModuleLease]) async throws {
+        for (flowID, group) in Dictionary(grouping: leases, by: \.flow) {
+            guard let p = placements[flowID], flows[flowID] != nil else { continue }
+            let gone = Set(group.map(\.module))
+            let remaining = p.placed.filter { !gone.contains($0.module) }
+            if remaining.isEmpty {
+                try await remove(flowID)
+            } else {
+                let breakpoints = await flows[flowID]?.breakpoints ?? []
+                try await deploy(p.full, placed: remaining, routes: p.routes, breakpoints: breakpoints)
+            }
+        }
+    }
+
+    /// The leases of every module running here (a reconnecting runner's `hello.modules`).
+    public func leases() -> [ModuleLease] {
+        placements.keys.sorted().flatMap { flow in
+            placements[flow]!.placed.map { ModuleLease(flow: flow, module: $0.module, gen: $0.gen) }
+        }
+    }
+
+    /// Where the flow's modules on other runners are now (`routes`).
+    public func setRoutes(flow: FlowID, _ routes: [RemoteRoute]) async {
+        placements[flow]?.routes = routes
+        let peers = dataPath.peers
+        try? await dataPath.loop.submit {
+            peers.setRoutes(flow: flow, routes)
+            peers.flush()
+        }.get()
+    }
+
+    /// This runner's connection to the dispatcher is `me`; batches for other runners go through `send`.
+    public func connected(as me: StreamEnd, send: @escaping @Sendable (ByteBuffer) -> Void) async {
+        let peers = dataPath.peers
+        try? await dataPath.loop.submit {
+            peers.connected(as: me, send: send)
+            peers.flush()
+        }.get()
+    }
+
+    /// The connection to the dispatcher is gone.
+    public func disconnected() async {
+        let peers = dataPath.peers
+        try? await dataPath.loop.submit { peers.disconnected() }.get()
+    }
+
+    /// A data batch from another runner. Runs on the data path's loop; safe to call from any thread.
+    /// `onError` gets a one-line reason when the batch is unreadable or not for this runner.
+    public nonisolated func receive(batch: ByteBuffer, onError: @escaping @Sendable (String) -> Void = { _ in }) {
+        let dataPath = self.dataPath
+        dataPath.loop.execute {
+            if let problem = dataPath.peers.receive(batch) { onError(problem) }
+            dataPath.flushDirty()
+        }
+    }
+
+    /// Frames refused for a stale generation, and frames sent again after their target moved.
+    public func crossRunnerCounters() async -> (staleFrames: Int, redelivered: [FlowModuleID: Int]) {
+        let peers = dataPath.peers
+        let c = try? await dataPath.loop.submit { peers.counters }.get()
+        return (c?.staleFrames ?? 0, c?.redelivered ?? [:])
     }
 
     public func inject(_ id: FlowID, module: ModuleID, port: PortName?, payload: String) async throws {

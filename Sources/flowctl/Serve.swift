@@ -39,6 +39,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Flag(name: .customLong("no-local-runner"), help: "Run no modules in this process: every module runs on runners that join (flowctl runner --join).")
+    var noLocalRunner = false
+
+    @Option(help: "Tags of the embedded runner, comma-separated (modules' \"tags\" prefer runners that have them).")
+    var tags: String?
+
+    @Option(help: "Seconds between heartbeats with joined runners; one silent for 3 of them is lost.")
+    var heartbeat = 1.0
+
     func run() async throws {
         try await reportingErrors {
             guard let level = Logger.Level(rawValue: logLevel) else {
@@ -64,6 +73,10 @@ struct Serve: AsyncParsableCommand {
             guard headerTimeout > 0 else { throw CLIError("--header-timeout \(headerTimeout): expected a positive number of seconds") }
             configuration.limits.maxConnections = maxConnections
             configuration.limits.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
+            configuration.localRunner = !noLocalRunner
+            configuration.localTags = try RunnerTags.parse(tags, option: "--tags")
+            guard heartbeat >= 0.05, heartbeat <= 60 else { throw CLIError("--heartbeat \(heartbeat): expected seconds between 0.05 and 60") }
+            configuration.heartbeat = .milliseconds(Int(heartbeat * 1000))
             let dispatcher = Dispatcher(configuration: configuration, logger: Logger(label: "polyflow"))
             let host = self.host
             do {

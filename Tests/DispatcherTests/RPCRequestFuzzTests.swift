@@ -37,7 +37,9 @@ import Testing
                               eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger, events: { _ in })
         let store = StateStore(directory: directory + "/state")
         try store.prepare()
-        let endpoint = RPCEndpoint(methods: RPCMethods(registry: FlowRegistry(store: store, runner: LocalRunnerLink(host: host), logger: logger)))
+        let runners = RunnerDirectory()
+        await runners.addLocal(host)
+        let endpoint = RPCEndpoint(methods: RPCMethods(registry: FlowRegistry(store: store, directory: runners, logger: logger)))
 
         let run = FuzzRun(name: "rpc-request", cases: 300)
         // The endpoint is async: the cases run here, kept seeds first.

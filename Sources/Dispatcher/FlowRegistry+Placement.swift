@@ -1,0 +1,151 @@
+import FlowModel
+import Foundation
+import RunnerHost
+
+/// Placing the flows on the runners and sending each runner its part
+/// (docs/runner-protocol.md, "Placement", "Commands").
+extension FlowRegistry {
+    /// Every module of every flow placed on the runners there are now (stable: what can stay, stays).
+    func placeAll() async -> [FlowModuleID: ModulePlacement] {
+        let modules = flows.values.flatMap { PlacementModule.modules(of: $0.flow) }
+        return Placement.place(modules, on: await directory.placementRunners(), current: placement)
+    }
+
+    /// A runner joined or was lost: places every flow again and sends the
+    /// runners whose part changed their new part (new placements, routes).
+    public func runnersChanged() async {
+        await gate.runQuietly { await self.replaceAllNow() }
+    }
+
+    private func replaceAllNow() async {
+        let before = placement
+        placement = await placeAll()
+        for id in flows.keys.sorted() {
+            guard let stored = flows[id] else { continue }
+            // States of modules that move: fresh from the runner they leave when it is still there, else the last saved.
+            var states = stored.restorableStates
+            let moving = stored.flow.modules.filter { m in
+                let key = FlowModuleID(flow: id, module: m.id)
+                return before[key]?.runner != nil && before[key]?.runner != placement[key]?.runner
+            }
+            if !moving.isEmpty, let fresh = try? await runnerStatus(id).first {
+                for m in fresh.modules where moving.contains(where: { $0.id == m.id }) { if let s = m.moduleState { states[m.id] = s } }
+            }
+            do {
+                try await deployParts(stored.flow, breakpoints: stored.breakpoints, revision: stored.revision,
+                                      start: stored.started, states: states, previous: before)
+            } catch {
+                logger.error("could not place flow \(id) again: \(error)")
+            }
+        }
+    }
+
+    /// Sends each runner of `flow` its part: the modules placed on it (with
+    /// their generations, and `states` for those new to it), where the others
+    /// are, and the flow's breakpoints; removes the flow from runners that
+    /// no longer have any of it. Runners that get modules go first, so a
+    /// module that moves is up at its new place before the old one lets go.
+    func deployParts(_ flow: FlowDocument, breakpoints: [Breakpoint], revision: Int, start: Bool,
+                     states: [ModuleID: JSONValue], previous: [FlowModuleID: ModulePlacement]? = nil) async throws {
+        let previous = previous ?? placement
+        var byRunner: [RunnerID: [PlacedModule]] = [:]
+        var sessions: [RunnerID: Int] = [:]
+        for m in flow.modules {
+            let key = FlowModuleID(flow: flow.id, module: m.id)
+            guard case .placed(let runner, let gen) = placement[key] else { continue }
+            if sessions[runner] == nil { sessions[runner] = await directory.session(runner) ?? 0 }
+            let arrives = previous[key]?.runner != runner || deployedOn[flow.id]?[runner] == nil
+            byRunner[runner, default: []].append(PlacedModule(module: m.id, gen: gen, state: arrives ? states[m.id] : nil))
+        }
+        let old = deployedOn[flow.id] ?? [:]
+        var parts: [RunnerID: DeployedPart] = [:]
+        for (runner, placed) in byRunner {
+            let mine = breakpoints.filter { b in placed.contains { $0.module == b.module } }
+            let routes = byRunner.filter { $0.key != runner }.flatMap { other, modules in
+                modules.map { RemoteRoute(module: $0.module, runner: other, session: sessions[other] ?? 0, gen: $0.gen) }
+            }.sorted { $0.module < $1.module }
+            parts[runner] = DeployedPart(session: sessions[runner] ?? 0, placed: Dictionary(placed.map { ($0.module, $0.gen) }) { a, _ in a },
+                                         routes: routes, flow: flow, breakpoints: mine)
+        }
+        // Arrivals first (new runners for the flow, then those whose modules changed), departures last.
+        let order = parts.keys.sorted { a, b in
+            let (na, nb) = (old[a] == nil, old[b] == nil)
+            return na != nb ? na : a < b
+        }
+        var done: [RunnerID] = []
+        for runner in order {
+            guard let part = parts[runner], let link = await directory.link(runner) else { continue }
+            if old[runner] == part { continue }
+            let placed = byRunner[runner] ?? []
+            let reply = await link.send(.deploy(RemoteDeploy(flow: flow, placed: placed, routes: part.routes, breakpoints: part.breakpoints,
+                                                             revision: revision, start: start)))
+            if case .failure(let code, let message) = reply {
+                // A new flow that does not load anywhere is deployed nowhere.
+                if old.isEmpty { for r in done { _ = await directory.link(r)?.send(.remove(flow.id)) } }
+                throw APIError.runner(code: code, message: parts.count > 1 ? "on runner \(runner): \(message)" : message)
+            }
+            done.append(runner)
+        }
+        for runner in old.keys.sorted() where parts[runner] == nil {
+            _ = await directory.link(runner)?.send(.remove(flow.id))
+        }
+        deployedOn[flow.id] = parts
+    }
+
+    /// Sends the flow's runners a command; the first failure is thrown (after all were sent).
+    func sendToParts(_ flow: FlowID, _ command: RemoteCommand) async throws {
+        var failure: RunnerReply?
+        for (_, link) in await links(of: flow) {
+            let reply = await link.send(command)
+            if case .failure = reply, failure == nil { failure = reply }
+        }
+        if let failure { try check(failure) }
+    }
+
+    /// Removes a flow from every runner it is on (best effort).
+    func removeParts(_ flow: FlowID) async {
+        for (_, link) in await links(of: flow) { _ = await link.send(.remove(flow)) }
+        deployedOn[flow] = nil
+    }
+
+    /// The runners a flow is deployed on (every connected runner when `flow` is nil), with their links.
+    func links(of flow: FlowID?) async -> [(RunnerID, any RunnerLink)] {
+        let ids: [RunnerID]
+        if let flow {
+            ids = (deployedOn[flow] ?? [:]).keys.sorted()
+        } else {
+            ids = Set(deployedOn.values.flatMap(\.keys)).sorted()
+        }
+        var out: [(RunnerID, any RunnerLink)] = []
+        for id in ids { if let link = await directory.link(id) { out.append((id, link)) } }
+        return out
+    }
+
+    /// The runner a module runs on; an error saying why when it runs nowhere.
+    func runnerOf(_ target: FlowModuleID) async throws -> any RunnerLink {
+        let stored = try stored(target.flow)
+        guard stored.flow.module(target.module) != nil else {
+            throw APIError.runner(code: "unknown-module", message: RunnerError.unknownModule(target.flow, target.module, known: stored.flow.modules.map(\.id.rawValue)).description)
+        }
+        switch placement[target] {
+        case .placed(let runner, _):
+            guard let link = await directory.link(runner) else {
+                throw APIError.runner(code: "runner-lost", message: "module \(target) is on runner \(runner), which is not connected; it will be placed again")
+            }
+            return link
+        case .unplaced(let reason, _):
+            throw APIError.runner(code: "unplaced", message: "module \(target) runs on no runner yet: \(reason)")
+        case nil:
+            throw APIError.runner(code: "unplaced", message: "module \(target) runs on no runner yet")
+        }
+    }
+
+    func check(_ reply: RunnerReply) throws {
+        if case .failure(let code, let message) = reply { throw APIError.runner(code: code, message: message) }
+    }
+}
+
+extension FlowRegistry {
+    /// The placement table now (for admitting a runner that comes back).
+    public func currentPlacement() -> [FlowModuleID: ModulePlacement] { placement }
+}

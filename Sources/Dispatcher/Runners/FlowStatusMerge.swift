@@ -1,0 +1,31 @@
+import FlowModel
+import RunnerHost
+
+/// One flow's status from the parts its runners report, plus the modules that run nowhere.
+enum FlowStatusMerge {
+    static func merge(flow: FlowDocument, parts: [FlowRunStatus], placement: [FlowModuleID: ModulePlacement]) -> FlowRunStatus {
+        var modules: [ModuleID: ModuleStatus] = [:]
+        for part in parts { for m in part.modules { modules[m.id] = m } }
+        var unplaced: [String] = []
+        for m in flow.modules where modules[m.id] == nil {
+            if case .unplaced(let reason, _) = placement[FlowModuleID(flow: flow.id, module: m.id)] {
+                modules[m.id] = .unplaced(m.id, runtime: m.runtime, reason: reason.description)
+                unplaced.append("module \(m.id) runs on no runner: \(reason)")
+            }
+        }
+        let states = Set(parts.map(\.state))
+        let state: FlowRunState
+        if states.contains(.paused) { state = .paused }
+        else if states.contains(.degraded) || !unplaced.isEmpty { state = .degraded }
+        else if states.contains(.running) { state = .running }
+        else if states.contains(.stopped) { state = .stopped }
+        else { state = .deployed }
+        let reasons = parts.compactMap(\.reason) + unplaced
+        return FlowRunStatus(
+            flow: flow.id, state: state, reason: reasons.isEmpty ? nil : reasons.joined(separator: "; "),
+            instances: parts.flatMap(\.instances),
+            modules: flow.modules.compactMap { modules[$0.id] },
+            breakpoints: parts.flatMap(\.breakpoints).sorted { $0.module < $1.module },
+            pausedAt: parts.compactMap(\.pausedAt).first)
+    }
+}

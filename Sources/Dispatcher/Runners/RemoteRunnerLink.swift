@@ -1,0 +1,79 @@
+import FlowModel
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import RunnerHost
+
+/// A runner joined over WebSocket at `/runners`. Everything it is sent goes
+/// through one ordered outbox (commands, pings, data batches), written by
+/// the session's one writer task, so a stream's batches keep their order.
+final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
+    let runnerID: RunnerID
+    let session: Int
+    enum Outgoing: Sendable {
+        case text(String)
+        case binary(ByteBuffer)
+    }
+    let outbox: AsyncStream<Outgoing>
+    private let continuation: AsyncStream<Outgoing>.Continuation
+    private let state = NIOLockedValueBox<(next: Int, waiting: [Int: CheckedContinuation<RunnerReply, Never>], closed: String?)>((1, [:], nil))
+    /// A command not answered within this time fails with `runner-timeout` (a deploy waits for its load check).
+    let commandTimeout: Duration
+    let deployTimeout: Duration
+
+    init(runnerID: RunnerID, session: Int, commandTimeout: Duration = .seconds(30), deployTimeout: Duration = .seconds(120)) {
+        self.runnerID = runnerID
+        self.session = session
+        self.commandTimeout = commandTimeout
+        self.deployTimeout = deployTimeout
+        (outbox, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+    }
+
+    func send(_ command: RemoteCommand) async -> RunnerReply {
+        let timeout = if case .deploy = command { deployTimeout } else { commandTimeout }
+        let runner = runnerID
+        return await withCheckedContinuation { (c: CheckedContinuation<RunnerReply, Never>) in
+            let id: Int? = state.withLockedValue { s in
+                guard s.closed == nil else { return nil }
+                let id = s.next
+                s.next += 1
+                s.waiting[id] = c
+                return id
+            }
+            guard let id else {
+                c.resume(returning: .failure(code: "runner-lost", message: "runner \(runner) is not connected: \(state.withLockedValue { $0.closed ?? "" })"))
+                return
+            }
+            let text = String(decoding: DispatcherMessage.command(id: id, command).encoded(), as: UTF8.self)
+            continuation.yield(.text(text))
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                self?.resolve(id: id, .failure(code: "runner-timeout",
+                    message: "runner \(runner) did not answer \(command.op) within \(timeout): is it overloaded or cut off?"))
+            }
+        }
+    }
+
+    func deliver(batch: ByteBuffer) { continuation.yield(.binary(batch)) }
+
+    func write(_ message: DispatcherMessage) {
+        continuation.yield(.text(String(decoding: message.encoded(), as: UTF8.self)))
+    }
+
+    /// A reply arrived (or a deadline passed); a second one for the same id is dropped.
+    func resolve(id: Int, _ reply: RunnerReply) {
+        let waiter = state.withLockedValue { $0.waiting.removeValue(forKey: id) }
+        waiter?.resume(returning: reply)
+    }
+
+    /// The connection ended: every command waiting fails with the reason.
+    func close(reason: String) {
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<RunnerReply, Never>] in
+            s.closed = reason
+            defer { s.waiting = [:] }
+            return Array(s.waiting.values)
+        }
+        continuation.finish()
+        for w in waiters { w.resume(returning: .failure(code: "runner-lost", message: "runner \(runnerID) left: \(reason)")) }
+    }
+}

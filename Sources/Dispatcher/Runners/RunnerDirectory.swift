@@ -1,0 +1,130 @@
+import FlowModel
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import RunnerHost
+
+/// A runner as `listRunners` shows it.
+public struct RunnerInfo: Sendable {
+    public var id: RunnerID
+    public var instance: String
+    public var runtimes: [RunnerHello.Runtime]
+    public var tags: [String]
+    public var state: RunnerState
+    public var session: Int
+    public var joined: Date
+    /// Why it is `lost`.
+    public var reason: String?
+    public var local: Bool
+}
+
+/// The runners joined to this dispatcher, their connections, and the
+/// forwarding of data batches between them (docs/runner-protocol.md,
+/// "What the dispatcher does with a batch"): the header is read, the
+/// payloads are not.
+public actor RunnerDirectory {
+    private var runners: [RunnerID: RunnerInfo] = [:]
+    private var links: [RunnerID: any RunnerLink] = [:]
+    private var lastHeard: [RunnerID: @Sendable () -> Date] = [:]
+    private var nextSession = 1
+    /// Live connections by (runner, session), read on every forwarded batch without a hop to the actor.
+    private let routing = NIOLockedValueBox<[StreamEnd: any RunnerLink]>([:])
+    /// Batches dropped because their receiver's connection is gone.
+    private let dropped = NIOLockedValueBox<Int>(0)
+    private var onChange: (@Sendable () async -> Void)?
+
+    public init() {}
+
+    /// Called after every join and every loss (the registry places again).
+    public func setOnChange(_ handler: @escaping @Sendable () async -> Void) { onChange = handler }
+
+    public func newSession() -> Int {
+        defer { nextSession += 1 }
+        return nextSession
+    }
+
+    /// Who holds `name` now (for `RunnerAdmission`).
+    public func holder(_ name: RunnerID) -> RunnerAdmission.Holder? {
+        runners[name].map { .init(instance: $0.instance, state: $0.state) }
+    }
+
+    /// A runner was welcomed: it takes modules from now on. A connection it replaces is closed.
+    public func add(_ info: RunnerInfo, link: any RunnerLink, lastHeard: (@Sendable () -> Date)? = nil) async {
+        if let old = runners[info.id] {
+            routing.withLockedValue { $0[StreamEnd(runner: old.id, session: old.session)] = nil }
+            (links[info.id] as? RemoteRunnerLink)?.close(reason: "replaced by a new connection of the same runner")
+        }
+        runners[info.id] = info
+        links[info.id] = link
+        self.lastHeard[info.id] = lastHeard
+        routing.withLockedValue { $0[StreamEnd(runner: info.id, session: info.session)] = link }
+        await onChange?()
+    }
+
+    /// A runner's connection ended (`session`: that connection; a newer one of the same runner is not touched).
+    public func lost(_ id: RunnerID, session: Int, reason: String) async {
+        guard var info = runners[id], info.session == session else { return }
+        info.state = .lost
+        info.reason = reason
+        runners[id] = info
+        links[id] = nil
+        routing.withLockedValue { $0[StreamEnd(runner: id, session: session)] = nil }
+        await onChange?()
+    }
+
+    public func list() -> [(info: RunnerInfo, lastSeen: Date?)] {
+        runners.keys.sorted().map { id in (runners[id]!, lastHeard[id]?()) }
+    }
+
+    /// Every runner that may hold modules, as placement sees it.
+    public func placementRunners() -> [PlacementRunner] {
+        runners.values.filter { $0.state != .lost }.map {
+            PlacementRunner(id: $0.id, runtimes: Set($0.runtimes.map(\.id)), tags: Set($0.tags), state: $0.state)
+        }
+    }
+
+    public func link(_ id: RunnerID) -> (any RunnerLink)? { links[id] }
+
+    public func session(_ id: RunnerID) -> Int? { runners[id].flatMap { $0.state == .lost ? nil : $0.session } }
+
+    /// The live runners that have each runtime.
+    public func runtimes() -> [RuntimeKind: [(RunnerID, RunnerHello.Runtime)]] {
+        var out: [RuntimeKind: [(RunnerID, RunnerHello.Runtime)]] = [:]
+        for info in runners.values.sorted(by: { $0.id < $1.id }) where info.state != .lost {
+            for r in info.runtimes { out[r.id, default: []].append((info.id, r)) }
+        }
+        return out
+    }
+
+    /// Forwards a data batch from `sender` as it is. Returns a reason when it
+    /// is refused: unreadable header, or a `from` that is not the sender's
+    /// own connection (one runner cannot speak for another). A batch whose
+    /// receiver is gone is dropped and counted: its sender keeps the frames
+    /// and sends them again where `routes` says.
+    public nonisolated func forward(_ batch: ByteBuffer, from sender: StreamEnd) -> String? {
+        let header: DataBatchHeader
+        do { header = try DataBatchCodec.readHeader(batch) } catch { return "unreadable data batch: \(error)" }
+        guard header.from == sender else {
+            return "a data batch from \(sender) claims to come from \(header.from)"
+        }
+        guard let target = routing.withLockedValue({ $0[header.to] }) else {
+            dropped.withLockedValue { $0 += 1 }
+            return nil
+        }
+        target.deliver(batch: batch)
+        return nil
+    }
+
+    /// Adds the embedded runner (`flowctl serve` without `--no-local-runner`): its batches go through `forward` like any runner's.
+    public func addLocal(_ host: RunnerHost, tags: [String] = []) async {
+        let session = newSession()
+        let me = StreamEnd(runner: .local, session: session)
+        await host.connected(as: me) { [weak self] batch in _ = self?.forward(batch, from: me) }
+        let runtimes = await host.listRuntimes().map { RunnerHello.Runtime(id: $0.id, name: $0.name, version: $0.version) }
+        await add(RunnerInfo(id: .local, instance: "local", runtimes: runtimes, tags: tags, state: .live,
+                             session: session, joined: Date(), reason: nil, local: true),
+                  link: LocalRunnerLink(host: host), lastHeard: { Date() })
+    }
+
+    public nonisolated var droppedBatches: Int { dropped.withLockedValue { $0 } }
+}

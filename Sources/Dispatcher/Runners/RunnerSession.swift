@@ -1,0 +1,151 @@
+import FlowModel
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import RunnerHost
+import ServiceLifecycle
+
+/// One runner's WebSocket at `/runners` (docs/runner-protocol.md): its
+/// hello (within `helloTimeout`, at most `maxHelloBytes`), the admission,
+/// then commands out and replies, events, states, pings and data batches in.
+/// The access guard has already checked origin, host and token at the upgrade.
+struct RunnerSession {
+    let directory: RunnerDirectory
+    let registry: FlowRegistry
+    let events: RunnerEventSink
+    let heartbeat: Duration
+    let lostAfter: Duration
+    let logger: Logger
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await serve(inbound: inbound, outbound: outbound)
+        }
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        nonisolated(unsafe) var messages = inbound.messages(maxSize: RunnerProtocol.defaultMaxMessageBytes).makeAsyncIterator()
+        // The hello, within its time (the connection is closed past it).
+        let timer = Task {
+            try await Task.sleep(for: RunnerProtocol.helloTimeout)
+            try? await refuse(outbound, RunnerRefusal(code: .badHello, message: "no hello within \(RunnerProtocol.helloTimeout)"))
+        }
+        let first = try? await messages.next()
+        timer.cancel()
+        guard case .text(let text) = first else {
+            try? await refuse(outbound, RunnerRefusal(code: .badHello, message: "the first message must be a hello (JSON text)"))
+            return
+        }
+        let hello: RunnerHello
+        do {
+            guard case .hello(let h) = try RunnerMessage.decode(Data(text.utf8), maxBytes: RunnerProtocol.maxHelloBytes) else {
+                throw RunnerProtocolError(.badField, "the first message must be a hello")
+            }
+            hello = h
+        } catch {
+            try? await refuse(outbound, RunnerRefusal(code: .badHello, message: "\(error)"))
+            return
+        }
+        let decision = RunnerAdmission.decide(hello, token: nil, authenticatedAtUpgrade: true,
+                                              holder: await directory.holder(hello.name), placement: await registry.currentPlacement())
+        guard case .welcome(let drop, _) = decision else {
+            if case .refuse(let refusal) = decision {
+                logger.warning("refused runner \(hello.name.rawValue): \(refusal.message)")
+                try? await refuse(outbound, refusal)
+            }
+            return
+        }
+        let session = await directory.newSession()
+        let me = StreamEnd(runner: hello.name, session: session)
+        let link = RemoteRunnerLink(runnerID: hello.name, session: session)
+        let heard = NIOLockedValueBox<(ContinuousClock.Instant, Date)>((.now, Date()))
+        let welcome = RunnerWelcome(runner: hello.name, session: session,
+                                    heartbeatMs: Int(heartbeat.components.seconds * 1000 + heartbeat.components.attoseconds / 1_000_000_000_000_000),
+                                    lostAfterMs: Int(lostAfter.components.seconds * 1000 + lostAfter.components.attoseconds / 1_000_000_000_000_000),
+                                    drop: drop)
+        try await outbound.write(.text(String(decoding: DispatcherMessage.welcome(welcome).encoded(), as: UTF8.self)))
+        logger.info("runner \(hello.name.rawValue) joined (session \(session), runtimes \(hello.runtimes.map(\.id.rawValue).joined(separator: ",")), tags \(hello.tags.joined(separator: ",")))")
+        let info = RunnerInfo(id: hello.name, instance: hello.instance, runtimes: hello.runtimes, tags: hello.tags,
+                              state: .live, session: session, joined: Date(), reason: nil, local: false)
+        var reason = "the connection closed"
+        await withTaskGroup(of: String?.self) { group in
+            // The one writer: commands, pongs, pings and data batches, in order.
+            group.addTask {
+                for await item in link.outbox {
+                    do {
+                        switch item {
+                        case .text(let t): try await outbound.write(.text(t))
+                        case .binary(let b): try await outbound.write(.binary(b))
+                        }
+                    } catch { return "could not write to the runner: \(error)" }
+                }
+                return nil
+            }
+            // Heartbeats: a ping every interval; silent past `lostAfter`: lost.
+            group.addTask {
+                var n = 0
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeat)
+                    if Task.isCancelled { return nil }
+                    n += 1
+                    link.write(.ping(n))
+                    let silent = ContinuousClock.now - heard.withLockedValue { $0.0 }
+                    if silent >= lostAfter { return "silent for \(silent.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))" }
+                }
+                return nil
+            }
+            group.addTask {
+                await directory.add(info, link: link, lastHeard: { heard.withLockedValue { $0.1 } })
+                return nil
+            }
+            group.addTask {
+                do {
+                    while let message = try await messages.next() {
+                        heard.withLockedValue { $0 = (.now, Date()) }
+                        switch message {
+                        case .binary(let batch):
+                            if let problem = directory.forward(batch, from: me) {
+                                return "protocol error: \(problem)"
+                            }
+                        case .text(let text):
+                            let decoded: RunnerMessage
+                            do { decoded = try RunnerMessage.decode(Data(text.utf8)) } catch {
+                                return "protocol error: \(error)"
+                            }
+                            switch decoded {
+                            case .reply(let id, let reply): link.resolve(id: id, reply)
+                            case .event(let event):
+                                events(hello.name, event)
+                            case .states: break
+                            case .ping(let n): link.write(.pong(n))
+                            case .pong: break
+                            case .hello: return "protocol error: a second hello"
+                            }
+                        }
+                    }
+                    return "the runner closed the connection"
+                } catch {
+                    return "the connection failed: \(error)"
+                }
+            }
+            // The first task to end with a reason ends the session.
+            while let result = await group.next() {
+                if let why = result {
+                    reason = why
+                    break
+                }
+            }
+            link.close(reason: reason)
+            group.cancelAll()
+        }
+        logger.info("runner \(hello.name.rawValue) (session \(session)) lost: \(reason)")
+        await directory.lost(hello.name, session: session, reason: reason)
+    }
+
+    private func refuse(_ outbound: WebSocketOutboundWriter, _ refusal: RunnerRefusal) async throws {
+        try await outbound.write(.text(String(decoding: DispatcherMessage.refused(refusal).encoded(), as: UTF8.self)))
+        try await outbound.close(.policyViolation, reason: nil)
+    }
+}

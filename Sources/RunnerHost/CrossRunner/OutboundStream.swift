@@ -1,0 +1,91 @@
+import FlowModel
+import NIOCore
+
+/// A frame on its way to a module on another runner.
+struct OutboundFrame {
+    var flow: FlowID
+    var target: Endpoint
+    var gen: Int
+    var payload: ByteBuffer
+    var seq = 0
+}
+
+/// The frames this runner sends to one peer connection: numbered, kept until
+/// the peer acknowledges them as done, at most `window` of them unacknowledged;
+/// the rest wait here, in order.
+///
+/// Confined to the runner's event loop.
+final class OutboundStream: @unchecked Sendable {
+    let peer: StreamEnd
+    let window: Int
+    private var nextSeq = 1
+    /// Sent, not yet acknowledged as done, oldest first.
+    private(set) var unacked = CircularBuffer<OutboundFrame>()
+    /// Waiting for room in the window, oldest first.
+    private(set) var waiting = CircularBuffer<OutboundFrame>()
+    /// Numbered and not yet written into a batch.
+    private var unsent: [OutboundFrame] = []
+    /// The peer's cumulative `recv`, for status.
+    private(set) var peerReceived = 0
+    /// The links held because too much waits here.
+    let gate = PeerGate()
+
+    init(peer: StreamEnd, window: Int) {
+        self.peer = peer
+        self.window = window
+    }
+
+    var queuedCount: Int { unacked.count + waiting.count }
+
+    func enqueue(_ frame: OutboundFrame) {
+        if waiting.isEmpty, unacked.count < window {
+            number(frame)
+        } else {
+            waiting.append(frame)
+        }
+    }
+
+    private func number(_ frame: OutboundFrame) {
+        var f = frame
+        f.seq = nextSeq
+        nextSeq += 1
+        unacked.append(f)
+        unsent.append(f)
+    }
+
+    /// The peer says frames up to `ack` are done and up to `recv` arrived: frees them and fills the window again.
+    /// Returns whether the window moved.
+    @discardableResult
+    func acknowledged(recv: Int, ack: Int) -> Bool {
+        peerReceived = max(peerReceived, recv)
+        var moved = false
+        while let first = unacked.first, first.seq <= ack {
+            unacked.removeFirst()
+            moved = true
+        }
+        while unacked.count < window, let next = waiting.popFirst() { number(next) }
+        return moved
+    }
+
+    /// The frames to write into the next batch (numbered, in order); empties the list.
+    func takeUnsent() -> [OutboundFrame] {
+        defer { unsent.removeAll(keepingCapacity: true) }
+        return unsent
+    }
+
+    /// The sequence number the next frame will get (a bare ack's `firstSeq`).
+    var upcomingSeq: Int { unsent.first?.seq ?? nextSeq }
+
+    /// Everything not yet acknowledged, oldest first, for sending elsewhere; `keep` says which stay.
+    func takeFrames(where take: (OutboundFrame) -> Bool) -> [OutboundFrame] {
+        var taken: [OutboundFrame] = []
+        var keptUnacked = CircularBuffer<OutboundFrame>()
+        for f in unacked { if take(f) { taken.append(f) } else { keptUnacked.append(f) } }
+        var keptWaiting = CircularBuffer<OutboundFrame>()
+        for f in waiting { if take(f) { taken.append(f) } else { keptWaiting.append(f) } }
+        unsent.removeAll { take($0) }
+        unacked = keptUnacked
+        waiting = keptWaiting
+        return taken
+    }
+}

@@ -1,0 +1,21 @@
+/// The instance links that sent more than a cross-runner queue can hold: each
+/// stops being read (`InstanceLink.block`) until the queue is half gone.
+///
+/// Confined to the runner's event loop.
+final class PeerGate: @unchecked Sendable {
+    private var held: [InstanceLink] = []
+
+    /// Stops reading `link` (once, however often it is called).
+    func hold(_ link: InstanceLink) {
+        guard !held.contains(where: { $0 === link }) else { return }
+        held.append(link)
+        link.block()
+    }
+
+    /// Lets every held link be read again.
+    func openAll() {
+        let links = held
+        held.removeAll()
+        for link in links { link.unblock() }
+    }
+}

@@ -1,0 +1,273 @@
+import FlowModel
+import Logging
+import NIOCore
+
+/// Cross-runner data on one runner (docs/runner-protocol.md, "Data"): frames
+/// for modules placed on other runners leave in batches, one stream per peer
+/// connection, numbered and kept until done; batches from peers are checked
+/// (generation) and queued on the instance links like any other message.
+/// Payloads are copied as bytes and never decoded.
+///
+/// Confined to the runner's event loop; `DataPath` owns it.
+final class PeerRouter: @unchecked Sendable {
+    /// This runner's connection, from its `welcome`; nil until then (frames wait).
+    private(set) var me: StreamEnd?
+    /// Writes one binary message (a data batch) towards the dispatcher.
+    private var sendBatch: ((ByteBuffer) -> Void)?
+    private let window: Int
+    /// Messages waiting (beyond the window, or for an unplaced module) past which their senders are held.
+    private let highWater: Int
+    private var parkedGates: [FlowModuleID: PeerGate] = [:]
+    private let maxFrameBytes: Int
+    private let logger: Logger
+
+    /// Per flow: where its modules placed elsewhere run.
+    private var routes: [FlowID: [ModuleID: RemoteRoute]] = [:]
+    /// Per flow: the input slots of the modules placed here, and their generations.
+    private var inputs: [FlowID: [Endpoint: (link: InstanceLink, slot: Int)]] = [:]
+    private var gens: [FlowID: [ModuleID: Int]] = [:]
+    private var elsewhere: [FlowID: Set<ModuleID>] = [:]
+    private var outbound: [StreamEnd: OutboundStream] = [:]
+    private var inbound: [StreamEnd: InboundStream] = [:]
+    /// Frames for modules that are placed nowhere yet (or whose place is moving), per module, in order.
+    private var parked: [FlowModuleID: CircularBuffer<OutboundFrame>] = [:]
+    private var dirty: Set<StreamEnd> = []
+    /// Frames refused because their generation is not the one the module runs at here (or it does not run here).
+    private(set) var staleFrames = 0
+    /// Frames sent again after their target moved, per module: an upper bound of the duplicates.
+    private(set) var redelivered: [FlowModuleID: Int] = [:]
+
+    init(window: Int = RunnerProtocol.defaultWindow, highWater: Int = 1024, maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes,
+         logger: Logger = Logger(label: "polyflow-peers")) {
+        self.window = window
+        self.highWater = highWater
+        self.maxFrameBytes = maxFrameBytes
+        self.logger = logger
+    }
+
+    /// Whether any flow of this runner has modules elsewhere (nothing to do on the hot path otherwise).
+    var isEmpty: Bool { routes.isEmpty && parked.isEmpty && outbound.isEmpty }
+
+    // MARK: the connection
+
+    /// A new connection to the dispatcher (`welcome`): the old streams are gone;
+    /// their unacknowledged frames are kept, to go again where `routes` says.
+    func connected(as me: StreamEnd, send: @escaping (ByteBuffer) -> Void) {
+        let old = outbound.values.sorted { $0.peer.description < $1.peer.description }
+        self.me = me
+        sendBatch = send
+        outbound = [:]
+        inbound = [:]
+        dirty = []
+        for stream in old {
+            for frame in stream.takeFrames(where: { _ in true }) { park(frame) }
+        }
+        releaseParked()
+    }
+
+    /// The link to the dispatcher is gone: nothing is sent until the next `connected`.
+    func disconnected() {
+        sendBatch = nil
+        me = nil
+    }
+
+    // MARK: tables
+
+    /// Where the flow's modules elsewhere run (from `deploy` or `routes`). Unacknowledged
+    /// frames for a module that moved go again, in order, to its new place.
+    func setRoutes(flow: FlowID, _ new: [RemoteRoute]) {
+        let old = routes[flow] ?? [:]
+        var table: [ModuleID: RemoteRoute] = [:]
+        for r in new { table[r.module] = r }
+        routes[flow] = table.isEmpty ? nil : table
+        let moved = Set(old.keys.filter { old[$0] != table[$0] })
+        if !moved.isEmpty {
+            for stream in outbound.values.sorted(by: { $0.peer.description < $1.peer.description }) {
+                let frames = stream.takeFrames { $0.flow == flow && moved.contains($0.target.module) }
+                for frame in frames {
+                    redelivered[FlowModuleID(flow: flow, module: frame.target.module), default: 0] += frame.seq > 0 ? 1 : 0
+                    park(frame)
+                }
+            }
+        }
+        releaseParked()
+    }
+
+    /// The input slots of a flow's modules placed here (a new plan, after a deploy or a swap).
+    func register(flow: FlowID, links: [InstanceLink], plan: FlowPlan) {
+        var table: [Endpoint: (link: InstanceLink, slot: Int)] = [:]
+        for (i, instance) in plan.instances.enumerated() {
+            for (slot, endpoint) in instance.slots.enumerated() { table[endpoint] = (links[i], slot) }
+        }
+        inputs[flow] = table
+    }
+
+    /// The generations of the flow's modules placed here, and the flow's modules placed elsewhere (or nowhere).
+    func setPlacement(flow: FlowID, generations: [ModuleID: Int], elsewhere: Set<ModuleID>) {
+        gens[flow] = generations
+        self.elsewhere[flow] = elsewhere.isEmpty ? nil : elsewhere
+    }
+
+    /// Whether `module` of `flow` belongs to another runner (or to none yet).
+    func runsElsewhere(flow: FlowID, module: ModuleID) -> Bool { elsewhere[flow]?.contains(module) ?? false }
+
+    /// The flow is gone from this runner.
+    func forget(flow: FlowID) {
+        inputs[flow] = nil
+        gens[flow] = nil
+        elsewhere[flow] = nil
+        routes[flow] = nil
+        for key in parked.keys where key.flow == flow {
+            parked[key] = nil
+            parkedGates.removeValue(forKey: key)?.openAll()
+        }
+        for stream in outbound.values {
+            _ = stream.takeFrames { $0.flow == flow }
+            stream.gate.openAll()
+        }
+    }
+
+    // MARK: sending
+
+    /// A message from `sender` for `target` of `flow`, which runs on another
+    /// runner (or nowhere yet). Past `highWater` waiting messages the sender
+    /// stops being read until they are half gone: back pressure across runners.
+    func send(flow: FlowID, target: Endpoint, payload: ByteBuffer, from sender: InstanceLink) {
+        var frame = OutboundFrame(flow: flow, target: target, gen: 0, payload: payload)
+        let key = FlowModuleID(flow: flow, module: target.module)
+        guard me != nil, sendBatch != nil, let route = routes[flow]?[target.module], parked[key] == nil else {
+            park(frame)
+            if parked[key, default: []].count > highWater { (parkedGates[key] ?? { let g = PeerGate(); parkedGates[key] = g; return g }()).hold(sender) }
+            return
+        }
+        frame.gen = route.gen
+        let peer = StreamEnd(runner: route.runner, session: route.session)
+        let s = stream(to: peer)
+        s.enqueue(frame)
+        if s.waiting.count > highWater { s.gate.hold(sender) }
+        dirty.insert(peer)
+    }
+
+    /// Messages waiting for one module elsewhere (parked and unacknowledged), for `status` and injection bounds.
+    func queued(flow: FlowID, module: ModuleID) -> Int {
+        let key = FlowModuleID(flow: flow, module: module)
+        var n = parked[key]?.count ?? 0
+        for stream in outbound.values {
+            n += stream.unacked.reduce(0) { $0 + ($1.flow == flow && $1.target.module == module ? 1 : 0) }
+            n += stream.waiting.reduce(0) { $0 + ($1.flow == flow && $1.target.module == module ? 1 : 0) }
+        }
+        return n
+    }
+
+    private func park(_ frame: OutboundFrame) {
+        var f = frame
+        f.seq = 0
+        parked[FlowModuleID(flow: frame.flow, module: frame.target.module), default: []].append(f)
+    }
+
+    /// Sends what was parked for modules that now have a place, in order.
+    private func releaseParked() {
+        guard me != nil, sendBatch != nil else { return }
+        for key in parked.keys.sorted(by: { "\($0)" < "\($1)" }) {
+            guard let route = routes[key.flow]?[key.module], var frames = parked.removeValue(forKey: key) else { continue }
+            let peer = StreamEnd(runner: route.runner, session: route.session)
+            let s = stream(to: peer)
+            while var f = frames.popFirst() {
+                f.gen = route.gen
+                s.enqueue(f)
+            }
+            parkedGates.removeValue(forKey: key)?.openAll()
+            dirty.insert(peer)
+        }
+    }
+
+    private func stream(to peer: StreamEnd) -> OutboundStream {
+        if let s = outbound[peer] { return s }
+        let s = OutboundStream(peer: peer, window: window)
+        outbound[peer] = s
+        return s
+    }
+
+    // MARK: receiving
+
+    /// A data batch from the dispatcher. Its frames are queued on the links
+    /// (by `enqueue`, so the debugger sees them); its acks free our frames.
+    /// Returns an error text for a batch that cannot be read or is not for us.
+    func receive(_ message: ByteBuffer) -> String? {
+        let batch: DataBatch
+        do { batch = try DataBatchCodec.decode(message, maxFrameBytes: maxFrameBytes) } catch {
+            return "a data batch could not be read: \(error)"
+        }
+        guard let me, batch.header.to == me else {
+            return "a data batch for \(batch.header.to) reached \(me.map(\.description) ?? "a runner not yet welcomed")"
+        }
+        let peer = batch.header.from
+        if let out = outbound[peer] {
+            out.acknowledged(recv: batch.header.recv, ack: batch.header.ack)
+            if out.waiting.count <= highWater / 2 { out.gate.openAll() }
+            dirty.insert(peer)
+        }
+        guard !batch.frames.isEmpty else { return nil }
+        let stream = inbound[peer] ?? {
+            let s = InboundStream(peer: peer)
+            inbound[peer] = s
+            return s
+        }()
+        for (i, frame) in batch.frames.enumerated() {
+            let seq = batch.header.firstSeq + i
+            guard stream.arrived(seq) else { continue }
+            let endpoint = Endpoint(module: frame.module, port: frame.port)
+            guard let target = inputs[frame.flow]?[endpoint], gens[frame.flow]?[frame.module] == frame.gen else {
+                staleFrames += 1
+                logger.warning("refused a frame for \(frame.flow)/\(endpoint) at generation \(frame.gen): the module does not run here at that generation")
+                stream.complete(seq)
+                continue
+            }
+            target.link.enqueue(slot: target.slot, payload: frame.payload, receipt: InboundStream.Receipt(stream: stream, seq: seq))
+        }
+        dirty.insert(peer)
+        return nil
+    }
+
+    // MARK: flushing
+
+    /// Writes one batch (or more, past the target size) per peer that has frames or owes an ack.
+    func flush() {
+        for (peer, s) in inbound where s.owesAck { dirty.insert(peer) }
+        guard !dirty.isEmpty, let me, let sendBatch else { return }
+        let peers = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for peer in peers {
+            let out = outbound[peer]
+            let inb = inbound[peer]
+            let frames = out?.takeUnsent() ?? []
+            let owes = inb?.owesAck ?? false
+            guard !frames.isEmpty || owes else { continue }
+            inb?.owesAck = false
+            let recv = inb?.received ?? 0
+            let ack = inb?.done ?? 0
+            var index = 0
+            repeat {
+                var buffer = ByteBufferAllocator().buffer(capacity: 256)
+                let first = index < frames.count ? frames[index].seq : (out?.upcomingSeq ?? 1)
+                DataBatchCodec.writeHeader(DataBatchHeader(from: me, to: peer, firstSeq: first, recv: recv, ack: ack), into: &buffer)
+                while index < frames.count {
+                    let f = frames[index]
+                    DataBatchCodec.writeFrame(gen: f.gen, flow: f.flow, module: f.target.module, port: f.target.port, payload: f.payload, into: &buffer)
+                    index += 1
+                    if buffer.readableBytes >= RunnerProtocol.batchTargetBytes { break }
+                }
+                sendBatch(buffer)
+            } while index < frames.count
+        }
+    }
+
+    // MARK: status
+
+    struct Counters {
+        var staleFrames: Int
+        var redelivered: [FlowModuleID: Int]
+    }
+
+    var counters: Counters { Counters(staleFrames: staleFrames, redelivered: redelivered) }
+}
