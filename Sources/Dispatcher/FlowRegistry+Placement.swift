@@ -67,10 +67,33 @@ extension FlowRegistry {
             parts[runner] = DeployedPart(session: sessions[runner] ?? 0, placed: Dictionary(placed.map { ($0.module, $0.gen) }) { a, _ in a },
                                          routes: routes, flow: flow, breakpoints: mine)
         }
-        // Arrivals first (new runners for the flow, then those whose modules changed), departures last.
+        // Runners that gain modules first (a module that moves is up at its new
+        // place, and its senders route to it, before the old place lets go), then the others; departures last.
+        func gains(_ r: RunnerID) -> Bool { !Set(parts[r]!.placed.keys).subtracting(old[r]?.placed.keys ?? [:].keys).isEmpty }
         let order = parts.keys.sorted { a, b in
-            let (na, nb) = (old[a] == nil, old[b] == nil)
-            return na != nb ? na : a < b
+            let (ga, gb) = (gains(a), gains(b))
+            return ga != gb ? ga : a < b
+        }
+        // States of modules that arrive from a runner still connected: fresh from there.
+        var states = states
+        var leaving: [RunnerID: [ModuleID]] = [:]
+        for (runner, placed) in byRunner {
+            for p in placed where p.state == nil || previous[FlowModuleID(flow: flow.id, module: p.module)]?.runner != nil {
+                if let from = previous[FlowModuleID(flow: flow.id, module: p.module)]?.runner, from != runner {
+                    leaving[from, default: []].append(p.module)
+                }
+            }
+        }
+        for (from, modules) in leaving {
+            guard let link = await directory.link(from), case .status(let list) = await link.send(.status(flow.id)) else { continue }
+            for m in list.first?.modules ?? [] where modules.contains(m.id) { if let s = m.moduleState { states[m.id] = s } }
+        }
+        for (runner, placed) in byRunner {
+            byRunner[runner] = placed.map { p in
+                var p = p
+                if p.state != nil || leaving.values.contains(where: { $0.contains(p.module) }) { p.state = states[p.module] ?? p.state }
+                return p
+            }
         }
         var done: [RunnerID] = []
         for runner in order {

@@ -85,7 +85,7 @@ public actor FlowRegistry {
         flows[flow.id] = stored
         placement = await placeAll()
         do {
-            try await deployParts(flow, breakpoints: breakpoints, revision: revision, start: startsNow, states: [:])
+            try await deployParts(flow, breakpoints: breakpoints, revision: revision, start: startsNow, states: [:], previous: before.1)
         } catch {
             (flows, placement) = before
             if existing == nil { await removeParts(flow.id) }

@@ -10,13 +10,15 @@ extension FlowRun {
     /// their state, added ones start, removed ones finish what was queued for
     /// them, moved ones carry their state to the other runtime. `check` loads
     /// the new code beside the old first; when it throws, nothing changes.
-    func swap(to newFlow: FlowDocument, check: @Sendable () async throws -> Void) async throws -> FlowDiff {
+    /// - Parameter arriving: states of added modules that come from another runner: they start from them, without `init`.
+    func swap(to newFlow: FlowDocument, check: @Sendable () async throws -> Void, arriving: [ModuleID: JSONValue] = [:]) async throws -> FlowDiff {
         let oldPlan = plan
         let diff = FlowDiff(from: oldPlan.flow, to: newFlow)
         let newPlan = FlowPlan(flow: newFlow)
         var machine = HotSwapStateMachine(diff: diff)
         var action = machine.begin()
-        var moved: [ModuleID: JSONValue] = [:]
+        let arriving = arriving.filter { diff.added.contains($0.key) }
+        var moved: [ModuleID: JSONValue] = arriving
         let loop = dataPath.loop
         while true {
             switch action {
@@ -58,7 +60,7 @@ extension FlowRun {
                 action = machine.statesCollected()
             case .swapInstances:
                 let oldLinks = links
-                let newLinks = await rewire(oldPlan: oldPlan, newPlan: newPlan, diff: diff, moved: moved)
+                let newLinks = await rewire(oldPlan: oldPlan, newPlan: newPlan, diff: diff, moved: moved, arriving: Set(arriving.keys))
                 action = machine.instancesSwapped()
                 await release(oldLinks: oldLinks, newPlan: newPlan, newLinks: newLinks)
                 action = machine.released()
@@ -79,9 +81,11 @@ extension FlowRun {
 
     /// Swaps the instances that stay, starts those of new runtimes, stops
     /// those left empty; returns the links of the new plan, in its order.
-    private func rewire(oldPlan: FlowPlan, newPlan: FlowPlan, diff: FlowDiff, moved: [ModuleID: JSONValue]) async -> [InstanceLink] {
+    private func rewire(oldPlan: FlowPlan, newPlan: FlowPlan, diff: FlowDiff, moved: [ModuleID: JSONValue],
+                        arriving: Set<ModuleID>) async -> [InstanceLink] {
         let oldByKind = Dictionary(uniqueKeysWithValues: oldPlan.instances.enumerated().map { ($1.runtime, $0) })
-        let added = Set(diff.added)
+        // Modules new to the flow run `init`; those arriving from another runner start from their state.
+        let added = Set(diff.added).subtracting(arriving)
         var newLinks: [InstanceLink] = []
         var newInstances: [RuntimeInstance] = []
         var newStatus: [InstanceStatus] = []
@@ -121,7 +125,12 @@ extension FlowRun {
                                                  configuration: configuration, locator: locator, states: moved,
                                                  runInit: added, logger: logger, reports: reportsContinuation)
                 // Connected before it starts, so that it gets its routes.
-                try? await dataPath.loop.submit { link.beginHold(drain: []) }.get()
+                // Its data path is set now: the process may send before `release` rewires the flow.
+                let dataPath = self.dataPath
+                try? await dataPath.loop.submit {
+                    link.dataPath = dataPath
+                    link.beginHold(drain: [])
+                }.get()
                 newLinks.append(link)
                 newInstances.append(instance)
                 newStatus.append(InstanceStatus(runtime: kind, state: .starting, pid: nil, restarts: 0, reason: nil,
@@ -148,6 +157,7 @@ extension FlowRun {
             var record = ModuleRecord(id: id, runtime: newPlan.flow.module(id)!.runtime)
             record.codeHash = CodeHash.of(newPlan.flow.module(id)?.code ?? "")
             record.state = .running
+            record.moduleState = moved[id]
             records[id] = record
         }
         for failure in failures { records[failure.module]?.state = .loadError }

@@ -142,7 +142,7 @@ public actor RunnerHost {
             await check.stop()
         }
         if let old, [.running, .degraded, .paused].contains(await old.state) {
-            let diff = try await old.swap(to: flow, check: loadCheck)
+            let diff = try await old.swap(to: flow, check: loadCheck, arriving: restoring)
             for b in await old.breakpoints where flow.module(b.module) == nil { _ = try? await old.removeBreakpoint(b.module) }
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
             emit(.swapped(flow: flow.id, revision: revision, changed: diff.changed, added: diff.added,

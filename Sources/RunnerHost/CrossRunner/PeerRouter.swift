@@ -100,6 +100,19 @@ final class PeerRouter: @unchecked Sendable {
             for (slot, endpoint) in instance.slots.enumerated() { table[endpoint] = (links[i], slot) }
         }
         inputs[flow] = table
+        // Messages that waited for a module that now runs here go to it, in order.
+        for key in parked.keys.sorted(by: { "\($0)" < "\($1)" }) where key.flow == flow {
+            guard var frames = parked[key], frames.contains(where: { table[$0.target] != nil }) else { continue }
+            parked[key] = nil
+            parkedGates.removeValue(forKey: key)?.openAll()
+            while let f = frames.popFirst() {
+                if let target = table[f.target] {
+                    target.link.enqueue(slot: target.slot, payload: f.payload)
+                } else {
+                    logger.warning("dropped a message for \(flow)/\(f.target): that port no longer exists")
+                }
+            }
+        }
     }
 
     /// The generations of the flow's modules placed here, and the flow's modules placed elsewhere (or nowhere).
@@ -121,10 +134,9 @@ final class PeerRouter: @unchecked Sendable {
             parked[key] = nil
             parkedGates.removeValue(forKey: key)?.openAll()
         }
-        for stream in outbound.values {
-            _ = stream.takeFrames { $0.flow == flow }
-            stream.gate.openAll()
-        }
+        // Frames already on their way to other runners still go: what this
+        // runner's modules did before the flow left is not lost.
+        for stream in outbound.values { stream.gate.openAll() }
     }
 
     // MARK: sending
