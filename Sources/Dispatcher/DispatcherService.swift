@@ -20,6 +20,8 @@ public struct DispatcherConfiguration: Sendable {
     /// Names (besides loopback, or the bound address) the server may be reached by (`--allow-host`).
     public var allowedHosts: [String] = []
     public var limits = APIServer.Limits()
+    /// The web page's files (`web/`: `index.html`, its CSS and JS modules).
+    public var webDirectory = WebDirectory.defaultPath()
     public var runner: RunnerConfiguration
     /// Flow documents (code inlined) to deploy and start once serving.
     public var initialFlows: [JSONValue]
@@ -64,7 +66,8 @@ public struct Dispatcher: Sendable {
         }
         let registry = FlowRegistry(store: store, runner: LocalRunnerLink(host: host), logger: logger)
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
-        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub)
+        let files = StaticFiles(webDirectory: configuration.webDirectory, runtimesDirectory: configuration.runner.runtimesDirectory)
+        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, files: files)
         let policy = AccessPolicy(boundHost: configuration.host, token: configuration.token,
                                   allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
         let flows = FlowService(host: host, registry: registry, initialFlows: configuration.initialFlows, logger: logger)
