@@ -25,19 +25,33 @@ class PolyflowServer:
         env["POLYFLOW_WEB"] = os.path.join(REPO, "web")
         env.pop("FLOWCTL_TOKEN", None)
         os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700)
-        flows = [os.path.join(REPO, "examples", "flows", f) for f in flows]
+        self.env = env
+        self.args = list(args)
+        self.flows = [os.path.join(REPO, "examples", "flows", f) for f in flows]
+        self._spawn(0)
+
+    def _spawn(self, port):
         self.process = subprocess.Popen(
-            [flowctl_path(), "serve", "--port", "0", "--state-dir", os.path.join(self.dir, "state"), *args, *flows],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True, text=True)
+            [flowctl_path(), "serve", "--port", str(port), "--state-dir", os.path.join(self.dir, "state"), *self.args, *self.flows],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, start_new_session=True, text=True)
         self.stderr = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, args=(self.process.stderr,), daemon=True).start()
         line = self._read_listening()
         self.url = json.loads(line)["listening"]
-        self.token = None
+        self.port = int(self.url.rsplit(":", 1)[1])
 
-    def _drain_stderr(self):
-        for line in self.process.stderr:
-            self.stderr.append(line)
+    def halt(self):
+        """Stops the server, keeping its directories (for `resume`)."""
+        self._terminate()
+
+    def resume(self):
+        """Starts the server again on the same port with the same state."""
+        self._spawn(self.port)
+
+    def _drain_stderr(self, stream):
+        with stream:
+            for line in stream:
+                self.stderr.append(line)
 
     def _read_listening(self):
         result = {}
@@ -68,6 +82,10 @@ class PolyflowServer:
         return reply["result"]
 
     def stop(self):
+        self._terminate()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _terminate(self):
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -75,4 +93,4 @@ class PolyflowServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.process.stdout.close()

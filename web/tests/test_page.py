@@ -217,6 +217,27 @@ class DebuggerTests(PageTestCase):
         b.wait_for("#flow-status", text="running")
 
 
+class ReconnectTests(PageTestCase):
+    flows = ("pipeline.json",)
+
+    def test_the_event_socket_drop_is_shown_and_the_page_reconnects(self):
+        b = self.browser
+        self.open("/flows/pipeline")
+        b.wait_for('g.module[data-module="enrich"]')
+        poll("the event socket", lambda: b.find("#conn").text == "live")
+        self.server.halt()
+        b.wait_for("#banner", text="connection to the server dropped")
+        self.assertEqual(b.find("#conn").text, "disconnected")
+        screenshot(b, "disconnected")
+        self.server.resume()
+        poll("the page live again", lambda: b.find("#conn").text == "live", timeout=30)
+        poll("the banner gone", lambda: b.find("#banner").prop("hidden") is True)
+        # Live again: an injection from the form reaches the tail through the new socket.
+        self.inject_from_form("parse", '{"text": "Back Again"}')
+        b.wait_for("#tail li.output", text="back")
+        b.logs()  # the dropped socket's errors are expected here
+
+
 class TokenTests(PageTestCase):
     flows = ("pipeline.json",)
     server_args = ("--token", "right-token")
