@@ -39,6 +39,7 @@ export async function call(method, params = {}) {
   }
   let body = null;
   try { body = await response.json(); } catch { /* not JSON: handled below */ }
+  if (response.status === 401) window.dispatchEvent(new CustomEvent("polyflow:unauthorized"));
   if (body && body.error) {
     const e = body.error;
     const details = detailText(e.data);

@@ -58,7 +58,23 @@ function askForToken(message) {
   input.focus();
 }
 
+let started = false;
+
+// A token that stops working while the page is open (the server restarted
+// with another one) brings the prompt back instead of failing call by call.
+window.addEventListener("polyflow:unauthorized", () => {
+  if (!started) return;
+  started = false;
+  socket?.stop();
+  current?.unmount?.();
+  current = null;
+  window.removeEventListener("hashchange", route);
+  storeToken("");
+  askForToken("The server no longer accepts the token of this tab; enter the current one.");
+});
+
 function start() {
+  started = true;
   setUpRunnerSwitch();
   socket = new EventSocket({
     onEvent: (event) => current?.onEvent?.(event),

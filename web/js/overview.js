@@ -63,9 +63,15 @@ export class OverviewView {
         h("td", {}, (r.runtimes || []).map((rt) => h("span.tag", { title: rt.name ? `${rt.name} ${rt.version || ""}` : "" },
           typeof rt === "string" ? rt : `${rt.id} ${rt.version || ""}`))),
         h("td", {}, (r.tags || []).length ? r.tags.map((t) => h("span.tag", {}, t)) : h("span.muted", {}, "—")),
-        h("td", {}, r.local ? "in this server" : age(r.lastSeenMs)),
+        h("td", {}, r.local ? "in this server" : age(heartbeatAge(r.lastSeenMs))),
         h("td", {}, moduleCount(r.modules)))))));
   }
+}
+
+/** `lastSeenMs` as an age: an epoch time (ms) is turned into one; a small number already is one. */
+function heartbeatAge(lastSeenMs) {
+  if (typeof lastSeenMs !== "number") return null;
+  return lastSeenMs > 1e12 ? Math.max(0, Date.now() - lastSeenMs) : lastSeenMs;
 }
 
 function moduleCount(modules) {

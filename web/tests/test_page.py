@@ -9,7 +9,7 @@ import os
 import unittest
 
 from polyflow_server import REPO, PolyflowServer
-from webdriver import ChromeDriver, find_chromedriver, poll
+from webdriver import ENTER, SPACE, TAB, ChromeDriver, find_chromedriver, poll
 
 SCREENSHOTS = os.environ.get("POLYFLOW_SCREENSHOTS") == "1"
 ON_CI = os.environ.get("CI") == "true"
@@ -125,6 +125,28 @@ class OverviewAndGraphTests(PageTestCase):
         error = b.wait_for("#inject-error", text="not JSON")
         self.assertTrue(error.text)
         self.assertEqual(self.counter("parse", "in"), enrich_out + 3)
+
+    def test_the_debugger_is_reachable_with_the_keyboard(self):
+        b = self.browser
+        self.open("/flows/pipeline")
+        b.wait_for('g.module[data-module="enrich"]')
+        # Tab from the Step button (Resume is disabled while the flow runs) reaches the first module, then its dot.
+        b.execute("document.getElementById('step').focus()")
+        b.press(TAB)
+        self.assertEqual(b.focused().attr("data-module"), "parse")
+        b.press(TAB)
+        self.assertEqual(b.focused().attr("data-breakpoint"), "parse")
+        b.press(ENTER)
+        poll("the breakpoint set by Enter", lambda: b.find('circle[data-breakpoint="parse"]').attr("aria-pressed") == "true")
+        b.find('circle[data-breakpoint="parse"]')  # still there after the refresh
+        b.execute("document.querySelector('circle[data-breakpoint=\"parse\"]').focus()")
+        b.press(SPACE)
+        poll("the breakpoint removed by Space", lambda: b.find('circle[data-breakpoint="parse"]').attr("aria-pressed") == "false")
+        self.assertEqual(self.server.rpc("getFlow", {"flowId": "pipeline"})["breakpoints"], [])
+        # Enter on a module selects it.
+        b.execute("document.querySelector('g.module[data-module=\"enrich\"]').focus()")
+        b.press(ENTER)
+        b.wait_for("#module-panel h2", text="Module enrich")
 
     def test_the_runner_switch_says_when_the_server_has_no_browser_runner(self):
         if os.path.exists(os.path.join(REPO, "runtimes", "browser", "polyflow.js")):

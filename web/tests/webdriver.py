@@ -21,6 +21,9 @@ import urllib.error
 import urllib.request
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+ENTER = "\ue007"
+TAB = "\ue004"
+SPACE = "\ue00d"
 
 
 class WebDriverError(Exception):
@@ -184,6 +187,19 @@ class Browser:
     def logs(self):
         """The browser console's entries since the last call: [{level, message, source}]."""
         return self.cmd("POST", "/se/log", {"type": "browser"}) or []
+
+    def press(self, *keys):
+        """Presses keys (WebDriver key codes, e.g. ENTER, TAB) on whatever has the focus."""
+        actions = []
+        for k in keys:
+            actions += [{"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}]
+        self.cmd("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})
+        self.cmd("DELETE", "/actions")
+
+    def focused(self):
+        """The element that has the focus."""
+        value = self.cmd("GET", "/element/active")
+        return Element(self, value[ELEMENT]) if value else None
 
     # Elements
     def find_all(self, css):
