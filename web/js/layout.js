@@ -10,7 +10,7 @@
  * @returns {{nodes: Map<string, {x, y, layer, order}>, edges: {from, to, points: {x, y}[], loop: boolean}[], width, height}}
  */
 export function layout(nodes, edges, size = {}) {
-  const W = size.width ?? 196, H = size.height ?? 64, GX = size.gapX ?? 48, GY = size.gapY ?? 28, M = 20;
+  const W = size.width ?? 212, H = size.height ?? 64, GX = size.gapX ?? 48, GY = size.gapY ?? 28, M = 20;
   const index = new Map(nodes.map((id, i) => [id, i]));
   const valid = edges.filter((e) => index.has(e.from) && index.has(e.to));
 

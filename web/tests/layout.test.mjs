@@ -45,7 +45,7 @@ test("fifty modules with fan-out and back edges lay out quickly, without overlap
     const key = `${p.x},${p.y}`;
     assert.ok(!seen.has(key), `two modules at ${key}`);
     seen.add(key);
-    assert.ok(p.x + 196 <= r.width && p.y <= r.height);
+    assert.ok(p.x + r.size.W <= r.width && p.y <= r.height);
   }
   assert.equal(r.edges.length, edges.length);
 });
