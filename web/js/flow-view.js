@@ -85,6 +85,9 @@ export class FlowView {
         onToggleBreakpoint: (id) => this.panel.toggle(id, this.info),
       });
       fill(this.graphWrap, this.graph.svg);
+      // Shrink a graph a little too wide to fit (up to 1/1.5); a larger one scrolls at full size.
+      const natural = Number(this.graph.svg.getAttribute("width"));
+      this.graph.svg.classList.toggle("fit", natural <= this.graphWrap.clientWidth * 1.5);
       this.inject.setFlow(flow);
     }
     this.graph.update(info, this.selected);
