@@ -2,12 +2,15 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import NIOPosix
 
 /// Serves the web page (`/` and `/web/…` from the web directory) and the
 /// browser runner (`/runtimes/browser/…`, `/runtimes/core/…` from the
 /// runtimes directory) to `GET` and `HEAD`. Paths are checked by
 /// `StaticPath`; a missing directory or file is a 404. Every response says
-/// `nosniff` and `no-cache`; HTML pages get `SecurityHeaders.page`.
+/// `nosniff` and `no-cache`; HTML pages get `SecurityHeaders.page`. The
+/// checks and the read (blocking file calls) run on NIO's thread pool, not
+/// on an event loop or a Swift concurrency thread.
 public struct StaticFiles: Sendable {
     public var webDirectory: String
     public var runtimesDirectory: String
@@ -30,7 +33,8 @@ public struct StaticFiles: Sendable {
     func register(on router: Router<BasicWebSocketRequestContext>) {
         let files = self
         let handler: @Sendable (Request, BasicWebSocketRequestContext) async throws -> Response = { request, _ in
-            files.response(path: request.uri.path, host: request.head.authority, isHead: request.method == .head)
+            let (path, host, isHead) = (request.uri.path, request.head.authority, request.method == .head)
+            return try await NIOThreadPool.singleton.runIfActive { files.response(path: path, host: host, isHead: isHead) }
         }
         for path in ["/"] + StaticRoutes.prefixes.map({ $0.prefix + "**" }) {
             router.get(RouterPath(path), use: handler)
