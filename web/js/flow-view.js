@@ -57,6 +57,7 @@ export class FlowView {
   onEvent(event) {
     if (event.flowId !== this.flowId) return;
     this.tail.add(event);
+    if (event.type === "stepped" && !this.isOwnStep(event.result)) this.history.add(event.result || {}, "from another client");
     this.scheduleRefresh();
   }
 
@@ -107,14 +108,32 @@ export class FlowView {
   async step() {
     this.debugError.textContent = "";
     this.stepButton.disabled = true;
+    this.stepping = true;
     try {
       const result = await call("singleStepFlow", { flowId: this.flowId });
       this.history.add(result);
+      this.lastOwnStep = { keys: Object.keys(result || {}).sort().join(","), until: Date.now() + 2000 };
     } catch (e) {
       this.debugError.textContent = "Step failed: " + e.message;
     }
+    this.stepping = false;
     this.stepButton.disabled = false;
     this.refresh();
+  }
+
+  /**
+   * Whether a `stepped` event is the echo of a step taken here (its result is
+   * already in the history): one arrives while our call is in flight, or
+   * just after with the same modules. Steps taken elsewhere (flowctl) are not.
+   */
+  isOwnStep(result) {
+    if (this.stepping) return true;
+    const own = this.lastOwnStep;
+    if (own && Date.now() < own.until && own.keys === Object.keys(result || {}).sort().join(",")) {
+      this.lastOwnStep = null;
+      return true;
+    }
+    return false;
   }
 
   async resume() {

@@ -28,7 +28,8 @@ export class OverviewView {
 
   async refresh() {
     try {
-      const [flows, runners] = await Promise.all([call("listFlows"), runnersOrLocal()]);
+      const flows = await call("listFlows");
+      const runners = await runnersOrLocal(flows);
       this.error.textContent = "";
       this.renderFlows(flows);
       this.renderRunners(runners);
@@ -81,12 +82,13 @@ function moduleCount(modules) {
 }
 
 /** `listRunners`, or the one local runner of a server that does not have it. */
-export async function runnersOrLocal() {
+export async function runnersOrLocal(flows = []) {
   try {
     return await call("listRunners");
   } catch (e) {
     if (e.code !== -32601) throw e;
     const runtimes = await call("listRuntimes");
-    return [{ id: "local", name: "local", state: "connected", runtimes, tags: [], local: true }];
+    const modules = flows.reduce((n, f) => n + (f.modules || 0), 0);
+    return [{ id: "local", name: "local", state: "connected", runtimes, tags: [], local: true, modules }];
   }
 }

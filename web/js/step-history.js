@@ -17,9 +17,10 @@ export class StepHistory {
     this.count = 0;
   }
 
-  add(result) {
+  /** Adds a step's result; `source` says when it was not taken on this page. */
+  add(result, source) {
     this.count += 1;
-    this.steps.unshift({ n: this.count, time: new Date(), result: result || {} });
+    this.steps.unshift({ n: this.count, time: new Date(), result: result || {}, source });
     if (this.steps.length > KEEP) this.steps.length = KEEP;
     this.show(this.steps[0]);
   }
@@ -30,10 +31,10 @@ export class StepHistory {
       "aria-current": s === step ? "true" : "false",
       onclick: () => this.show(s),
     }, `Step ${s.n} · ${Object.keys(s.result).length} module${Object.keys(s.result).length === 1 ? "" : "s"}`,
-    h("br"), h("span.muted", {}, s.time.toLocaleTimeString())))));
+    h("br"), h("span.muted", {}, s.time.toLocaleTimeString() + (s.source ? ", " + s.source : ""))))));
     const entries = Object.entries(step.result);
     fill(this.detail,
-      h("h3", {}, `Step ${step.n}`),
+      h("h3", {}, `Step ${step.n}` + (step.source ? ` (${step.source})` : "")),
       entries.length === 0
         ? h("p.muted.empty-step", {}, "Nothing was queued: this step ran no module.")
         : entries.map(([key, r]) => moduleResult(key, r)));

@@ -200,7 +200,7 @@ class DebuggerTests(PageTestCase):
         screenshot(b, "step")
         # The history keeps both steps; the first can be shown again.
         steps = b.find_all("#step-list button")
-        self.assertEqual(len(steps), 2)
+        self.assertEqual(len(steps), 2, "a step taken here is not listed twice (its stepped event is the same step)")
         steps[1].click()
         b.wait_for("#step-detail h3", text="Step 1")
 
@@ -233,6 +233,12 @@ class DebuggerTests(PageTestCase):
         b.wait_for("#bp-current", text='"equals":"world"')
         self.inject_from_form("split", '"brave new world"')
         b.wait_for("#paused-at", text='score.in on "world"')
+        # A step taken elsewhere (flowctl, the API) joins the page's history, marked as such.
+        result = self.server.rpc("singleStepFlow", {"flowId": "words"})
+        self.assertIn("words/score", result)
+        b.wait_for("#step-detail h3", text="from another client")
+        b.wait_for('#step-detail section.step-module[data-module="words/score"] dd.inputs', text='in: "world"')
+        self.assertEqual(len(b.find_all("#step-list button")), 1)
         b.find("#bp-remove").click()
         b.wait_for("#bp-current", text="None")
         b.find("#resume").click()
