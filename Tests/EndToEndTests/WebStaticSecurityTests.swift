@@ -67,11 +67,14 @@ import Testing
             for path in ["/web/../outside.js", "/web/%2e%2e/outside.js", "/web/..%2foutside.js", "/web/js/%2E%2E/%2E%2E/outside.js",
                          "/web/..%5coutside.js", "/web/leak.js", "/web/index.html%00.js", "/web/.hidden.js",
                          "/runtimes/browser/../node/polyflow_runtime.js", "/runtimes/core/%2e%2e/python3/polyflow_runtime.py",
-                         "/web/notes.env", "/web/js", "/web/missing.js"] {
+                         "/web/notes.env", "/web/js", "/web/missing.js",
+                         // The token exemption of static reads cannot be walked out of.
+                         "/web/../health", "/web/%2e%2e/health", "/runtimes/browser/../../health", "/web/../rpc"] {
                 let reply = try Self.get(raw, path)
                 #expect(reply.status == 400 || reply.status == 404, "\(path): \(reply.status)")
                 #expect(!reply.body.contains("s3cret"), "\(path) leaked the secret")
                 #expect(!reply.body.contains("import"), "\(path) served a runtime")
+                #expect(reply.body != "ok\n", "\(path) reached /health without the token")
             }
         }
     }
