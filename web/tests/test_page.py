@@ -266,6 +266,30 @@ class ReconnectTests(PageTestCase):
         b.logs()  # the dropped socket's errors are expected here
 
 
+class ErrorTests(PageTestCase):
+    flows = ("debug.json",)
+
+    def test_a_step_shows_a_module_error_with_its_stack_and_the_tail_too(self):
+        b = self.browser
+        self.open("/flows/words")
+        b.wait_for('circle[data-breakpoint="score"]').click()
+        poll("the breakpoint on score", lambda: b.find('circle[data-breakpoint="score"]').attr("aria-pressed") == "true")
+        # clean turns "!!" into "", on which score throws.
+        self.inject_from_form("split", '"!!"')
+        b.wait_for("#paused-at", text='score.in on ""')
+        b.find("#step").click()
+        err = b.wait_for('#step-detail section.step-module[data-module="words/score"] dd.err pre')
+        self.assertIn("empty word", err.text)
+        self.assertIn("score", err.text.split("\n", 1)[1], "the stack follows the message")
+        self.assertEqual(b.find('#step-detail section.step-module[data-module="words/score"] dd.outputs').text, "nothing")
+        b.wait_for("#tail li.error", text="empty word")
+        b.wait_for('g.module.errored[data-module="score"]')
+        b.find('circle[data-breakpoint="score"]').click()
+        poll("the breakpoint removed", lambda: b.find('circle[data-breakpoint="score"]').attr("aria-pressed") == "false")
+        b.find("#resume").click()
+        b.wait_for("#flow-status", text="running")
+
+
 class TokenTests(PageTestCase):
     flows = ("pipeline.json",)
     server_args = ("--token", "right-token")
