@@ -104,13 +104,34 @@ export function layout(nodes, edges, size = {}) {
   best.forEach((ids, l) => { layers[l] = ids; });
   number();
 
-  // 5. Coordinates: columns by layer, rows centred on the tallest column.
-  const tallest = Math.max(1, ...layers.map((ids) => ids.length));
+  // 5. Coordinates: columns by layer; in each column, in order, each box as
+  // near as it may be to the mean height of its neighbours in the column
+  // before (then, for the first column, after), never closer than a row.
+  const STEP = H + GY;
+  const ys = new Map();
+  const placeColumn = (ids, neighbours) => {
+    let next = -Infinity;
+    const placedYs = ids.map((id) => {
+      const ns = (neighbours.get(id) || []).filter((n) => ys.has(n));
+      const want = ns.length ? ns.reduce((t, n) => t + ys.get(n), 0) / ns.length : next === -Infinity ? 0 : next;
+      const y = Math.max(want, next);
+      next = y + STEP;
+      return y;
+    });
+    // Boxes pushed down by those above them: lift the column by half the push, not above 0.
+    const push = ids.reduce((t, id, i) => {
+      const ns = (neighbours.get(id) || []).filter((n) => ys.has(n));
+      return t + (ns.length ? placedYs[i] - ns.reduce((u, n) => u + ys.get(n), 0) / ns.length : 0);
+    }, 0) / Math.max(1, ids.length);
+    const lift = Math.min(push / 2, placedYs[0] ?? 0);
+    ids.forEach((id, i) => ys.set(id, placedYs[i] - lift));
+  };
+  layers.forEach((ids) => placeColumn(ids, up));
+  if (layers.length > 1) { layers[0].forEach((id) => ys.delete(id)); placeColumn(layers[0], down); }
+  const top = Math.min(0, ...ys.values());
   const coord = new Map();
-  layers.forEach((ids, l) => {
-    const offset = (tallest - ids.length) * (H + GY) / 2;
-    ids.forEach((id, i) => coord.set(id, { x: M + l * (W + GX), y: M + offset + i * (H + GY), layer: l, order: i }));
-  });
+  layers.forEach((ids, l) => ids.forEach((id, i) => coord.set(id, { x: M + l * (W + GX), y: M + ys.get(id) - top, layer: l, order: i })));
+  const bottom = Math.max(0, ...[...coord.values()].map((c) => c.y));
   const placed = new Map(nodes.map((id) => [id, coord.get(id)]));
 
   // Routes: out of the right side, through the dummy points, into the left side.
@@ -133,7 +154,7 @@ export function layout(nodes, edges, size = {}) {
   return {
     nodes: placed, edges: routes,
     width: M * 2 + layers.length * (W + GX) - GX,
-    height: M * 2 + tallest * (H + GY) - GY,
+    height: bottom + H + M,
     size: { W, H },
   };
 }

@@ -107,6 +107,26 @@ class OverviewAndGraphTests(PageTestCase):
                 self.assertIn("local", box.text, "the runner is shown")
         self.assertEqual(severe(b.logs()), [])
 
+    def test_fifty_modules_are_laid_out_without_overlaps(self):
+        modules = [{"id": f"m{i}", "runtime": "python3" if i % 3 else "node",
+                    "code": "def on_message(m, c):\n    return m.payload\n" if i % 3 else "module.exports = (m) => m.payload;"}
+                   for i in range(50)]
+        connections = [{"from": f"m{(i - 1) // 2}.out", "to": f"m{i}.in"} for i in range(1, 50)]
+        connections += [{"from": "m21.out", "to": "m3.in"}, {"from": "m40.out", "to": "m9.in"}, {"from": "m7.out", "to": "m7.in"}]
+        self.server.rpc("addOrUpdateFlow", {"flow": {"id": "big", "modules": modules, "connections": connections}})
+        self.addCleanup(self.server.rpc, "removeFlow", {"flowId": "big"})
+        b = self.browser
+        self.open("/flows/big")
+        b.wait_for('g.module[data-module="m49"]', timeout=30)
+        self.assertEqual(len(b.find_all("svg.graph path.edge")), len(connections))
+        boxes = b.execute("""return [...document.querySelectorAll('svg.graph g.module rect.box')].map(r => {
+            const b = r.getBBox(); return [b.x, b.y, b.width, b.height]; });""")
+        self.assertEqual(len(boxes), 50)
+        for i, (x, y, w, h) in enumerate(boxes):
+            for (x2, y2, w2, h2) in boxes[i + 1:]:
+                self.assertFalse(x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h, f"boxes overlap at {x},{y}")
+        screenshot(b, "fifty-modules")
+
     def test_counters_move_when_messages_are_injected_from_the_form(self):
         b = self.browser
         self.open("/flows/pipeline")
