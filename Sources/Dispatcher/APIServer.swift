@@ -7,15 +7,17 @@ import Logging
 import NIOCore
 
 /// The HTTP side of the dispatcher: JSON-RPC at `POST /rpc`, the same over
-/// WebSocket at `/rpc` (plus `subscribe` and its `event` notifications).
+/// WebSocket at `/rpc` (plus `subscribe` and its `event` notifications), and
+/// the web page's static files (`StaticFiles`).
 /// Every request first passes `RequestGuardHandler` (origin, host, content
 /// type, token, time and connection bounds).
 public enum APIServer {
     /// The largest request body, and the largest WebSocket message (in or out).
     public static let maxRequestBytes = 64 * 1024 * 1024
 
-    static func makeRouter(endpoint: RPCEndpoint, hub: EventHub, runners: RunnerSession) -> Router<BasicWebSocketRequestContext> {
+    static func makeRouter(endpoint: RPCEndpoint, hub: EventHub, runners: RunnerSession, files: StaticFiles? = nil) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
+        files?.register(on: router)
         router.post("rpc") { request, context -> Response in
             let body = try await request.body.collect(upTo: maxRequestBytes)
             let reply = await endpoint.handle(Data(body.readableBytesView))

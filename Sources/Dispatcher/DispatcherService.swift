@@ -21,6 +21,8 @@ public struct DispatcherConfiguration: Sendable {
     /// Names (besides loopback, or the bound address) the server may be reached by (`--allow-host`).
     public var allowedHosts: [String] = []
     public var limits = APIServer.Limits()
+    /// The web page's files (`web/`: `index.html`, its CSS and JS modules).
+    public var webDirectory = WebDirectory.defaultPath()
     public var runner: RunnerConfiguration
     /// Whether the dispatcher runs an embedded runner (`--no-local-runner` turns it off).
     public var localRunner = true
@@ -88,7 +90,8 @@ public struct Dispatcher: Sendable {
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
         let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,
                                            lostAfter: configuration.heartbeat * configuration.lostAfterBeats, logger: logger)
-        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, runners: runnerSessions)
+        let files = StaticFiles(webDirectory: configuration.webDirectory, runtimesDirectory: configuration.runner.runtimesDirectory)
+        let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, runners: runnerSessions, files: files)
         let policy = AccessPolicy(boundHost: configuration.host, token: configuration.token,
                                   allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
         let flows = FlowService(host: host, registry: registry, initialFlows: configuration.initialFlows, logger: logger)

@@ -73,3 +73,40 @@ import Testing
         #expect(!AccessPolicy.constantTimeEqual([], [0]))
     }
 }
+
+/// The one token exemption: the page's static files (issue 14).
+@Suite struct StaticAccessTests {
+    let host = "127.0.0.1:7770"
+    let p = AccessPolicy(boundHost: "127.0.0.1", token: "t")
+
+    func isRefused(_ verdict: AccessPolicy.Verdict, _ status: Int) -> Bool {
+        if case .refuse(let s, _, _) = verdict { return s == status }
+        return false
+    }
+
+    @Test func staticFilesLoadWithoutTheToken() {
+        for uri in ["/", "/web/app.js", "/web/css/page.css?v=1", "/runtimes/browser/polyflow.js", "/runtimes/core/scheduler.js"] {
+            #expect(p.check(.init(method: "GET", uri: uri, headers: ["host": host])) == .allow, "\(uri)")
+            #expect(p.check(.init(method: "HEAD", uri: uri, headers: ["host": host])) == .allow, "\(uri)")
+        }
+    }
+
+    @Test func everythingElseStillNeedsTheToken() {
+        let json = "application/json"
+        #expect(isRefused(p.check(.init(method: "POST", uri: "/rpc", headers: ["host": host, "content-type": json])), 401))
+        #expect(isRefused(p.check(.init(method: "POST", uri: "/web/app.js", headers: ["host": host, "content-type": json])), 401),
+                "only reads are exempt")
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/rpc", headers: ["host": host, "upgrade": "websocket"])), 401))
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/web/x", headers: ["host": host, "upgrade": "websocket"])), 401),
+                "a WebSocket upgrade of a static URL is no static read")
+        for uri in ["/health", "/runners", "/rpc?x=/web/", "/webx/a.js", "/runtimes/node/polyflow_runtime.js", "/runtimes/python3/x.py", "//web/a.js"] {
+            #expect(isRefused(p.check(.init(method: "GET", uri: uri, headers: ["host": host])), 401), "\(uri)")
+        }
+    }
+
+    @Test func hostAndOriginStillApplyToStaticFiles() {
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/", headers: ["host": "evil.example:7770"])), 403), "DNS rebinding")
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/web/app.js", headers: ["host": host, "origin": "http://evil.example"])), 403))
+        #expect(p.check(.init(method: "GET", uri: "/web/app.js", headers: ["host": host, "origin": "http://127.0.0.1:7770"])) == .allow)
+    }
+}

@@ -21,7 +21,11 @@ import Foundation
 /// - **Content type**: a `POST` must be `application/json`, so that no page
 ///   can send a "simple" cross-origin request without a preflight.
 /// - **Token**: with a token, `Authorization: Bearer T` or `?token=T` (for a
-///   browser's WebSocket), compared as bytes in constant time.
+///   browser's WebSocket), compared as bytes in constant time. The one
+///   exemption: a `GET`/`HEAD` of a static file (`StaticRoutes`: `/`,
+///   `/web/…`, `/runtimes/browser/…`, `/runtimes/core/…`), so that the page
+///   can load and ask for the token. Those files are the same for everyone
+///   and run nothing on the server; Host and Origin still apply to them.
 public struct AccessPolicy: Sendable {
     public var boundHost: String
     public var token: String?
@@ -78,7 +82,8 @@ public struct AccessPolicy: Sendable {
                                message: "POST needs \"Content-Type: application/json\" (got \(type.map { "\"\($0.prefix(100))\"" } ?? "none"))")
             }
         }
-        if let token, !presentsToken(token, request) {
+        if let token, !presentsToken(token, request),
+           !StaticRoutes.isStaticRead(method: request.method, uri: request.uri, isWebSocketUpgrade: request.isWebSocketUpgrade) {
             return .refuse(status: 401, code: "unauthorized",
                            message: "missing or wrong token: pass --token (or FLOWCTL_TOKEN) with the server's token")
         }
