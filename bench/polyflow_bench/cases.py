@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import flows
-from .harness import (BASELINES, BENCH_DIR, FAKE_PING_RUNTIMES, FAKE_RUNTIMES, BenchError, CpuMeter, RPCError, Server, cmdline,
+from .harness import (BASELINES, BENCH_DIR, REPO_DIR, FAKE_PING_RUNTIMES, FAKE_RUNTIMES, BenchError, CpuMeter, RPCError, Server, cmdline,
                       descendants, fd_count, rss_kib, run_json)
 
 
@@ -238,6 +238,65 @@ def case_cross_chain(ctx, pad, label):
     return [Row(f"cross-runtime chain python→node→python, {label}", rate, "msg/s", text=text,
                 baseline=f"hand-wired fifos {fmt_num(base)} msg/s{span(bases)}", ratio=f"{ratio:.2f}×",
                 target="≥ 0.9× baseline", met=ratio >= 0.9, note=note)]
+
+
+# --- cross-runner chain -------------------------------------------------------
+
+def join_runner(ctx, srv, name, tags):
+    """`flowctl runner --join` with private directories; returns the process once the dispatcher lists it live."""
+    s = ctx.session
+    d = s.tempdir(f"runner-{name}")
+    run_dir = os.path.join(d, "run")
+    os.makedirs(run_dir, mode=0o700)
+    env = dict(srv.env, XDG_RUNTIME_DIR=run_dir)
+    log = open(os.path.join(d, "runner.log"), "wb")
+    proc = s.spawn([ctx.flowctl, "runner", "--join", srv.url, "--name", name, "--tags", ",".join(tags),
+                    "--state-dir", os.path.join(d, "state"), "--log-level", "warning"],
+                   stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPO_DIR)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"runner {name} exited with {proc.returncode}")
+        if any(r.get("id") == name and r.get("state") == "live" for r in srv.rpc.call("listRunners")):
+            return proc
+        time.sleep(0.05)
+    raise BenchError(f"runner {name} did not join within 60 s")
+
+
+def case_cross_runner(ctx):
+    """The cross-runtime chain with its middle module on a second runner (a `flowctl runner`
+    process: python → WebSocket → node → WebSocket → python), against the same chain on one runner."""
+    cfg, srv = ctx.cfg, ctx.main_server()
+    n = cfg.n
+
+    def check(out):
+        if not out or out.get("count") != n:
+            raise BenchError(f"counter reported {out}, expected count {n}")
+    payload = {"n": n, "pad": 0, "batch": flows.CREDIT_BATCH, "window": flows.CREDIT_WINDOW}
+    runner = join_runner(ctx, srv, "bench-r2", ["r2"])
+    try:
+        srv.deploy(flows.cross_chain_tagged("xrunner", n, ["r2"]))
+        where = {m["id"]: m.get("runner") for m in srv.rpc.call("getFlow", flowId="xrunner").get("modules", [])}
+        if where.get("xform") != "bench-r2":
+            raise BenchError(f"the middle module runs on {where.get('xform')}, not on the second runner")
+        try:
+            rates, _ = engine_rates(srv, "xrunner", "gen", payload, n, cfg.repeats, timeout_for(n, 500), check, warmup=cfg.warmup)
+        finally:
+            remove_flow(srv, "xrunner")
+    finally:
+        ctx.session.stop(runner)
+    srv.deploy(flows.cross_chain("xlocal", n))
+    try:
+        bases, _ = engine_rates(srv, "xlocal", "gen", payload, n, cfg.repeats, timeout_for(n, 1000), check, warmup=cfg.warmup)
+    finally:
+        remove_flow(srv, "xlocal")
+    rate, base = median(rates), median(bases)
+    ratio = rate / base
+    note = (f"N={n:,}, payload 50 B; {runs_text(cfg)}; across runners{spread(rates)}, one runner{spread(bases)}; "
+            f"both runners on this machine (loopback WebSocket); the dispatcher forwards each batch without decoding it")
+    return [Row("cross-runner chain python→node(2nd runner)→python, 50 B", rate, "msg/s", text=f"{fmt_num(rate)} msg/s{span(rates)}",
+                baseline=f"same chain on one runner {fmt_num(base)} msg/s{span(bases)}", ratio=f"{ratio:.2f}×",
+                target="≥ 0.5× baseline", met=ratio >= 0.5, note=note)]
 
 
 # --- in-runtime chains --------------------------------------------------------
@@ -802,6 +861,7 @@ def case_fd_leak(ctx):
 CASES = [
     ("cross", "cross-runtime chain, 50 B", lambda ctx: case_cross_chain(ctx, 0, "50 B")),
     ("cross10k", "cross-runtime chain, 10 KB", lambda ctx: case_cross_chain(ctx, 10240, "10 KB")),
+    ("runners", "cross-runner chain, 50 B", case_cross_runner),
     ("pychain", "in-runtime python chain", case_py_chain),
     ("jschain", "in-runtime node chain", case_js_chain),
     ("routing", "host routing", case_routing),

@@ -294,6 +294,13 @@ def cross_chain(fid, n):
                  {"from": "count.credit", "to": "gen.credit"}])
 
 
+def cross_chain_tagged(fid, n, tags):
+    """The cross-runtime chain with its middle module preferring runners with `tags` (another runner)."""
+    f = cross_chain(fid, n)
+    f["modules"][1]["tags"] = tags
+    return f
+
+
 def cross_chain_unpaced(fid, n):
     """The same chain with a generator that emits all N in one handler (stalled past ~20k before the cycle bound)."""
     return flow(fid, [module("gen", "python3", PY_GEN), module("xform", "node", JS_XFORM),
