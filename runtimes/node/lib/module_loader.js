@@ -1,12 +1,11 @@
-'use strict';
 // Node-only: compiles a module's code string with vm as a CommonJS function body
 // (exports, require, module, __filename, __dirname), so line numbers are the user's own.
 // compileFunction parses the code as a function body: a stray `}` cannot escape a wrapper.
 
-const vm = require('node:vm');
-const path = require('node:path');
-const { createRequire } = require('node:module');
-const { describeError, lineIn } = require('./error_text');
+import vm from 'node:vm';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { describeError, lineIn } from '../../core/error_text.js';
 
 const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
 const NO_ON_MESSAGE = 'module exports no onMessage(msg, ctx) function';
@@ -49,4 +48,4 @@ function handlersOf(exported) {
   return { onMessage, init: typeof init === 'function' ? init : null, onSwap: typeof onSwap === 'function' ? onSwap : null };
 }
 
-module.exports = { createModuleLoader, NO_ON_MESSAGE };
+export { createModuleLoader, NO_ON_MESSAGE };

@@ -1,7 +1,6 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert');
-const { createHarness, moduleSpec } = require('../test_support/runtime_harness');
+import test from 'node:test';
+import assert from 'node:assert';
+import { createHarness, moduleSpec } from '../test_support/runtime_harness.js';
 
 /** A harness configured with `modules`; `routes` defaults to each output going to remote route = index. */
 async function configured(modules, { slots, routes, maxFrameBytes } = {}) {

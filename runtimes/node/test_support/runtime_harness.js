@@ -1,10 +1,9 @@
-'use strict';
 // Test support: a Runtime on an in-memory platform (no fifos, no process exit), with the real
 // vm module loader. Frames written by the runtime land in a FrameCollector.
 
-const { Runtime } = require('../lib/runtime');
-const { createModuleLoader } = require('../lib/module_loader');
-const { FrameCollector } = require('./frame_collector');
+import { Runtime } from '../../core/runtime.js';
+import { createModuleLoader } from '../lib/module_loader.js';
+import { FrameCollector } from './frame_collector.js';
 
 function createHarness({ maxFrameBytes } = {}) {
   const output = new FrameCollector();
@@ -51,4 +50,4 @@ function moduleSpec(id, code, extra = {}) {
   return { id, code, config: {}, inputs: ['in'], outputs: ['out'], state: null, init: true, ...extra };
 }
 
-module.exports = { createHarness, moduleSpec };
+export { createHarness, moduleSpec };

@@ -1,7 +1,6 @@
-'use strict';
 // One hosted module: its ports, routes, inbox, loaded code, context and counters.
 
-const { Inbox } = require('./inbox');
+import { Inbox } from './inbox.js';
 
 class ModuleRecord {
   constructor(index, spec) {
@@ -76,4 +75,4 @@ class Route {
   }
 }
 
-module.exports = { ModuleRecord, Route };
+export { ModuleRecord, Route };

@@ -1,4 +1,3 @@
-'use strict';
 // Runs modules' handlers: one message at a time per module, in inbox order; an async handler is
 // awaited before its module takes the next message, while other modules go on. A loop over a
 // ready queue, never recursion, so local cycles cannot overflow the stack. Synchronous handlers
@@ -9,7 +8,7 @@
 // not once per message). A turn ends early when a handler returns a thenable: it is awaited
 // (outside the turn's context, as before) before the module takes its next message.
 
-const { RingQueue } = require('./ring_queue');
+import { RingQueue } from './ring_queue.js';
 
 const reflectGet = Reflect.get;
 
@@ -268,4 +267,4 @@ class Scheduler {
   }
 }
 
-module.exports = { Scheduler };
+export { Scheduler };

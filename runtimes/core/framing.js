@@ -1,4 +1,3 @@
-'use strict';
 // Frame decoder and encoders of the pipe protocol (docs/protocol.md).
 // Platform-neutral: works on Uint8Array (Node Buffers are Uint8Arrays), no Node APIs.
 
@@ -178,7 +177,7 @@ function encodeControl(object) {
   return JSON.stringify(object) + '\n';
 }
 
-module.exports = {
+export {
   FrameDecoder,
   FrameError,
   encodeData,

@@ -1,11 +1,10 @@
-'use strict';
 // Control frames and acks the runtime writes to the host (docs/protocol.md), appended to the
 // same writer as the data frames, which coalesces them into large writes.
 
-const { encodeControl, encodeAck } = require('./framing');
-const { describeError, stackOf } = require('./error_text');
-const { truncateUtf8, fitsUtf8 } = require('./utf8');
-const { encodeStats, encodeCommit } = require('./stats');
+import { encodeControl, encodeAck } from './framing.js';
+import { describeError, stackOf } from './error_text.js';
+import { truncateUtf8, fitsUtf8 } from './utf8.js';
+import { encodeStats, encodeCommit } from './stats.js';
 
 const MAX_LOG_BYTES = 64 * 1024;
 const TRUNCATED = ' …[truncated]';
@@ -89,4 +88,4 @@ class Outbox {
   }
 }
 
-module.exports = { Outbox };
+export { Outbox };

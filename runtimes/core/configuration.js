@@ -1,9 +1,8 @@
-'use strict';
 // Reads a `configure` frame (docs/protocol.md) into module records, input slots and routes, and
 // applies a `swap` frame to the hosted records. A frame that does not fit the protocol throws a
 // ConfigError (the runtime reports it as fatal).
 
-const { ModuleRecord, Route } = require('./module_record');
+import { ModuleRecord, Route } from './module_record.js';
 
 class ConfigError extends Error {
   constructor(message) {
@@ -146,4 +145,4 @@ function readSwap(frame, hosted) {
   return { modules: [...byId.values()], loaded, removed, ...readTables(frame, byId) };
 }
 
-module.exports = { readConfigure, readSwap, ConfigError };
+export { readConfigure, readSwap, ConfigError };

@@ -1,11 +1,10 @@
-'use strict';
 // Encodes `stats` frames: {"t":"stats","modules":{ID:{"in":n,"out":n,"errors":n,"state":{...}}}}
 // (for display), and `commit` frames of the same shape (written just before an ack, for crash
 // recovery: docs/protocol.md, "Commits"). Each state is encoded once, on its own, so one that JSON
 // cannot carry is left out alone. Modules are spread over several frames in the rare case one
 // frame would pass the size limit.
 
-const { utf8ByteLength } = require('./utf8');
+import { utf8ByteLength } from './utf8.js';
 
 const HEAD = '{"t":"stats","modules":{';
 const COMMIT_HEAD = '{"t":"commit","modules":{';
@@ -96,4 +95,4 @@ function encodeFrames(head, modules, maxFrameBytes, extra) {
   return frames;
 }
 
-module.exports = { encodeStats, encodeCommit };
+export { encodeStats, encodeCommit };

@@ -1,4 +1,3 @@
-'use strict';
 // UTF-8 sizes of JS strings without Node's Buffer (shared with the browser runner).
 
 /** Number of UTF-8 bytes of `text` (a lone surrogate counts as the 3 bytes of U+FFFD). */
@@ -51,4 +50,4 @@ function truncateUtf8(text, maxBytes, marker = '') {
   return text.slice(0, i) + marker;
 }
 
-module.exports = { utf8ByteLength, fitsUtf8, truncateUtf8 };
+export { utf8ByteLength, fitsUtf8, truncateUtf8 };

@@ -1,4 +1,3 @@
-'use strict';
 // A FIFO on a growable circular array: O(1) push/shift, no Array#shift copying, no per-item allocation.
 
 const INITIAL_CAPACITY = 16; // a power of two; capacity only ever doubles
@@ -49,4 +48,4 @@ class RingQueue {
   }
 }
 
-module.exports = { RingQueue };
+export { RingQueue };

@@ -1,4 +1,3 @@
-'use strict';
 // Turning thrown values into the texts the protocol carries ("TypeError: x is not a function",
 // a stack, a line number in the user's code). Reads V8-style stacks; no Node APIs.
 
@@ -54,4 +53,4 @@ function lineIn(value, filename) {
   return frame ? Number(frame[1]) : null;
 }
 
-module.exports = { describeError, stackOf, lineIn };
+export { describeError, stackOf, lineIn };

@@ -1,17 +1,16 @@
-'use strict';
 // The protocol side of a runtime instance (docs/protocol.md): hello, configure, swap, data frames
 // in, batches of work, acks, stats, stop/bye, fatal. Platform-neutral: everything that touches the
 // process, the fifos or the module loader comes in through `platform`.
 
-const { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } = require('./framing');
-const { AckTracker } = require('./ack_tracker');
-const { Scheduler } = require('./scheduler');
-const { Router } = require('./router');
-const { Outbox } = require('./outbox');
-const { createContext } = require('./context');
-const { readConfigure, readSwap, ConfigError } = require('./configuration');
-const { describeError, lineIn } = require('./error_text');
-const { formatArgs } = require('./format_args');
+import { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } from './framing.js';
+import { AckTracker } from './ack_tracker.js';
+import { Scheduler } from './scheduler.js';
+import { Router } from './router.js';
+import { Outbox } from './outbox.js';
+import { createContext } from './context.js';
+import { readConfigure, readSwap, ConfigError } from './configuration.js';
+import { describeError, lineIn } from './error_text.js';
+import { formatArgs } from './format_args.js';
 
 const PROTOCOL_VERSION = 1;
 const STATS_INTERVAL_MS = 200;
@@ -368,4 +367,4 @@ class Runtime {
   }
 }
 
-module.exports = { Runtime, Phase, PROTOCOL_VERSION };
+export { Runtime, Phase, PROTOCOL_VERSION };

@@ -1,4 +1,3 @@
-'use strict';
 // The `ctx` a module's functions receive (DESIGN.md, "The module API").
 
 /**
@@ -21,4 +20,4 @@ function createContext(module, flowId, router, log, format) {
   };
 }
 
-module.exports = { createContext };
+export { createContext };

@@ -1,11 +1,10 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
-const { FrameDecoder, FrameError, encodeData, encodeAck, encodeControl } = require('../lib/framing');
+import test from 'node:test';
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FrameDecoder, FrameError, encodeData, encodeAck, encodeControl } from '../framing.js';
 
-const VECTORS_PATH = path.join(__dirname, '..', '..', '..', 'Tests', 'Fixtures', 'protocol-vectors.json');
+const VECTORS_PATH = path.join(import.meta.dirname, '..', '..', '..', 'Tests', 'Fixtures', 'protocol-vectors.json');
 const vectors = JSON.parse(fs.readFileSync(VECTORS_PATH, 'utf8'));
 
 const utf8Slice = Buffer.prototype.utf8Slice;

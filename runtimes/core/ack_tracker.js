@@ -1,4 +1,3 @@
-'use strict';
 // Cumulative acks (docs/protocol.md, "Acknowledgements"): every data frame from the host is a root
 // numbered 1, 2, 3...; a root is finished when it and every message it caused in this runtime are
 // processed. `acked` is the largest n such that roots 1..n are all finished.
@@ -7,7 +6,7 @@
 // only at a clean cut: every root whose processing began (`started`) is finished, and nothing that
 // init or onSwap sent (root 0) is still waiting. The states then hold exactly roots 1..acked.
 
-const { RingQueue } = require('./ring_queue');
+import { RingQueue } from './ring_queue.js';
 
 class AckTracker {
   constructor() {
@@ -64,4 +63,4 @@ class AckTracker {
   }
 }
 
-module.exports = { AckTracker };
+export { AckTracker };

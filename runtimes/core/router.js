@@ -1,10 +1,9 @@
-'use strict';
 // Sends from a module's output port: to local targets' inboxes as JS values (no JSON for a single
 // target; the second and later targets get their own copy) and to the host as one
 // `D<route> <json>` frame. While messages go via the host (debug routing, `mode` frames), every
 // send is one `D<all> <json>` frame and no local target is called.
 
-const { fitsUtf8 } = require('./utf8');
+import { fitsUtf8 } from './utf8.js';
 
 class Router {
   /**
@@ -95,4 +94,4 @@ class Router {
   }
 }
 
-module.exports = { Router };
+export { Router };

@@ -1,8 +1,7 @@
-'use strict';
 // A module's FIFO inbox. Each entry is three slots of one ring (message, root, payload text),
 // so queueing a message allocates nothing beyond the message itself.
 
-const { RingQueue } = require('./ring_queue');
+import { RingQueue } from './ring_queue.js';
 
 class Inbox {
   constructor() {
@@ -32,4 +31,4 @@ class Inbox {
   }
 }
 
-module.exports = { Inbox };
+export { Inbox };

@@ -1,4 +1,3 @@
-'use strict';
 // A small util.format-like join of log arguments, for platforms without Node's util.
 
 function formatArg(value) {
@@ -18,4 +17,4 @@ function formatArgs(args) {
   return args.map(formatArg).join(' ');
 }
 
-module.exports = { formatArgs };
+export { formatArgs };

@@ -1,7 +1,6 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert');
-const { AckTracker } = require('../lib/ack_tracker');
+import test from 'node:test';
+import assert from 'node:assert';
+import { AckTracker } from '../ack_tracker.js';
 
 test('acks are cumulative: a finished root waits for the roots before it', () => {
   const acks = new AckTracker();
