@@ -361,7 +361,9 @@ class FlowHost {
       if (message.origin !== null) this.env.streams.done(message.origin);
       return;
     }
-    this.inFlight.push({ n: this.instance.data(slot, message.text), origin: message.origin });
+    // Noted before it is written: the instance may process and ack it before data() returns.
+    this.inFlight.push({ n: this.instance.sent + 1, origin: message.origin });
+    this.instance.data(slot, message.text);
   }
 
   hold() { this.held = true; }

@@ -1,0 +1,122 @@
+// Browser modules of a flow run in the shared core: deploy, inject, outputs as events, module
+// errors with their stacks, logs attributed to the module, hot swap keeping state, load errors.
+import test from 'node:test';
+import assert from 'node:assert';
+import { startRunner, browserModule, deployCommand } from '../test_support/runner_harness.js';
+
+async function deployed(modules, connections, placed = modules.map((m) => m.id), extra = {}) {
+  const h = startRunner();
+  await h.welcome();
+  const flow = { id: 'f', modules, connections };
+  const reply = await h.command(deployCommand(flow, placed, [], extra));
+  return { h, flow, reply };
+}
+
+test('a deployed flow runs: a message injected goes a → b, and b\'s unconnected output is an output event', async () => {
+  const { h, reply } = await deployed([
+    browserModule('a', 'exports.onMessage = (msg, ctx) => msg.payload * 2;'),
+    browserModule('b', 'exports.onMessage = async (msg, ctx) => { await null; ctx.send("out", { v: msg.payload, k: ctx.config.k }); };', { config: { k: 'x' } }),
+  ], [{ from: 'a.out', to: 'b.in' }]);
+  assert.deepStrictEqual(reply, { kind: 'ok' });
+  for (const n of [1, 2, 3]) assert.deepStrictEqual(await h.command({ op: 'inject', flow: 'f', module: 'a', payload: String(n) }), { kind: 'ok' });
+  assert.deepStrictEqual(h.socket.events('output').map((e) => [e.module, e.port, e.payload]), [
+    ['b', 'out', '{"v":2,"k":"x"}'], ['b', 'out', '{"v":4,"k":"x"}'], ['b', 'out', '{"v":6,"k":"x"}'],
+  ]);
+  assert.deepStrictEqual(h.socket.events('instanceState')[0], { type: 'instanceState', runtime: 'browser', state: 'ready', restarts: 0, flow: 'f' });
+  assert.deepStrictEqual(h.socket.events('flowState').map((e) => e.state), ['running']);
+});
+
+test('init runs once, ctx.state is kept, and states are reported at most once per interval', async () => {
+  const { h } = await deployed([
+    browserModule('count', 'exports.init = (ctx) => { ctx.state.n = 10; };\nexports.onMessage = (msg, ctx) => { ctx.state.n += 1; };'),
+  ], []);
+  for (let i = 0; i < 3; i++) await h.command({ op: 'inject', flow: 'f', module: 'count', payload: 'null' });
+  assert.deepStrictEqual(h.socket.of('states'), []);
+  await h.clock.advance(250);
+  assert.deepStrictEqual(h.socket.of('states'), [{ t: 'states', flow: 'f', modules: [{ module: 'count', gen: 1, state: { n: 13 } }] }]);
+  await h.clock.advance(1000);
+  assert.strictEqual(h.socket.of('states').length, 1, 'nothing changed: no new report');
+});
+
+test('a module that throws is an error event with its input and a stack naming the module; the flow goes on', async () => {
+  const { h } = await deployed([
+    browserModule('div', 'exports.onMessage = (msg) => {\n  if (msg.payload === 0) throw new RangeError("zero");\n  return 1 / msg.payload;\n};'),
+  ], []);
+  await h.command({ op: 'inject', flow: 'f', module: 'div', payload: '0' });
+  await h.command({ op: 'inject', flow: 'f', module: 'div', payload: '4' });
+  const [error] = h.socket.events('error');
+  assert.strictEqual(error.module, 'div');
+  assert.strictEqual(error.error.message, 'RangeError: zero');
+  assert.strictEqual(error.error.port, 'in');
+  assert.strictEqual(error.error.payload, 0);
+  assert.match(error.error.stack, /module:div:2:/, 'the stack names the module and the user\'s own line');
+  assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['0.25']);
+  const status = await h.command({ op: 'status', flow: 'f' });
+  assert.strictEqual(status.flows[0].modules[0].errors, 1);
+  assert.strictEqual(status.flows[0].modules[0].lastError.message, 'RangeError: zero');
+});
+
+test('console.log in a module is its log, also after an await and in a timer callback', async () => {
+  const { h } = await deployed([
+    browserModule('talk', 'exports.onMessage = async (msg, ctx) => {\n  console.log("before", msg.payload);\n  await Promise.resolve();\n  console.warn("after");\n  ctx.log("via ctx", { n: 1 });\n};'),
+  ], []);
+  await h.command({ op: 'inject', flow: 'f', module: 'talk', payload: '"x"' });
+  assert.deepStrictEqual(h.socket.events('log').map((e) => [e.module, e.record.level, e.record.text]), [
+    ['talk', 'info', 'before x'], ['talk', 'warn', 'after'], ['talk', 'info', 'via ctx {"n":1}'],
+  ]);
+});
+
+test('code that does not compile fails the deploy with load-error and runs nothing', async () => {
+  const { h, reply } = await deployed([browserModule('bad', 'exports.onMessage = (msg) => {')], []);
+  assert.strictEqual(reply.kind, 'failure');
+  assert.strictEqual(reply.code, 'load-error');
+  assert.match(reply.message, /^bad: SyntaxError/);
+  assert.deepStrictEqual(h.socket.events('instanceState'), []);
+});
+
+test('a module whose top level throws is a load-error naming the line; the others run', async () => {
+  const { h, reply } = await deployed([
+    browserModule('boom', 'const x = 1;\nnull.field;\nexports.onMessage = () => {};'),
+    browserModule('fine', 'module.exports = (msg) => msg.payload;'),
+  ], []);
+  assert.strictEqual(reply.code, 'load-error');
+  assert.match(reply.message, /^boom: TypeError: .* \(line 2\)$/);
+  await h.command({ op: 'inject', flow: 'f', module: 'fine', payload: '7' });
+  assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['7']);
+});
+
+test('a deploy of a running flow hot-swaps: new code, same state, a swapped event; a bad new version keeps the old', async () => {
+  const { h, flow } = await deployed([
+    browserModule('acc', 'module.exports = (msg, ctx) => { ctx.state.sum = (ctx.state.sum || 0) + msg.payload; return ctx.state.sum; };'),
+  ], []);
+  await h.command({ op: 'inject', flow: 'f', module: 'acc', payload: '5' });
+  const v2 = { ...flow, modules: [browserModule('acc', 'module.exports = (msg, ctx) => { ctx.state.sum += 100 * msg.payload; return "v2:" + ctx.state.sum; };')] };
+  assert.deepStrictEqual(await h.command(deployCommand(v2, ['acc'], [], { revision: 2 })), { kind: 'ok' });
+  await h.command({ op: 'inject', flow: 'f', module: 'acc', payload: '1' });
+  assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['5', '"v2:105"']);
+  assert.deepStrictEqual(h.socket.events('swapped'), [{ type: 'swapped', changed: ['acc'], added: [], removed: [], moved: [], revision: 2, flow: 'f' }]);
+  const broken = { ...flow, modules: [browserModule('acc', 'module.exports = (msg, ctx) => {{')] };
+  assert.strictEqual((await h.command(deployCommand(broken, ['acc']))).code, 'load-error');
+  await h.command({ op: 'inject', flow: 'f', module: 'acc', payload: '1' });
+  assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload).at(-1), '"v2:205"');
+});
+
+test('stop finishes and stops; start runs again from the committed state; remove forgets the flow', async () => {
+  const { h } = await deployed([
+    browserModule('n', 'exports.init = (ctx) => { ctx.state.n = 0; };\nexports.onMessage = (msg, ctx) => ++ctx.state.n;'),
+  ], []);
+  await h.command({ op: 'inject', flow: 'f', module: 'n', payload: '0' });
+  assert.deepStrictEqual(await h.command({ op: 'stop', flow: 'f' }), { kind: 'ok' });
+  assert.deepStrictEqual(h.socket.events('flowState').map((e) => e.state), ['running', 'stopped']);
+  assert.deepStrictEqual(await h.command({ op: 'start', flow: 'f' }), { kind: 'ok' });
+  await h.command({ op: 'inject', flow: 'f', module: 'n', payload: '0' });
+  assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['1', '2']);
+  assert.deepStrictEqual(await h.command({ op: 'remove', flow: 'f' }), { kind: 'ok' });
+  assert.strictEqual((await h.command({ op: 'status', flow: 'f' })).code, 'unknown-flow');
+});
+
+test('inject refuses an unknown module or port with a reason', async () => {
+  const { h } = await deployed([browserModule('a', 'module.exports = () => {}')], []);
+  assert.strictEqual((await h.command({ op: 'inject', flow: 'f', module: 'zz', payload: '1' })).code, 'unknown-module');
+  assert.strictEqual((await h.command({ op: 'inject', flow: 'f', module: 'a', port: 'nope', payload: '1' })).code, 'unknown-port');
+});
