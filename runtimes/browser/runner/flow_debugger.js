@@ -21,6 +21,7 @@ class FlowDebugger {
     this.breakpoints = new Map(); // module -> condition or null
     this.held = []; // { module, port, text, origin } in arrival order
     this.pausedAt = null; // { module, port, payload } of the message that hit a breakpoint
+    this.hit = null; // that message: on resume it passes its breakpoint (else it would stop again)
     this.step = null; // while stepping: { inputs: Map, outputs: Map, errors: Map }
   }
 
@@ -45,14 +46,17 @@ class FlowDebugger {
   }
 
   /** 'deliver' | 'hold' | 'holdAndPause'; a held message is kept here. */
-  arrived(message) {
+  arrived(message, passing = null) {
     let stopsHere = false;
-    if (this.machine.mode === 'watching' && this.breakpoints.has(message.module)) {
+    if (this.machine.mode === 'watching' && message !== passing && this.breakpoints.has(message.module)) {
       stopsHere = matches(this.breakpoints.get(message.module), parsed(message.text));
     }
     const arrival = this.machine.arrived(stopsHere);
     if (arrival !== 'deliver') this.held.push(message);
-    if (arrival === 'holdAndPause') this.pausedAt = { module: message.module, port: message.port, payload: message.text };
+    if (arrival === 'holdAndPause') {
+      this.pausedAt = { module: message.module, port: message.port, payload: message.text };
+      this.hit = message;
+    }
     return arrival;
   }
 
@@ -73,6 +77,7 @@ class FlowDebugger {
       return false;
     });
     this.pausedAt = null;
+    this.hit = null;
     this.step = { inputs: new Map(), outputs: new Map(), errors: new Map() };
     for (const m of taken) this.step.inputs.set(m.module, { [m.port]: parsed(m.text) });
     return taken;
@@ -111,14 +116,13 @@ class FlowDebugger {
     return result;
   }
 
-  /** Resume: { action, released } with the held messages to deliver again, in order. */
-  resume() {
-    const action = this.machine.resume();
-    if (action.type !== 'release') return { action, released: [] };
-    const released = this.held;
+  /** The held messages, in arrival order, taken out to be delivered again; and the one that hit. */
+  release() {
+    const released = { messages: this.held, passing: this.hit };
     this.held = [];
+    this.hit = null;
     this.pausedAt = null;
-    return { action, released };
+    return released;
   }
 
   /** Drops what is held for modules that left (fence, release, swap). */

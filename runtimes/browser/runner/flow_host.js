@@ -334,8 +334,8 @@ class FlowHost {
     return ok();
   }
 
-  deliver(message) {
-    const arrival = this.debugger.arrived(message);
+  deliver(message, passing = null) {
+    const arrival = this.debugger.arrived(message, passing);
     if (arrival === 'holdAndPause') {
       this.setState('paused');
       this.emit({ type: 'paused', module: message.module, port: message.port, payload: message.text });
@@ -521,15 +521,22 @@ class FlowHost {
     if (action.type === 'routeViaHost') {
       this.instance?.control({ t: 'mode', via: 'host' });
     } else if (action.type === 'release') {
-      const released = this.debugger.held;
-      this.debugger.held = [];
-      this.debugger.pausedAt = null;
+      // As FlowDebugger.swift: held messages go again in order; the one that hit passes its
+      // breakpoint, the others may stop at one again (then the rest is held anew).
+      const { messages, passing } = this.debugger.release();
       if (resuming) {
         this.setState('running');
         this.emit({ type: 'resumed' });
       }
-      for (const message of released) this.deliver(message);
+      for (const message of messages) {
+        if (action.routeDirect) {
+          this.queue.push(message);
+        } else {
+          this.deliver(message, passing);
+        }
+      }
       if (action.routeDirect) this.instance?.control({ t: 'mode', via: 'direct' });
+      this.pump();
     }
   }
 
