@@ -38,9 +38,14 @@ async function handleCommand(runner, command) {
     case 'setBreakpoint': return needHost((h) => h.setBreakpoint(command.breakpoint));
     case 'removeBreakpoint': return needHost((h) => h.removeBreakpoint(command.module));
     case 'step': {
-      if (command.flow !== undefined) return needHost(async (h) => ({ kind: 'step', result: await h.step() }));
+      if (command.flow !== undefined) return needHost((h) => h.step());
       const result = {};
-      for (const h of runner.hosts.values()) if (h.state === 'paused') Object.assign(result, await h.step());
+      for (const h of runner.hosts.values()) {
+        if (h.state !== 'paused') continue;
+        const reply = await h.step();
+        if (reply.kind !== 'step') return reply;
+        Object.assign(result, reply.result);
+      }
       return { kind: 'step', result };
     }
     default: return failure('unknown-command', `the browser runner does not know the command "${command.op}"`);

@@ -180,7 +180,7 @@ class FlowHost {
       if (!quiet) this.emit(event);
       return failed.length === 0 ? ok() : failure('load-error', failed.join('; '));
     } catch (err) {
-      return failure('swap-failed', `flow "${this.flowId}" not updated: ${err.message}; the old version goes on`);
+      return failure('swap-timed-out', `flow "${this.flowId}" not updated: ${err.message}; the old version goes on: see status`);
     } finally {
       this.swapping = false;
       this.pump();
@@ -478,22 +478,28 @@ class FlowHost {
     return ok();
   }
 
-  /** A step; resolves to the result `{ "flow/module": {...} }` (empty when nothing was queued). */
+  /** A step: `{kind: "step", result}` with `{ "flow/module": {...} }` (empty when nothing was queued). */
   async step() {
+    if (this.instance === null) return failure('flow-not-running', `flow "${this.flowId}" is not running on this browser runner: start it first`);
     this.applyDebug(this.debugger.machine.pause());
     if (this.state !== 'paused') this.setState('paused');
-    await this.whenIdle();
-    const decision = this.debugger.machine.step(this.debugger.held.length > 0);
     let result = {};
-    if (decision.type === 'step') {
-      this.applyDebug(decision.first);
-      for (const message of this.debugger.beginStep()) this.send(message);
+    try {
       await this.whenIdle();
-      const states = this.report();
-      result = this.debugger.finishStep(this.flowId, (m) => (states[m] === undefined ? this.records.get(m)?.moduleState ?? {} : states[m]));
+      const decision = this.debugger.machine.step(this.debugger.held.length > 0);
+      if (decision.type === 'step') {
+        this.applyDebug(decision.first);
+        for (const message of this.debugger.beginStep()) this.send(message);
+        await this.whenIdle();
+        const states = this.report();
+        result = this.debugger.finishStep(this.flowId, (m) => (states[m] === undefined ? this.records.get(m)?.moduleState ?? {} : states[m]));
+      }
+    } catch (err) {
+      this.debugger.finishStep(this.flowId, () => null);
+      return failure('step-timed-out', `flow "${this.flowId}": ${err.message}; the flow stays paused: see status, then step or resume again`);
     }
     this.emit({ type: 'stepped', result });
-    return result;
+    return { kind: 'step', result };
   }
 
   /** Every hosted module's state, read from the instance at once (`report` → `stats`). */
