@@ -29,20 +29,20 @@ async function handleCommand(runner, command) {
         runner.streams.forgetFlow(h.flowId);
         return ok();
       });
-    case 'pause': return needHost((h) => h.pause());
-    case 'resume': return needHost((h) => h.resume());
+    case 'pause': return needHost((h) => h.debug.pause());
+    case 'resume': return needHost((h) => h.debug.resume());
     case 'inject': return needHost((h) => h.inject(command.module, command.port, command.payload));
     case 'status':
       if (command.flow === undefined) return { kind: 'status', flows: [...runner.hosts.values()].map((h) => h.status()) };
       return needHost((h) => ({ kind: 'status', flows: [h.status()] }));
-    case 'setBreakpoint': return needHost((h) => h.setBreakpoint(command.breakpoint));
-    case 'removeBreakpoint': return needHost((h) => h.removeBreakpoint(command.module));
+    case 'setBreakpoint': return needHost((h) => h.debug.setBreakpoint(command.breakpoint));
+    case 'removeBreakpoint': return needHost((h) => h.debug.removeBreakpoint(command.module));
     case 'step': {
-      if (command.flow !== undefined) return needHost((h) => h.step());
+      if (command.flow !== undefined) return needHost((h) => h.debug.step());
       const result = {};
       for (const h of runner.hosts.values()) {
         if (h.state !== 'paused') continue;
-        const reply = await h.step();
+        const reply = await h.debug.step();
         if (reply.kind !== 'step') return reply;
         Object.assign(result, reply.result);
       }

@@ -8,7 +8,7 @@ import { Instance } from './instance.js';
 import { buildTables } from './flow_tables.js';
 import { FlowDebugger } from './flow_debugger.js';
 import { ModuleStatus } from './module_status.js';
-import { conditionProblem } from './break_condition.js';
+import { FlowDebugCommands } from './flow_debug_commands.js';
 import { describeError } from '../../core/error_text.js';
 
 const ok = () => ({ kind: 'ok' });
@@ -42,6 +42,7 @@ class FlowHost {
     this.instanceState = 'stopped';
     this.restarts = 0;
     this.debugger = new FlowDebugger();
+    this.debug = new FlowDebugCommands(this);
     this.records = new Map(); // module -> ModuleStatus
     this.queue = []; // messages past the debugger, waiting at the gate
     this.inFlight = []; // { n, origin } sent to the instance, not acked
@@ -83,7 +84,7 @@ class FlowHost {
     for (const m of deploy.flow.modules) {
       if (!placed.has(m.id) && !deploy.routes.some((r) => r.module === m.id)) this.env.streams.setRoute(this.flowId, m.id, null);
     }
-    for (const bp of deploy.breakpoints || []) this.applyDebug(this.debugger.setBreakpoint(bp.module, bp.condition));
+    for (const bp of deploy.breakpoints || []) this.debug.apply(this.debugger.setBreakpoint(bp.module, bp.condition));
     if (first || this.instance === null) {
       this.flow = deploy.flow;
       this.placed = placed;
@@ -93,13 +94,6 @@ class FlowHost {
       return this.startInstance(true);
     }
     return this.swap(deploy, placed, tables);
-  }
-
-  specsFor(tables, placed, isNew) {
-    return tables.specs.map((spec) => {
-      const state = placed.get(spec.id).state;
-      return { ...spec, state, init: isNew(spec.id) && state === null };
-    });
   }
 
   async startInstance(firstStart) {
@@ -420,7 +414,7 @@ class FlowHost {
       await this.whenIdle();
       if (!waiting() || !this.gateOpen()) break;
     }
-    const states = this.report();
+    const states = this.debug.report();
     return modules.map((module) => ({
       module, gen: this.placed.get(module).gen,
       state: states[module] !== undefined ? states[module] : (this.lastStates.get(module) ?? {}),
@@ -450,100 +444,6 @@ class FlowHost {
       .map(([module, state]) => ({ module, gen: this.placed.get(module).gen, state }));
     this.pendingStates.clear();
     return modules.length === 0 ? null : { t: 'states', flow: this.flowId, modules };
-  }
-
-  // Debugger commands (docs/debugging.md), replies in the runner protocol's shapes.
-
-  setBreakpoint(breakpoint) {
-    if (!this.flow.modules.some((m) => m.id === breakpoint.module)) {
-      return failure('unknown-module', `flow "${this.flowId}" has no module "${breakpoint.module}"`);
-    }
-    if (breakpoint.condition !== undefined && breakpoint.condition !== null) {
-      const problem = conditionProblem(breakpoint.condition);
-      if (problem !== null) return failure('bad-condition', `breakpoint at ${this.flowId}/${breakpoint.module}: ${problem}`);
-    }
-    this.applyDebug(this.debugger.setBreakpoint(breakpoint.module, breakpoint.condition));
-    return ok();
-  }
-
-  removeBreakpoint(module) {
-    const { removed, action } = this.debugger.removeBreakpoint(module);
-    this.applyDebug(action);
-    return { kind: 'bool', value: removed };
-  }
-
-  pause() {
-    this.applyDebug(this.debugger.machine.pause());
-    this.setState('paused');
-    return ok();
-  }
-
-  /** A step: `{kind: "step", result}` with `{ "flow/module": {...} }` (empty when nothing was queued). */
-  async step() {
-    if (this.instance === null) return failure('flow-not-running', `flow "${this.flowId}" is not running on this browser runner: start it first`);
-    this.applyDebug(this.debugger.machine.pause());
-    if (this.state !== 'paused') this.setState('paused');
-    let result = {};
-    try {
-      await this.whenIdle();
-      const decision = this.debugger.machine.step(this.debugger.held.length > 0);
-      if (decision.type === 'step') {
-        this.applyDebug(decision.first);
-        for (const message of this.debugger.beginStep()) this.send(message);
-        await this.whenIdle();
-        const states = this.report();
-        result = this.debugger.finishStep(this.flowId, (m) => (states[m] === undefined ? this.records.get(m)?.moduleState ?? {} : states[m]));
-      }
-    } catch (err) {
-      this.debugger.finishStep(this.flowId, () => null);
-      return failure('step-timed-out', `flow "${this.flowId}": ${err.message}; the flow stays paused: see status, then step or resume again`);
-    }
-    this.emit({ type: 'stepped', result });
-    return { kind: 'step', result };
-  }
-
-  /** Every hosted module's state, read from the instance at once (`report` → `stats`). */
-  report() {
-    const states = {};
-    if (this.instance === null) return states;
-    const sink = this.instance.sink;
-    const previous = sink.control;
-    sink.control = (frame) => {
-      if (frame.t === 'stats') for (const [id, m] of Object.entries(frame.modules)) if ('state' in m) states[id] = m.state;
-      previous(frame);
-    };
-    this.instance.control({ t: 'report' });
-    sink.control = previous;
-    return states;
-  }
-
-  resume() {
-    if (this.state !== 'paused') return { kind: 'bool', value: false };
-    this.applyDebug(this.debugger.machine.resume(), true);
-    return { kind: 'bool', value: true };
-  }
-
-  applyDebug(action, resuming = false) {
-    if (action.type === 'routeViaHost') {
-      this.instance?.control({ t: 'mode', via: 'host' });
-    } else if (action.type === 'release') {
-      // As FlowDebugger.swift: held messages go again in order; the one that hit passes its
-      // breakpoint, the others may stop at one again (then the rest is held anew).
-      const { messages, passing } = this.debugger.release();
-      if (resuming) {
-        this.setState('running');
-        this.emit({ type: 'resumed' });
-      }
-      for (const message of messages) {
-        if (action.routeDirect) {
-          this.queue.push(message);
-        } else {
-          this.deliver(message, passing);
-        }
-      }
-      if (action.routeDirect) this.instance?.control({ t: 'mode', via: 'direct' });
-      this.pump();
-    }
   }
 
   status() {

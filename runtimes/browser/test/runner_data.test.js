@@ -133,3 +133,27 @@ test('a batch for another session is refused and counted; an unreadable batch is
   assert.strictEqual(h.runner.counters.staleFrames, 1);
   assert.match(h.runner.snapshot().lastErrors.at(-1).text, /unsupported-version/);
 });
+
+test('release (a live move): the module finishes what is queued, sends its final states, then leaves', async () => {
+  const h = await started();
+  h.socket.receiveBatch(fromCpu(1, 0, 0), [{ gen: 2, flow: 'f', module: 'dbl', port: 'in', payload: '1' }]);
+  await h.clock.settle();
+  const reply = await h.command({ op: 'release', modules: [{ flow: 'f', module: 'dbl', gen: 2 }] });
+  assert.deepStrictEqual(reply, { kind: 'ok' });
+  const states = h.socket.of('states');
+  assert.deepStrictEqual(states.at(-1), { t: 'states', flow: 'f', modules: [{ module: 'dbl', gen: 2, state: {} }] });
+  const sent = h.socket.sent.map((d) => (typeof d === 'string' ? JSON.parse(d).t : 'batch'));
+  assert.ok(sent.lastIndexOf('states') < sent.lastIndexOf('reply'), 'the states come before the reply');
+  assert.deepStrictEqual([...h.runner.hosts.get('f').placed.keys()], ['src']);
+  h.socket.receiveBatch(fromCpu(2, 0, 0), [{ gen: 2, flow: 'f', module: 'dbl', port: 'in', payload: '2' }]);
+  await h.clock.settle();
+  assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['2'], 'a frame for a module that left is refused');
+  assert.strictEqual(h.runner.hosts.get('f').staleFrames, 1);
+});
+
+test('fence stops the modules at once; a flow with none left is gone from this runner', async () => {
+  const h = await started();
+  assert.deepStrictEqual(await h.command({ op: 'fence', modules: [{ flow: 'f', module: 'dbl', gen: 2 }, { flow: 'f', module: 'src', gen: 1 }] }), { kind: 'ok' });
+  assert.strictEqual(h.runner.hosts.size, 0);
+  assert.strictEqual((await h.command({ op: 'status', flow: 'f' })).code, 'unknown-flow');
+});

@@ -39,9 +39,15 @@ function wsRead(buffer) {
   return { frames, rest: buffer };
 }
 
-/** Starts the stand-in; `script(hello)` gives the commands to send after the welcome. Resolves to { port, messages, close }. */
+/** Starts the stand-in; `script(hello)` gives the commands to send after the welcome. Resolves to { port, messages, until(predicate), close }. */
 function startSmokeDispatcher(script) {
   const messages = [];
+  const watchers = [];
+  /** Resolves when `predicate(messages)` holds (checked on each message). */
+  const until = (predicate) => new Promise((resolve) => {
+    if (predicate(messages)) resolve();
+    else watchers.push({ predicate, resolve });
+  });
   const server = http.createServer((req, res) => {
     const file = path.join(RUNTIMES, new URL(req.url, 'http://x').pathname.replace(/^\/runtimes\//, ''));
     if (!file.startsWith(RUNTIMES + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
@@ -66,6 +72,10 @@ function startSmokeDispatcher(script) {
         if (opcode !== 1) continue;
         const message = JSON.parse(data.toString('utf8'));
         messages.push(message);
+        for (const w of watchers.filter((x) => x.predicate(messages))) {
+          watchers.splice(watchers.indexOf(w), 1);
+          w.resolve();
+        }
         if (message.t === 'ping') send({ t: 'pong', n: message.n });
         if (message.t === 'hello') {
           send({ t: 'welcome', protocol: 1, runner: message.name, session: 5, heartbeatMs: 1000, lostAfterMs: 3000, window: 1024, maxFrameBytes: 16777216, maxMessageBytes: 16842752, drop: [] });
@@ -75,7 +85,7 @@ function startSmokeDispatcher(script) {
     });
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, messages, close: () => server.close() }));
+    server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port, messages, until, close: () => server.close() }));
   });
 }
 
