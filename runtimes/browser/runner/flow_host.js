@@ -50,6 +50,7 @@ class FlowHost {
     this.held = false; // the link is silent: no handler may run
     this.swapping = false;
     this.pendingStates = new Map(); // module -> state, for the next `states` report
+    this.statesSentAt = -Infinity; // when the last `states` report went (the runner's clock)
     this.lastStates = new Map(); // module -> state from the last commit
     this.waiters = []; // resolve() when the instance is idle
     this.replyWaiter = null; // resolve(frame) for configured / swapped / bye
@@ -150,6 +151,13 @@ class FlowHost {
       else if (JSON.stringify(old) !== JSON.stringify(spec)) changed.push(spec.id);
     }
     const removed = [...before.keys()].filter((id) => !placed.has(id));
+    const sameTables = JSON.stringify([tables.slots, tables.routes]) === JSON.stringify([this.tables.slots, this.tables.routes]);
+    if (changed.length === 0 && added.length === 0 && removed.length === 0 && sameTables) {
+      this.flow = deploy.flow; // nothing to swap: new routes or generations only
+      this.placed = placed;
+      this.tables = tables;
+      return ok();
+    }
     const loaded = tables.specs.filter((s) => changed.includes(s.id) || added.includes(s.id)).map((spec) => {
       const state = added.includes(spec.id) ? placed.get(spec.id).state : null;
       return { ...spec, state, init: added.includes(spec.id) && state === null, swap: changed.includes(spec.id) || state !== null };

@@ -79,7 +79,10 @@ class Runner {
         case 'releaseModules': for (const host of this.hosts.values()) host.release(); break;
         case 'drop': this.fence(action.modules); break;
         case 'stopModules':
-          for (const host of this.hosts.values()) host.halt();
+          for (const host of this.hosts.values()) {
+            host.halt();
+            this.streams.forgetFlow(host.flowId);
+          }
           this.hosts.clear();
           this.noteError(`modules stopped: ${action.reason}`);
           break;
@@ -100,10 +103,14 @@ class Runner {
 
   tick() {
     this.run(this.machine.tick(this.clock.now()));
+    const now = this.clock.now();
     if (this.machine.link === 'connected') {
       for (const host of this.hosts.values()) {
+        if (now - host.statesSentAt < this.machine.policy.intervalMs) continue; // at most once per interval per flow
         const states = host.takeStates();
-        if (states !== null) this.sendText(states);
+        if (states === null) continue;
+        host.statesSentAt = now;
+        this.sendText(states);
       }
     }
     if (this.machine.link !== 'closed' && this.machine.link !== 'refused') this.planTick();

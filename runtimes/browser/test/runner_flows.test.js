@@ -36,6 +36,14 @@ test('init runs once, ctx.state is kept, and states are reported at most once pe
   assert.deepStrictEqual(h.socket.of('states'), [{ t: 'states', flow: 'f', modules: [{ module: 'count', gen: 1, state: { n: 13 } }] }]);
   await h.clock.advance(1000);
   assert.strictEqual(h.socket.of('states').length, 1, 'nothing changed: no new report');
+  await h.command({ op: 'inject', flow: 'f', module: 'count', payload: 'null' });
+  await h.clock.advance(250);
+  assert.strictEqual(h.socket.of('states').length, 2, 'the last report is over an interval old: at once');
+  await h.command({ op: 'inject', flow: 'f', module: 'count', payload: 'null' });
+  await h.clock.advance(250);
+  assert.strictEqual(h.socket.of('states').length, 2, 'not twice within an interval');
+  await h.clock.advance(1000);
+  assert.deepStrictEqual(h.socket.of('states').map((m) => m.modules[0].state.n), [13, 14, 15], 'one report per interval');
 });
 
 test('a module that throws is an error event with its input and a stack naming the module; the flow goes on', async () => {
