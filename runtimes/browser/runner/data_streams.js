@@ -87,6 +87,13 @@ class DataStreams {
     this.pump(target);
   }
 
+  /** { module: count } of the frames sent again to modules of `flow` (an upper bound of duplicates). */
+  redeliveredFor(flow) {
+    const counts = {};
+    for (const [key, n] of this.redelivered) if (key.startsWith(`${flow}/`)) counts[key.slice(flow.length + 1)] = n;
+    return counts;
+  }
+
   /** Forgets every frame for the modules of `flow` (the flow was removed here). */
   forgetFlow(flow) {
     for (const [key, target] of this.targets) {

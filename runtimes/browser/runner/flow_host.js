@@ -462,6 +462,7 @@ class FlowHost {
       modules: [...this.records.values()].map((r) => r.json(queued(r.id))),
       breakpoints: this.debugger.breakpointList(),
       staleFrames: this.staleFrames,
+      redelivered: this.env.streams.redeliveredFor(this.flowId),
     };
     if (this.reason !== null) status.reason = this.reason;
     if (this.debugger.pausedAt !== null) status.pausedAt = this.debugger.pausedAt;

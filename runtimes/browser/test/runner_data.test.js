@@ -92,6 +92,7 @@ test('routes moving a target sends its unacked frames again, in order, to the ne
   const toNew = h.socket.batches().filter((b) => b.header.to === 'cpu-2');
   assert.deepStrictEqual(toNew.flatMap((b) => b.frames.map((f) => [f.gen, f.payload])), [[2, '2'], [2, '3'], [2, '4']]);
   assert.strictEqual(toNew[0].header.firstSeq, 1);
+  assert.deepStrictEqual((await h.command({ op: 'status', flow: 'f' })).flows[0].redelivered, { sink: 2 });
 });
 
 test('a target without a place (unplaced) holds its frames until routes gives one', async () => {
