@@ -8,6 +8,7 @@ import { Instance } from './instance.js';
 import { buildTables } from './flow_tables.js';
 import { FlowDebugger } from './flow_debugger.js';
 import { ModuleStatus } from './module_status.js';
+import { planSwap } from './swap_plan.js';
 import { FlowDebugCommands } from './flow_debug_commands.js';
 import { describeError } from '../../core/error_text.js';
 
@@ -142,26 +143,13 @@ class FlowHost {
 
   /** A deploy of a flow that runs here: new code, config, ports; added and removed modules. */
   async swap(deploy, placed, tables, quiet = false) {
-    const before = new Map(this.tables.specs.map((s) => [s.id, s]));
-    const changed = [];
-    const added = [];
-    for (const spec of tables.specs) {
-      const old = before.get(spec.id);
-      if (old === undefined) added.push(spec.id);
-      else if (JSON.stringify(old) !== JSON.stringify(spec)) changed.push(spec.id);
-    }
-    const removed = [...before.keys()].filter((id) => !placed.has(id));
-    const sameTables = JSON.stringify([tables.slots, tables.routes]) === JSON.stringify([this.tables.slots, this.tables.routes]);
-    if (changed.length === 0 && added.length === 0 && removed.length === 0 && sameTables) {
-      this.flow = deploy.flow; // nothing to swap: new routes or generations only
+    const { changed, added, removed, loaded, nothing } = planSwap(this.tables, tables, placed);
+    if (nothing) {
+      this.flow = deploy.flow; // new routes or generations only
       this.placed = placed;
       this.tables = tables;
       return ok();
     }
-    const loaded = tables.specs.filter((s) => changed.includes(s.id) || added.includes(s.id)).map((spec) => {
-      const state = added.includes(spec.id) ? placed.get(spec.id).state : null;
-      return { ...spec, state, init: added.includes(spec.id) && state === null, swap: changed.includes(spec.id) || state !== null };
-    });
     this.swapping = true;
     try {
       await this.whenIdle();
