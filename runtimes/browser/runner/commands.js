@@ -14,7 +14,13 @@ async function handleCommand(runner, command) {
       const { id, name, version } = runner.options.runtime;
       return { kind: 'runtimes', runtimes: [{ id, name, version, executable: runner.options.url }] };
     }
-    case 'deploy': return runner.hostFor(command.deploy.flow.id).deploy(command.deploy);
+    case 'deploy': {
+      const isNew = !runner.hosts.has(command.deploy.flow.id);
+      const host = runner.hostFor(command.deploy.flow.id);
+      const reply = await host.deploy(command.deploy);
+      if (isNew && reply.kind === 'failure' && host.instance === null) runner.hosts.delete(host.flowId); // nothing runs
+      return reply;
+    }
     case 'routes': return needHost((h) => h.setRoutes(command.routes));
     case 'fence':
       await runner.fence(command.modules);

@@ -27,6 +27,15 @@ class FlowDebugCommands {
     return ok();
   }
 
+  /** The breakpoints a `deploy` carries are the flow's breakpoints: exactly these from now on. */
+  replaceBreakpoints(breakpoints) {
+    const keep = new Set(breakpoints.map((bp) => bp.module));
+    for (const module of [...this.host.debugger.breakpoints.keys()]) {
+      if (!keep.has(module)) this.apply(this.host.debugger.removeBreakpoint(module).action);
+    }
+    for (const bp of breakpoints) this.apply(this.host.debugger.setBreakpoint(bp.module, bp.condition));
+  }
+
   removeBreakpoint(module) {
     const { removed, action } = this.host.debugger.removeBreakpoint(module);
     this.apply(action);

@@ -86,7 +86,7 @@ class FlowHost {
     for (const m of deploy.flow.modules) {
       if (!placed.has(m.id) && !deploy.routes.some((r) => r.module === m.id)) this.env.streams.setRoute(this.flowId, m.id, null);
     }
-    for (const bp of deploy.breakpoints || []) this.debug.apply(this.debugger.setBreakpoint(bp.module, bp.condition));
+    if (deploy.breakpoints !== undefined) this.debug.replaceBreakpoints(deploy.breakpoints);
     if (first || this.instance === null) {
       this.flow = deploy.flow;
       this.placed = placed;

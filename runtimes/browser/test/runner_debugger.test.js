@@ -93,3 +93,14 @@ test('a bad condition is refused naming the field; a breakpoint on an unknown mo
   assert.match(bad.message, /condition\.pointer: "n" is not a JSON Pointer/);
   assert.strictEqual((await h.command({ op: 'setBreakpoint', flow: 'f', breakpoint: { module: 'zz' } })).code, 'unknown-module');
 });
+
+test('the breakpoints of a deploy are the flow\'s: set on the first, replaced on the next', async () => {
+  const h = startRunner();
+  await h.welcome();
+  await h.command(deployCommand(FLOW, ['a', 'b'], [], { breakpoints: [{ module: 'b' }] }));
+  assert.deepStrictEqual((await h.command({ op: 'status', flow: 'f' })).flows[0].breakpoints, [{ module: 'b' }]);
+  await h.command(deployCommand(FLOW, ['a', 'b'], [], { breakpoints: [{ module: 'a', condition: { pointer: '/n', equals: 9 } }] }));
+  assert.deepStrictEqual((await h.command({ op: 'status', flow: 'f' })).flows[0].breakpoints, [{ module: 'a', condition: { pointer: '/n', equals: 9 } }]);
+  await h.command({ op: 'inject', flow: 'f', module: 'a', payload: '{"n":1}' });
+  assert.deepStrictEqual(outputs(h), ['10']);
+});

@@ -80,6 +80,7 @@ test('code that does not compile fails the deploy with load-error and runs nothi
   assert.strictEqual(reply.code, 'load-error');
   assert.match(reply.message, /^bad: SyntaxError/);
   assert.deepStrictEqual(h.socket.events('instanceState'), []);
+  assert.strictEqual((await h.command({ op: 'status', flow: 'f' })).code, 'unknown-flow', 'a flow that failed its first deploy is not kept');
 });
 
 test('a module whose top level throws is a load-error naming the line; the others run', async () => {
