@@ -129,3 +129,19 @@ test('inject refuses an unknown module or port with a reason', async () => {
   assert.strictEqual((await h.command({ op: 'inject', flow: 'f', module: 'zz', payload: '1' })).code, 'unknown-module');
   assert.strictEqual((await h.command({ op: 'inject', flow: 'f', module: 'a', port: 'nope', payload: '1' })).code, 'unknown-port');
 });
+
+test('the example module (examples/modules/show.js) draws a row per message and passes the payload on', async () => {
+  const fs = await import('node:fs');
+  const code = fs.readFileSync(new URL('../examples/modules/show.js', import.meta.url), 'utf8');
+  const rows = [];
+  const element = () => ({ children: [], textContent: '', append(child) { this.children.push(child); } });
+  globalThis.document = { querySelector: () => ({ prepend: (row) => rows.unshift(row) }), createElement: element };
+  try {
+    const { h } = await deployed([browserModule('show', code)], []);
+    await h.command({ op: 'inject', flow: 'f', module: 'show', payload: '{"words":["hello"]}' });
+    assert.deepStrictEqual(rows.map((r) => r.children.slice(0, 2).map((c) => c.textContent)), [['1', '{"words":["hello"]}']]);
+    assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['{"words":["hello"]}']);
+  } finally {
+    delete globalThis.document;
+  }
+});
