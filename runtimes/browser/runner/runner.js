@@ -7,6 +7,7 @@ import { readMessage, writeMessage } from '../protocol/runner_messages.js';
 import { decodeBatch } from '../protocol/data_batch.js';
 import { PROTOCOL_VERSION, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_WINDOW, HELLO_MAX_BYTES } from '../protocol/constants.js';
 import { LinkStateMachine } from './link_state_machine.js';
+import { fitsUtf8, utf8ByteLength } from '../../core/utf8.js';
 import { DataStreams } from './data_streams.js';
 import { FlowHost } from './flow_host.js';
 import { handleCommand } from './commands.js';
@@ -149,9 +150,28 @@ class Runner {
     try { socket.close(code, reason.slice(0, 120)); } catch { /* already closing */ }
   }
 
+  /**
+   * Sends a control message within welcome.maxMessageBytes: a `states` report over it goes one
+   * module per message; a reply over it becomes a `payload-too-large` failure (a command still
+   * gets exactly one reply); anything else over it is not sent, and noted.
+   */
   sendText(message) {
     if (this.socket === null) return false;
-    this.socket.send(writeMessage(message));
+    const text = writeMessage(message);
+    const limit = this.limits.maxMessageBytes;
+    if (!fitsUtf8(text, limit)) {
+      const size = utf8ByteLength(text);
+      if (message.t === 'states' && message.modules.length > 1) {
+        return message.modules.every((m) => this.sendText({ ...message, modules: [m] }));
+      }
+      if (message.t === 'reply') {
+        return this.sendText({ t: 'reply', id: message.id, reply: { kind: 'failure', code: 'payload-too-large',
+          message: `the ${message.reply.kind} reply is ${size} bytes, over the dispatcher's limit of ${limit} (welcome.maxMessageBytes)` } });
+      }
+      this.noteError(`not sent: a ${message.t} message of ${size} bytes is over welcome.maxMessageBytes (${limit})`);
+      return false;
+    }
+    this.socket.send(text);
     return true;
   }
 

@@ -132,3 +132,20 @@ test('a runner that comes back lists its modules in hello and drops what welcome
   assert.deepStrictEqual([...h.runner.hosts.get('f').placed.keys()], ['b']);
   assert.strictEqual(h.runner.modules, 'running');
 });
+
+test('messages over welcome.maxMessageBytes: states split per module, a reply becomes a failure', async () => {
+  const h = startRunner();
+  await h.welcome({ maxMessageBytes: 1000 });
+  const big = '" + "x".repeat(700) + "';
+  const flow = { id: 'f', modules: [
+    browserModule('a', `exports.init = (ctx) => { ctx.state.s = "${big}"; };\nexports.onMessage = () => {};`),
+    browserModule('b', `exports.init = (ctx) => { ctx.state.s = "${big}"; };\nexports.onMessage = () => {};`),
+  ], connections: [] };
+  assert.deepStrictEqual(await h.command(deployCommand(flow, ['a', 'b'])), { kind: 'ok' });
+  await h.command({ op: 'inject', flow: 'f', module: 'a', payload: '1' });
+  await h.clock.advance(1000);
+  assert.deepStrictEqual(h.socket.of('states').map((m) => m.modules.map((x) => x.module)), [['a'], ['b']]);
+  const status = await h.command({ op: 'status', flow: 'f' });
+  assert.strictEqual(status.code, 'payload-too-large');
+  assert.match(status.message, /over the dispatcher's limit of 1000/);
+});
