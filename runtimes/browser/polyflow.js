@@ -60,17 +60,24 @@ function connect(options) {
     openSocket: options.openSocket || ((url) => new WebSocket(url)),
     clock, capture, onChange: options.onChange,
   });
-  if (typeof globalThis.addEventListener === 'function' && options.pageErrors !== false) {
-    globalThis.addEventListener('error', (event) => runner.pageError(`uncaught exception: ${event.error && event.error.stack ? event.error.stack : event.message}`));
-    globalThis.addEventListener('unhandledrejection', (event) => {
-      const reason = event.reason;
-      runner.pageError(`unhandled promise rejection: ${reason && reason.stack ? reason.stack : String(reason)}`);
-    });
+  const onError = (event) => runner.pageError(`uncaught exception: ${event.error && event.error.stack ? event.error.stack : event.message}`);
+  const onRejection = (event) => {
+    const reason = event.reason;
+    runner.pageError(`unhandled promise rejection: ${reason && reason.stack ? reason.stack : String(reason)}`);
+  };
+  const watchPage = typeof globalThis.addEventListener === 'function' && options.pageErrors !== false;
+  if (watchPage) {
+    globalThis.addEventListener('error', onError);
+    globalThis.addEventListener('unhandledrejection', onRejection);
   }
   const closeRunner = runner.close.bind(runner);
   runner.close = () => {
     closeRunner();
     capture.uninstall();
+    if (watchPage) {
+      globalThis.removeEventListener('error', onError);
+      globalThis.removeEventListener('unhandledrejection', onRejection);
+    }
   };
   runner.start();
   return runner;

@@ -17,7 +17,7 @@ async function handleCommand(runner, command) {
     case 'deploy': {
       const isNew = !runner.hosts.has(command.deploy.flow.id);
       const host = runner.hostFor(command.deploy.flow.id);
-      const reply = await host.deploy(command.deploy);
+      const reply = await host.exclusive(() => host.deploy(command.deploy));
       if (isNew && reply.kind === 'failure' && host.instance === null) runner.hosts.delete(host.flowId); // nothing runs
       return reply;
     }
@@ -26,8 +26,8 @@ async function handleCommand(runner, command) {
       await runner.fence(command.modules);
       return ok();
     case 'release': return release(runner, command.modules);
-    case 'start': return needHost((h) => h.start());
-    case 'stop': return needHost((h) => h.stop());
+    case 'start': return needHost((h) => h.exclusive(() => h.start()));
+    case 'stop': return needHost((h) => h.exclusive(() => h.stop()));
     case 'remove':
       return needHost((h) => {
         h.halt();
@@ -44,11 +44,11 @@ async function handleCommand(runner, command) {
     case 'setBreakpoint': return needHost((h) => h.debug.setBreakpoint(command.breakpoint));
     case 'removeBreakpoint': return needHost((h) => h.debug.removeBreakpoint(command.module));
     case 'step': {
-      if (command.flow !== undefined) return needHost((h) => h.debug.step());
+      if (command.flow !== undefined) return needHost((h) => h.exclusive(() => h.debug.step()));
       const result = {};
       for (const h of runner.hosts.values()) {
         if (h.state !== 'paused') continue;
-        const reply = await h.debug.step();
+        const reply = await h.exclusive(() => h.debug.step());
         if (reply.kind !== 'step') return reply;
         Object.assign(result, reply.result);
       }
@@ -68,7 +68,7 @@ async function release(runner, leases) {
     byFlow.get(host).push(lease.module);
   }
   for (const [host, modules] of byFlow) {
-    const states = await host.finalStates(modules);
+    const states = await host.exclusive(() => host.finalStates(modules));
     runner.sendText({ t: 'states', flow: host.flowId, modules: states });
   }
   await runner.fence(leases);

@@ -56,6 +56,14 @@ class FlowHost {
     this.waiters = []; // resolve() when the instance is idle
     this.replyWaiter = null; // resolve(frame) for configured / swapped / bye
     this.staleFrames = 0;
+    this.serial = Promise.resolve(); // deploy, start, stop, step, release, fence: one at a time
+  }
+
+  /** Runs fn after the flow's earlier lifecycle operations have finished (a deploy during a swap waits). */
+  exclusive(fn) {
+    const run = this.serial.then(fn, fn);
+    this.serial = run.catch(() => {});
+    return run;
   }
 
   emit(event) {

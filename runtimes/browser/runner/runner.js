@@ -331,7 +331,7 @@ class Runner {
     }
     const done = [];
     for (const [host, modules] of byFlow) {
-      done.push(host.dropModules(modules).then(() => {
+      done.push(host.exclusive(() => host.dropModules(modules)).then(() => {
         if (host.placed.size === 0) {
           host.halt();
           this.hosts.delete(host.flowId);

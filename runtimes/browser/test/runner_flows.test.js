@@ -145,3 +145,27 @@ test('the example module (examples/modules/show.js) draws a row per message and 
     delete globalThis.document;
   }
 });
+
+test('a deploy that comes while a swap waits for a slow handler is applied after it, in order', async () => {
+  const { h, flow } = await deployed([
+    browserModule('slow', 'module.exports = async (msg, ctx) => { await globalThis.gate; return "v1:" + msg.payload; };'),
+  ], []);
+  let open;
+  globalThis.gate = new Promise((resolve) => { open = resolve; });
+  try {
+    h.socket.receive({ t: 'command', id: 90, command: { op: 'inject', flow: 'f', module: 'slow', payload: '1' } });
+    const v = (n) => ({ ...flow, modules: [browserModule('slow', `module.exports = (msg) => "v${n}:" + msg.payload;`)] });
+    h.socket.receive({ t: 'command', id: 91, command: deployCommand(v(2), ['slow'], [], { revision: 2 }) });
+    h.socket.receive({ t: 'command', id: 92, command: deployCommand(v(3), ['slow'], [], { revision: 3 }) });
+    await h.clock.settle();
+    assert.deepStrictEqual(h.socket.replies().map((r) => r.id).filter((id) => id >= 90), [90], 'both deploys wait for the handler');
+    open();
+    await h.clock.settle();
+    assert.deepStrictEqual(h.socket.replies().filter((r) => r.id >= 90).map((r) => [r.id, r.reply.kind]), [[90, 'ok'], [91, 'ok'], [92, 'ok']]);
+    assert.deepStrictEqual(h.socket.events('swapped').map((e) => e.revision), [2, 3]);
+    await h.command({ op: 'inject', flow: 'f', module: 'slow', payload: '2' });
+    assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['"v1:1"', '"v3:2"']);
+  } finally {
+    delete globalThis.gate;
+  }
+});
