@@ -56,6 +56,7 @@ class FlowDebugCommands {
     let result = {};
     try {
       await this.host.whenIdle();
+      if (this.host.instance === null) return failure('flow-not-running', `flow "${this.host.flowId}" stopped before the step`);
       const decision = this.host.debugger.machine.step(this.host.debugger.held.length > 0);
       if (decision.type === 'step') {
         this.apply(decision.first);

@@ -126,6 +126,7 @@ class FlowHost {
     const reply = this.awaitReply();
     instance.control({ t: 'configure', flowId: this.flowId, modules, slots: this.tables.slots, routes: this.tables.routes });
     const configured = await reply;
+    if (this.instance !== instance) return failure('runtime-failed', `flow "${this.flowId}": the browser runtime instance ended before it was configured`);
     this.instanceState = 'ready';
     this.emit({ type: 'instanceState', runtime: 'browser', state: 'ready', restarts: this.restarts });
     if (this.debugger.mode !== 'direct') instance.control({ t: 'mode', via: 'host' });
@@ -161,9 +162,11 @@ class FlowHost {
     this.swapping = true;
     try {
       await this.whenIdle();
+      if (this.instance === null) return failure('runtime-failed', `flow "${this.flowId}" not updated: the browser runtime instance ended during the swap`);
       const reply = this.awaitReply();
       this.instance.control({ t: 'swap', modules: loaded, remove: removed, slots: tables.slots, routes: tables.routes });
       const swapped = await reply;
+      if (swapped.t !== 'swapped') return failure('runtime-failed', `flow "${this.flowId}" not updated: the browser runtime instance ended during the swap`);
       this.flow = deploy.flow;
       this.placed = placed;
       this.tables = tables;
@@ -294,6 +297,12 @@ class FlowHost {
   }
 
   instanceEnded(state, reason) {
+    // Whoever waits on this instance gets an answer: every command has exactly one reply.
+    const waiter = this.replyWaiter;
+    this.replyWaiter = null;
+    if (waiter) waiter({ t: 'ended' });
+    const idle = this.waiters;
+    this.waiters = [];
     for (const record of this.records.values()) {
       record.instanceEnded();
       if (record.state === 'running') record.state = 'stopped';
@@ -304,6 +313,7 @@ class FlowHost {
     const event = { type: 'instanceState', runtime: 'browser', state, restarts: this.restarts };
     if (reason !== null) event.reason = reason;
     this.emit(event);
+    for (const w of idle) w();
     if (state === 'failed') this.setState('degraded', `browser runtime instance: ${reason}`);
   }
 

@@ -169,3 +169,23 @@ test('a deploy that comes while a swap waits for a slow handler is applied after
     delete globalThis.gate;
   }
 });
+
+test('remove while a deploy waits for an async init: the deploy still gets its one reply', async () => {
+  const h = startRunner();
+  await h.welcome();
+  let open;
+  globalThis.gate = new Promise((resolve) => { open = resolve; });
+  try {
+    const flow = { id: 'f', modules: [browserModule('a', 'exports.init = async () => { await globalThis.gate; };\nexports.onMessage = () => {};')], connections: [] };
+    h.socket.receive({ t: 'command', id: 50, command: deployCommand(flow, ['a']) });
+    await h.clock.settle();
+    h.socket.receive({ t: 'command', id: 51, command: { op: 'remove', flow: 'f' } });
+    await h.clock.settle();
+    open();
+    await h.clock.settle();
+    const replies = h.socket.replies().map((r) => [r.id, r.reply.kind, r.reply.code]);
+    assert.deepStrictEqual(replies.sort(), [[50, 'failure', 'runtime-failed'], [51, 'ok', undefined]]);
+  } finally {
+    delete globalThis.gate;
+  }
+});
