@@ -14,6 +14,7 @@ import { handleCommand } from './commands.js';
 
 const TICK_DIVISOR = 4; // ticks per heartbeat interval: hold and loss are seen within a quarter interval
 const LAST_ERRORS = 20;
+const MAX_UNSENT_EVENTS = 4096; // events kept while the link is down, sent after the next welcome
 
 class Runner {
   /**
@@ -35,6 +36,8 @@ class Runner {
     this.refusal = null;
     this.tickTimer = null;
     this.flushPlanned = false;
+    this.unsentEvents = []; // events produced while not connected (a handler that was running)
+    this.droppedEvents = 0;
   }
 
   get link() { return this.machine.link; }
@@ -233,7 +236,17 @@ class Runner {
     this.welcome = welcome;
     this.limits = { maxFrameBytes: welcome.maxFrameBytes, maxMessageBytes: welcome.maxMessageBytes, window: welcome.window };
     this.streams.welcomed(welcome.runner, welcome.session, welcome.window);
-    this.run(this.machine.welcomed(welcome, now));
+    this.run(this.machine.welcomed(welcome, now)); // drop first: nothing of a dropped module goes out
+    const unsent = this.unsentEvents;
+    this.unsentEvents = [];
+    for (const event of unsent) {
+      const host = this.hosts.get(event.flow);
+      if (event.module === undefined || (host !== undefined && host.placed.has(event.module))) this.sendText({ t: 'event', event });
+    }
+    if (this.droppedEvents > 0) {
+      this.noteError(`${this.droppedEvents} events were dropped while the link was down (over ${MAX_UNSENT_EVENTS} kept)`);
+      this.droppedEvents = 0;
+    }
     if (wasLost) {
       for (const host of this.hosts.values()) {
         host.emit({ type: 'log', runtime: 'browser', record: { time: now, level: 'warn', text: `the browser runner reconnected (session ${welcome.session})` } });
@@ -316,6 +329,15 @@ class Runner {
   sendEvent(event) {
     this.counters.events += 1;
     if (event.type === 'error') this.noteError(`${event.flow}/${event.module}: ${event.error.message}`);
+    if (this.machine.link !== 'connected') {
+      // Nothing but hello before a welcome: kept (bounded) and sent once welcomed.
+      if (this.unsentEvents.length >= MAX_UNSENT_EVENTS) {
+        this.unsentEvents.shift();
+        this.droppedEvents += 1;
+      }
+      this.unsentEvents.push(event);
+      return;
+    }
     this.sendText({ t: 'event', event });
     this.planFlush();
   }

@@ -2,7 +2,7 @@
 // hold, back-off and grace on a hand-driven clock.
 import test from 'node:test';
 import assert from 'node:assert';
-import { startRunner, browserModule, deployCommand } from '../test_support/runner_harness.js';
+import { startRunner, browserModule, deployCommand, WELCOME } from '../test_support/runner_harness.js';
 import { runnersUrl } from '../polyflow.js';
 
 test('the runner opens ws://server/runners and says hello with the token, then waits for welcome', async () => {
@@ -148,4 +148,28 @@ test('messages over welcome.maxMessageBytes: states split per module, a reply be
   const status = await h.command({ op: 'status', flow: 'f' });
   assert.strictEqual(status.code, 'payload-too-large');
   assert.match(status.message, /over the dispatcher's limit of 1000/);
+});
+
+test('events of a handler that finishes while the link is down go out after the next welcome, not before', async () => {
+  const h = startRunner();
+  await h.welcome();
+  let open;
+  globalThis.gate = new Promise((resolve) => { open = resolve; });
+  try {
+    const flow = { id: 'f', modules: [browserModule('a', 'module.exports = async (msg) => { await globalThis.gate; return msg.payload; };')], connections: [] };
+    await h.command(deployCommand(flow, ['a']));
+    h.socket.receive({ t: 'command', id: 70, command: { op: 'inject', flow: 'f', module: 'a', payload: '7' } });
+    await h.clock.settle();
+    h.socket.drop();
+    open();
+    await h.clock.settle();
+    await h.clock.advance(250);
+    h.socket.open();
+    assert.deepStrictEqual(h.socket.texts().map((m) => m.t), ['hello'], 'nothing but hello before the welcome');
+    h.socket.receive({ ...WELCOME, session: 30 });
+    await h.clock.settle();
+    assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['7']);
+  } finally {
+    delete globalThis.gate;
+  }
 });
