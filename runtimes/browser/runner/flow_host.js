@@ -120,7 +120,8 @@ class FlowHost {
     instance.start();
     const modules = this.tables.specs.map((spec) => {
       const placedState = this.placed.get(spec.id).state;
-      const kept = this.lastStates.has(spec.id) ? this.lastStates.get(spec.id) : placedState;
+      // A state given with the placement (the module comes from elsewhere) wins; else the last committed one.
+      const kept = placedState !== null ? placedState : (this.lastStates.has(spec.id) ? this.lastStates.get(spec.id) : null);
       return { ...spec, state: kept, init: firstStart && kept === null };
     });
     const reply = this.awaitReply();
