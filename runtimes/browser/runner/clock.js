@@ -8,7 +8,6 @@ function defaultSchedule() {
     const channel = new MessageChannel();
     const queue = [];
     channel.port1.onmessage = () => queue.shift()();
-    if (typeof channel.port1.unref === 'function') channel.port1.unref(); // node: do not keep the process alive
     return (fn) => {
       queue.push(fn);
       channel.port2.postMessage(0);

@@ -34,6 +34,7 @@ class DataStreams {
     this.targets = new Map(); // "flow/module" -> { route, frames: [] } (unacked, in order)
     this.unarrived = []; // every frame not yet arrived, in index order (front-trimmed)
     this.lastIndex = 0;
+    this.unsent = 0; // frames routed to no peer yet (full window, unplaced target, link down)
     this.redelivered = new Map(); // "flow/module" -> count
   }
 
@@ -66,7 +67,7 @@ class DataStreams {
     const key = `${flow}/${module}`;
     let target = this.targets.get(key);
     if (target === undefined) {
-      target = { key, route: null, frames: [] };
+      target = { key, route: null, frames: [], unsentFrom: 0 }; // frames before unsentFrom all have a peer
       this.targets.set(key, target);
     }
     return target;
@@ -101,6 +102,7 @@ class DataStreams {
       for (const frame of target.frames) {
         this.detach(frame);
         frame.arrived = true; // nobody waits for it any more
+        this.unsent -= 1;
       }
       this.targets.delete(key);
     }
@@ -109,10 +111,13 @@ class DataStreams {
   detach(frame) {
     const peer = frame.peer;
     if (peer === null) return;
+    const target = this.targets.get(frame.key);
+    if (target !== undefined) target.unsentFrom = 0; // rare (a move, a re-welcome): pump looks again from the start
     peer.inFlight = peer.inFlight.filter((f) => f !== frame);
     peer.toSend = peer.toSend.filter((f) => f !== frame);
     frame.peer = null;
     frame.seq = 0;
+    this.unsent += 1;
   }
 
   /** A frame for a module of another runner; returns its index (see arrivedThrough). */
@@ -121,6 +126,7 @@ class DataStreams {
     const frame = { index: ++this.lastIndex, flow, module, port, payload, gen: 0, peer: null, seq: 0, arrived: false, sent: false, key: target.key };
     target.frames.push(frame);
     this.unarrived.push(frame);
+    this.unsent += 1;
     this.pump(target);
     return frame.index;
   }
@@ -130,12 +136,16 @@ class DataStreams {
     const route = target.route;
     if (route === null || this.session === null) return;
     const peer = this.peer(route.runner, route.session);
-    for (const frame of target.frames) {
+    const frames = target.frames;
+    while (target.unsentFrom < frames.length && frames[target.unsentFrom].peer !== null) target.unsentFrom++;
+    for (let i = target.unsentFrom; i < frames.length; i++) {
+      const frame = frames[i];
       if (frame.peer !== null) continue;
       if (peer.inFlight.length + peer.toSend.length >= this.window) break;
       if (frame.sent) this.redelivered.set(target.key, (this.redelivered.get(target.key) || 0) + 1);
       frame.sent = true;
       frame.peer = peer;
+      this.unsent -= 1;
       frame.gen = route.gen;
       peer.toSend.push(frame);
     }
@@ -147,14 +157,14 @@ class DataStreams {
 
   /** Frames not yet sent (a full window, or an unplaced target): the back pressure measure. */
   get waiting() {
-    let count = 0;
-    for (const target of this.targets.values()) for (const frame of target.frames) if (frame.peer === null) count++;
-    return count;
+    return this.unsent;
   }
 
   /** Whether every frame with an index ≤ `index` has arrived at its receiver (or is gone). */
   arrivedThrough(index) {
-    while (this.unarrived.length > 0 && this.unarrived[0].arrived) this.unarrived.shift();
+    let first = 0;
+    while (first < this.unarrived.length && this.unarrived[first].arrived) first++;
+    if (first > 0) this.unarrived = this.unarrived.slice(first);
     return this.unarrived.length === 0 || this.unarrived[0].index > index;
   }
 
@@ -183,12 +193,21 @@ class DataStreams {
   acknowledged(peer, recv, ack) {
     let freed = false;
     for (const frame of peer.inFlight) {
-      if (frame.seq <= recv) frame.arrived = true;
+      if (frame.seq > recv) break; // in seq order
+      frame.arrived = true;
     }
-    while (peer.inFlight.length > 0 && peer.inFlight[0].seq <= ack) {
-      const frame = peer.inFlight.shift();
-      const target = this.targets.get(frame.key);
-      if (target !== undefined) target.frames = target.frames.filter((f) => f !== frame);
+    let count = 0;
+    while (count < peer.inFlight.length && peer.inFlight[count].seq <= ack) count++;
+    if (count > 0) {
+      const gone = new Set(peer.inFlight.slice(0, count));
+      peer.inFlight = peer.inFlight.slice(count);
+      const keys = new Set([...gone].map((f) => f.key));
+      for (const key of keys) {
+        const target = this.targets.get(key);
+        if (target === undefined) continue;
+        target.frames = target.frames.filter((f) => !gone.has(f));
+        target.unsentFrom = 0;
+      }
       freed = true;
     }
     if (freed) this.pumpAll();

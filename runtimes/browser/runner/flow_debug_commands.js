@@ -61,6 +61,7 @@ class FlowDebugCommands {
       if (decision.type === 'step') {
         this.apply(decision.first);
         for (const message of this.host.debugger.beginStep()) this.host.send(message);
+        this.host.instance.drain();
         await this.host.whenIdle();
         const states = this.report();
         result = this.host.debugger.finishStep(this.host.flowId, (m) => (states[m] === undefined ? this.host.records.get(m)?.moduleState ?? {} : states[m]));

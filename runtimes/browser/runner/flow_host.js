@@ -57,6 +57,7 @@ class FlowHost {
     this.replyWaiter = null; // resolve(frame) for configured / swapped / bye
     this.staleFrames = 0;
     this.serial = Promise.resolve(); // deploy, start, stop, step, release, fence: one at a time
+    this.pumping = false;
   }
 
   /** Runs fn after the flow's earlier lifecycle operations have finished (a deploy during a swap waits). */
@@ -359,8 +360,23 @@ class FlowHost {
       this.inFlight.length < this.env.window && this.env.streams.waiting < this.env.window;
   }
 
+  /** Sends what the gate lets through, then gives it to the instance in one go. */
   pump() {
-    while (this.queue.length > 0 && this.gateOpen()) this.send(this.queue.shift());
+    if (this.pumping) return; // an ack during the drain below comes back here: the loop goes on
+    this.pumping = true;
+    try {
+      let sent = 0;
+      while (this.queue.length > 0 && this.gateOpen()) {
+        const taken = Math.min(this.queue.length, this.env.window - this.inFlight.length, this.env.window - this.env.streams.waiting);
+        const batch = this.queue.splice(0, Math.max(1, taken));
+        for (const message of batch) this.send(message);
+        sent += batch.length;
+        if (this.instance !== null) this.instance.drain();
+      }
+      if (sent === 0 && this.instance !== null) this.instance.drain();
+    } finally {
+      this.pumping = false;
+    }
   }
 
   send(message) {

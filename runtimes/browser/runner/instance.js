@@ -49,9 +49,12 @@ class Instance {
     this.write(encodeControl(frame));
   }
 
-  /** One data frame for input slot `slot`; returns its number (what the runtime's acks count). */
+  /**
+   * One data frame for input slot `slot`, given to the runtime at the next drain() (so that many
+   * go in one read, as from a pipe: one batch of work, one commit); returns its number.
+   */
   data(slot, payloadText) {
-    this.write(`D${slot} ${payloadText}\n`);
+    if (!this.closed) this.input += `D${slot} ${payloadText}\n`;
     this.sent += 1;
     return this.sent;
   }
