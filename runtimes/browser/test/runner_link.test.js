@@ -173,3 +173,17 @@ test('events of a handler that finishes while the link is down go out after the 
     delete globalThis.gate;
   }
 });
+
+test('close() stops the modules, closes the socket with 1000 and never reconnects', async () => {
+  const h = startRunner();
+  await h.welcome();
+  const flow = { id: 'f', modules: [browserModule('a', 'module.exports = () => {}')], connections: [] };
+  await h.command(deployCommand(flow, ['a']));
+  h.runner.close();
+  assert.strictEqual(h.runner.link, 'closed');
+  assert.strictEqual(h.runner.modules, 'stopped');
+  assert.strictEqual(h.runner.hosts.size, 0);
+  assert.strictEqual(h.socket.closed.code, 1000);
+  await h.clock.advance(60000);
+  assert.strictEqual(h.sockets.length, 1);
+});
