@@ -42,8 +42,8 @@ const commandOps = {
   step: [F('flow', 'string', true)],
 };
 
-/** The fields of `deploy.deploy`. */
-const deployFields = [F('flow', 'object'), F('placed', 'array'), F('routes', 'array'), F('breakpoints', 'array', true),
+/** The fields of `deploy.deploy` (as RemoteDeploy decodes them: routes, breakpoints, revision, start optional). */
+const deployFields = [F('flow', 'object'), F('placed', 'array'), F('routes', 'array', true), F('breakpoints', 'array', true),
   F('revision', 'int', true), F('start', 'bool', true)];
 
 const replyKinds = {

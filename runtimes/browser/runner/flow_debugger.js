@@ -54,7 +54,7 @@ class FlowDebugger {
     const arrival = this.machine.arrived(stopsHere);
     if (arrival !== 'deliver') this.held.push(message);
     if (arrival === 'holdAndPause') {
-      this.pausedAt = { module: message.module, port: message.port, payload: message.text };
+      this.pausedAt = { module: message.module, port: message.port, payload: parsed(message.text) }; // PausedAt: a JSON value
       this.hit = message;
     }
     return arrival;
@@ -64,6 +64,16 @@ class FlowDebugger {
     let n = 0;
     for (const m of this.held) if (m.module === module) n++;
     return n;
+  }
+
+  /** The oldest held payloads of a module (parsed), at most `limit`: `queuedPayloads` in status. */
+  heldPayloads(module, limit) {
+    const payloads = [];
+    for (const m of this.held) {
+      if (payloads.length === limit) break;
+      if (m.module === module) payloads.push(parsed(m.text));
+    }
+    return payloads;
   }
 
   /** The oldest held message of each module, taken out for a step (the machine said `step`). */

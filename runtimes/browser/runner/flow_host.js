@@ -15,6 +15,7 @@ import { describeError } from '../../core/error_text.js';
 const ok = () => ({ kind: 'ok' });
 const failure = (code, message) => ({ kind: 'failure', code, message });
 const IDLE_TIMEOUT_MS = 30000;
+const QUEUED_PAYLOADS_SHOWN = 10; // per module in status while paused
 
 /** A syntax check of a module's code, without running it (running it could touch the page). */
 function syntaxProblem(module) {
@@ -91,9 +92,10 @@ class FlowHost {
     }
     const problems = deploy.flow.modules.filter((m) => placed.has(m.id)).map(syntaxProblem).filter((p) => p !== null);
     if (problems.length > 0) return failure('load-error', problems.join('; '));
-    for (const route of deploy.routes) this.env.streams.setRoute(this.flowId, route.module, { runner: route.runner, session: route.session, gen: route.gen });
+    const routes = deploy.routes || [];
+    for (const route of routes) this.env.streams.setRoute(this.flowId, route.module, { runner: route.runner, session: route.session, gen: route.gen });
     for (const m of deploy.flow.modules) {
-      if (!placed.has(m.id) && !deploy.routes.some((r) => r.module === m.id)) this.env.streams.setRoute(this.flowId, m.id, null);
+      if (!placed.has(m.id) && !routes.some((r) => r.module === m.id)) this.env.streams.setRoute(this.flowId, m.id, null);
     }
     if (deploy.breakpoints !== undefined) this.debug.replaceBreakpoints(deploy.breakpoints);
     if (first || this.instance === null) {
@@ -101,7 +103,7 @@ class FlowHost {
       this.placed = placed;
       this.tables = tables;
       for (const spec of tables.specs) this.records.set(spec.id, new ModuleStatus(spec.id, spec.code));
-      if (deploy.start === false) return ok();
+      if (deploy.start !== true) return ok(); // absent is false, as RemoteDeploy reads it
       return this.startInstance(true);
     }
     return this.swap(deploy, placed, tables);
@@ -482,7 +484,8 @@ class FlowHost {
     const status = {
       flow: this.flowId, state: this.state,
       instances: [{ runtime: 'browser', state: this.instanceState, restarts: this.restarts, modules: [...this.placed.keys()] }],
-      modules: [...this.records.values()].map((r) => r.json(queued(r.id))),
+      modules: [...this.records.values()].map((r) => r.json(queued(r.id),
+        this.state === 'paused' ? this.debugger.heldPayloads(r.id, QUEUED_PAYLOADS_SHOWN) : null)),
       breakpoints: this.debugger.breakpointList(),
       staleFrames: this.staleFrames,
       redelivered: this.env.streams.redeliveredFor(this.flowId),

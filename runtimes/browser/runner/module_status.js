@@ -51,7 +51,8 @@ class ModuleStatus {
     if (this.recentLogs.length > RECENT_LOGS) this.recentLogs.shift();
   }
 
-  json(queued) {
+  /** ModuleStatus as JSON; queuedPayloads only while the flow is paused (null otherwise). */
+  json(queued, queuedPayloads = null) {
     const status = {
       id: this.id, runtime: 'browser', state: this.state,
       messagesIn: this.base.in + this.current.in, messagesOut: this.base.out + this.current.out,
@@ -60,6 +61,7 @@ class ModuleStatus {
     };
     if (this.recentErrors.length > 0) status.lastError = this.recentErrors[this.recentErrors.length - 1];
     if (this.moduleState !== null) status.moduleState = this.moduleState;
+    if (queuedPayloads !== null) status.queuedPayloads = queuedPayloads;
     return status;
   }
 }

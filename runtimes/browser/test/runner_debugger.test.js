@@ -31,7 +31,8 @@ test('a conditional breakpoint pauses the flow on a match only, with a paused ev
   const status = (await h.command({ op: 'status', flow: 'f' })).flows[0];
   assert.strictEqual(status.state, 'paused');
   assert.deepStrictEqual(status.breakpoints, [{ module: 'b', condition: { pointer: '/n', equals: 2 } }]);
-  assert.deepStrictEqual(status.modules.map((m) => [m.id, m.queued]), [['a', 1], ['b', 1]]);
+  assert.deepStrictEqual(status.modules.map((m) => [m.id, m.queued, m.queuedPayloads]), [['a', 1, [{ n: 3 }]], ['b', 1, [{ n: 2 }]]]);
+  assert.deepStrictEqual(status.pausedAt, { module: 'b', port: 'in', payload: { n: 2 } });
 });
 
 test('a step runs the oldest held message of each module and reports inputs, outputs, errors and state', async () => {
