@@ -14,6 +14,23 @@ const TARGET = /^([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
 
+const SHORT = 64; // below this many bytes, an ASCII run is read without TextDecoder (cheaper for small frames)
+
+/** The text of bytes[start, end): UTF-8, with a fast path for short ASCII runs (frame headers, small payloads). */
+function textOf(bytes, start, end) {
+  if (end - start <= SHORT) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (bytes[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, end));
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
 /** The index of the next newline in bytes[start, start + limit], or -1. */
 function lineEnd(bytes, start, limit) {
   const end = Math.min(bytes.length, start + limit + 1);
@@ -62,7 +79,7 @@ function decodeBatch(bytes, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
       }
       throw new RunnerProtocolError('truncated', `frame ${frames.length + 1}: the batch ends inside a frame header`);
     }
-    const line = decoder.decode(bytes.subarray(at, end));
+    const line = textOf(bytes, at, end);
     const fields = line.split(' ');
     const target = fields.length === 3 ? TARGET.exec(fields[1]) : null;
     const gen = fields.length === 3 ? numberOf(fields[0]) : -1;
@@ -81,7 +98,7 @@ function decodeBatch(bytes, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     if (bytes[start + length] !== NEWLINE) {
       throw new RunnerProtocolError('bad-frame-end', `frame ${frames.length + 1} (${fields[1]}): the byte after its ${length} bytes is not a newline`);
     }
-    frames.push({ gen, flow: target[1], module: target[2], port: target[3], payload: decoder.decode(bytes.subarray(start, start + length)) });
+    frames.push({ gen, flow: target[1], module: target[2], port: target[3], payload: textOf(bytes, start, start + length) });
     at = start + length + 1;
   }
   return { header, frames };
