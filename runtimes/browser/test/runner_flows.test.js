@@ -189,3 +189,24 @@ test('remove while a deploy waits for an async init: the deploy still gets its o
     delete globalThis.gate;
   }
 });
+
+test('inject past `window` waiting messages is refused with saturated; held messages run when the link is back', async () => {
+  const h = startRunner();
+  await h.welcome({ window: 4 });
+  let open;
+  globalThis.gate = new Promise((resolve) => { open = resolve; });
+  try {
+    const flow = { id: 'f', modules: [browserModule('slow', 'module.exports = async (msg) => { await globalThis.gate; return msg.payload; };')], connections: [] };
+    await h.command(deployCommand(flow, ['slow']));
+    const replies = [];
+    for (let i = 1; i <= 9; i++) replies.push((await h.command({ op: 'inject', flow: 'f', module: 'slow', payload: String(i) })).kind);
+    // 4 in the instance (the window), 4 waiting at the gate, the 9th refused
+    assert.deepStrictEqual(replies, ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'failure']);
+    assert.strictEqual(h.socket.replies().at(-1).reply.code, 'saturated');
+    open();
+    await h.clock.settle();
+    assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['1', '2', '3', '4', '5', '6', '7', '8']);
+  } finally {
+    delete globalThis.gate;
+  }
+});
