@@ -68,7 +68,9 @@ class FlowHost {
     return run;
   }
 
+  /** An event of this flow; none of a module that left (fenced, dropped, released). */
   emit(event) {
+    if (event.module !== undefined && this.flow !== null && !this.placed.has(event.module)) return;
     this.env.emit({ ...event, flow: this.flowId });
   }
 
@@ -347,6 +349,10 @@ class FlowHost {
   }
 
   deliver(message, passing = null) {
+    if (!this.placed.has(message.module)) { // it left (fence, release) while its old tables still route to it
+      if (message.origin !== null) this.env.streams.done(message.origin);
+      return;
+    }
     const arrival = this.debugger.arrived(message, passing);
     if (arrival === 'holdAndPause') {
       this.setState('paused');
@@ -454,21 +460,29 @@ class FlowHost {
     }));
   }
 
-  /** `fence`, `welcome.drop`, the end of a `release`: these modules leave this runner now. */
-  async dropModules(modules) {
+  /**
+   * `fence`, `welcome.drop`, the end of a `release`, at once: nothing more is delivered to these
+   * modules (their frames are refused as stale) nor reported of them; unloadModules() then takes
+   * their code out of the instance.
+   */
+  forgetModules(modules) {
     const gone = new Set(modules);
-    const placed = new Map([...this.placed].filter(([m]) => !gone.has(m)));
+    this.placed = new Map([...this.placed].filter(([m]) => !gone.has(m)));
     this.queue = this.queue.filter((m) => !gone.has(m.module));
     this.debugger.forget(gone);
-    if (placed.size === 0 || this.instance === null) {
-      this.placed = placed;
-      this.tables = buildTables(this.flow, placed);
+    for (const m of modules) this.pendingStates.delete(m);
+  }
+
+  async unloadModules(modules) {
+    const tables = buildTables(this.flow, this.placed);
+    if (this.placed.size === 0 || this.instance === null) {
+      this.tables = tables;
       for (const m of modules) this.records.delete(m);
       return;
     }
-    this.placed = placed; // frames for them are refused from now on
-    await this.swap({ flow: this.flow }, placed, buildTables(this.flow, placed), true);
+    await this.swap({ flow: this.flow }, this.placed, tables, true);
   }
+
 
   /** The modules' states for a `states` report (those changed since the last one), or null. */
   takeStates() {

@@ -353,7 +353,8 @@ class Runner {
     }
     const done = [];
     for (const [host, modules] of byFlow) {
-      done.push(host.exclusive(() => host.dropModules(modules)).then(() => {
+      host.forgetModules(modules); // at once: before anything else is sent
+      done.push(host.exclusive(() => host.unloadModules(modules)).then(() => {
         if (host.placed.size === 0) {
           host.halt();
           this.hosts.delete(host.flowId);

@@ -187,3 +187,27 @@ test('close() stops the modules, closes the socket with 1000 and never reconnect
   await h.clock.advance(60000);
   assert.strictEqual(h.sockets.length, 1);
 });
+
+test('welcome.drop applies before anything is sent: an output of a dropped module kept while the link was down is not', async () => {
+  const h = startRunner();
+  await h.welcome();
+  let open;
+  globalThis.gate = new Promise((resolve) => { open = resolve; });
+  try {
+    const flow = { id: 'f', modules: [browserModule('a', 'module.exports = async (msg) => { await globalThis.gate; return msg.payload; };')], connections: [] };
+    await h.command(deployCommand(flow, ['a']));
+    h.socket.receive({ t: 'command', id: 80, command: { op: 'inject', flow: 'f', module: 'a', payload: '8' } });
+    await h.clock.settle();
+    h.socket.drop();
+    open();
+    await h.clock.settle();
+    await h.clock.advance(250);
+    h.socket.open();
+    h.socket.receive({ ...WELCOME, session: 31, drop: [{ flow: 'f', module: 'a', gen: 1 }] });
+    await h.clock.settle();
+    assert.deepStrictEqual(h.socket.events('output'), []);
+    assert.strictEqual(h.runner.hosts.size, 0);
+  } finally {
+    delete globalThis.gate;
+  }
+});
