@@ -11,11 +11,12 @@ import { ModuleStatus } from './module_status.js';
 import { planSwap } from './swap_plan.js';
 import { FlowDebugCommands } from './flow_debug_commands.js';
 import { describeError } from '../../core/error_text.js';
+import { readControlFrame } from './control_frames.js';
+import { flowStatus } from './flow_status.js';
 
 const ok = () => ({ kind: 'ok' });
 const failure = (code, message) => ({ kind: 'failure', code, message });
 const IDLE_TIMEOUT_MS = 30000;
-const QUEUED_PAYLOADS_SHOWN = 10; // per module in status while paused
 
 /** A syntax check of a module's code, without running it (running it could touch the page). */
 function syntaxProblem(module) {
@@ -257,49 +258,7 @@ class FlowHost {
   }
 
   controlFrame(frame) {
-    const time = this.env.clock.now();
-    switch (frame.t) {
-      case 'configured': case 'swapped': case 'bye': {
-        const waiter = this.replyWaiter;
-        this.replyWaiter = null;
-        if (waiter) waiter(frame);
-        if (frame.t === 'bye') this.instanceEnded('stopped', null);
-        return;
-      }
-      case 'log': {
-        const record = { time, level: frame.level, text: frame.text };
-        const event = { type: 'log', runtime: 'browser', record };
-        if (frame.module !== null && frame.module !== undefined) {
-          event.module = frame.module;
-          this.records.get(frame.module)?.log(record);
-        }
-        return this.emit(event);
-      }
-      case 'error': {
-        const error = { time, port: frame.port, payload: frame.payload, message: frame.message, stack: frame.stack };
-        for (const key of ['port', 'payload', 'stack']) if (error[key] === null) delete error[key];
-        this.records.get(frame.module)?.error(error);
-        this.debugger.failed(frame.module, frame.message, frame.stack);
-        return this.emit({ type: 'error', module: frame.module, error });
-      }
-      case 'stats': case 'commit':
-        for (const [id, m] of Object.entries(frame.modules)) {
-          const record = this.records.get(id);
-          if (record) record.counted(m);
-          if ('state' in m) {
-            if (record) record.moduleState = m.state;
-            if (frame.t === 'commit') {
-              this.lastStates.set(id, m.state);
-              this.pendingStates.set(id, m.state);
-            }
-          }
-        }
-        return;
-      case 'fatal':
-        this.env.log(`flow "${this.flowId}": the browser runtime instance failed: ${frame.message}`);
-        return this.instanceEnded('failed', frame.message);
-      default:
-    }
+    readControlFrame(this, frame);
   }
 
   instanceEnded(state, reason) {
@@ -494,20 +453,9 @@ class FlowHost {
   }
 
   status() {
-    const queued = (m) => this.queue.filter((x) => x.module === m).length + this.debugger.queuedFor(m);
-    const status = {
-      flow: this.flowId, state: this.state,
-      instances: [{ runtime: 'browser', state: this.instanceState, restarts: this.restarts, modules: [...this.placed.keys()] }],
-      modules: [...this.records.values()].map((r) => r.json(queued(r.id),
-        this.state === 'paused' ? this.debugger.heldPayloads(r.id, QUEUED_PAYLOADS_SHOWN) : null)),
-      breakpoints: this.debugger.breakpointList(),
-      staleFrames: this.staleFrames,
-      redelivered: this.env.streams.redeliveredFor(this.flowId),
-    };
-    if (this.reason !== null) status.reason = this.reason;
-    if (this.debugger.pausedAt !== null) status.pausedAt = this.debugger.pausedAt;
-    return status;
+    return flowStatus(this);
   }
+
 }
 
 export { FlowHost };
