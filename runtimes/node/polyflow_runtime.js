@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-'use strict';
 // The Node.js runtime of Polyflow: node runtimes/node/polyflow_runtime.js --in FIFO_IN --out FIFO_OUT
-// The protocol is docs/protocol.md; the code is in lib/ (node_main.js wires it together).
+// The protocol is docs/protocol.md; the platform-neutral core is ../core/ (shared with the browser
+// runner), the Node-only parts are in lib/ (node_main.js wires them together).
+import { main } from './lib/node_main.js';
 
-require('./lib/node_main').main(process.argv.slice(2));
+main(process.argv.slice(2));

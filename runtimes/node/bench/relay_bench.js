@@ -1,16 +1,15 @@
-'use strict';
 // Throughput of the Node runtime against a hand-written fifo relay, with the host's side played
 // by this script: node runtimes/node/bench/relay_bench.js [messages] [runtime|relay]
 // The flow is one module `module.exports = (msg) => msg.payload` whose output goes back to the
 // host; the relay does the same work by hand (split lines, JSON.parse, JSON.stringify, acks).
 
-const fs = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
-const childProcess = require('node:child_process');
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import childProcess from 'node:child_process';
 
-const RUNTIME = path.join(__dirname, '..', 'polyflow_runtime.js');
+const RUNTIME = path.join(import.meta.dirname, '..', 'polyflow_runtime.js');
 const WINDOW = Number(process.env.BENCH_WINDOW || 50000); // unacked frames in flight (the host's default is 1024)
 const CHUNK_FRAMES = 1000;
 

@@ -1,10 +1,9 @@
-'use strict';
 // Node-only: the runtime's end of the `to-runtime` fifo, read without blocking the event loop.
 // A net.Socket on the fifo's fd reads through libuv's pipe handle (epoll), which measured faster
 // than fs.createReadStream (thread pool reads) on a fifo.
 
-const fs = require('node:fs');
-const net = require('node:net');
+import fs from 'node:fs';
+import net from 'node:net';
 
 /**
  * Opens `path` for reading (the host holds the fifo open read-write, so this does not block)
@@ -20,4 +19,4 @@ function openFifoInput(path, { onChunk, onEnd, onError }) {
   return socket;
 }
 
-module.exports = { openFifoInput };
+export { openFifoInput };

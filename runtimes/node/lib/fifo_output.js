@@ -1,9 +1,8 @@
-'use strict';
 // Node-only: the runtime's end of the `from-runtime` fifo. Frames are appended to one string
 // and written with one blocking writeSync per batch (or when ~256 KiB are pending): a host that
 // does not read blocks the runtime, which is the back pressure.
 
-const fs = require('node:fs');
+import fs from 'node:fs';
 
 const HIGH_WATER_CHARS = 256 * 1024;
 const EAGAIN_WAIT_MS = 1;
@@ -51,4 +50,4 @@ class FifoOutput {
   }
 }
 
-module.exports = { FifoOutput };
+export { FifoOutput };

@@ -1,10 +1,9 @@
-'use strict';
 // Node-only: turns everything user code prints into log frames. console.* and
 // process.stdout/stderr.write are replaced; AsyncLocalStorage tells which module is running,
 // also after an await or in a timer the module started.
 
-const { AsyncLocalStorage } = require('node:async_hooks');
-const { Console } = require('node:console');
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Console } from 'node:console';
 
 /** Strips the one newline console appends to each line. */
 function chunkText(chunk) {
@@ -59,4 +58,4 @@ class LogCapture {
   }
 }
 
-module.exports = { LogCapture };
+export { LogCapture };

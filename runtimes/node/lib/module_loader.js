@@ -1,15 +1,14 @@
-'use strict';
 // Node-only: compiles a module's code string with vm as a CommonJS function body
 // (exports, require, module, __filename, __dirname), so line numbers are the user's own.
 // compileFunction parses the code as a function body: a stray `}` cannot escape a wrapper.
 
-const vm = require('node:vm');
-const path = require('node:path');
-const { createRequire } = require('node:module');
-const { describeError, lineIn } = require('./error_text');
+import vm from 'node:vm';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { describeError, lineIn } from '../../core/error_text.js';
+import { handlersOf, NO_ON_MESSAGE } from '../../core/module_exports.js';
 
 const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
-const NO_ON_MESSAGE = 'module exports no onMessage(msg, ctx) function';
 
 /**
  * Returns a loadModule(module) for the Runtime: { onMessage, init, onSwap } or { error, line }.
@@ -36,17 +35,4 @@ function createModuleLoader({ run, baseDir = process.cwd() }) {
   };
 }
 
-/**
- * `exports.onMessage`/`exports.init`/`exports.onSwap`, or the short form
- * `module.exports = (msg, ctx) => ...` (with `.init`/`.onSwap` on the function).
- */
-function handlersOf(exported) {
-  let onMessage;
-  if (typeof exported === 'function') onMessage = exported;
-  else if (exported !== null && typeof exported === 'object') onMessage = exported.onMessage;
-  if (typeof onMessage !== 'function') return { error: NO_ON_MESSAGE, line: null };
-  const { init, onSwap } = exported;
-  return { onMessage, init: typeof init === 'function' ? init : null, onSwap: typeof onSwap === 'function' ? onSwap : null };
-}
-
-module.exports = { createModuleLoader, NO_ON_MESSAGE };
+export { createModuleLoader, NO_ON_MESSAGE };

@@ -1,16 +1,15 @@
-'use strict';
 // Node-only: wires the platform-neutral Runtime to the fifos, the vm module loader, console
 // capture, timers and the process. Started by polyflow_runtime.js.
 
-const fs = require('node:fs');
-const util = require('node:util');
-const { Runtime } = require('./runtime');
-const { DEFAULT_MAX_FRAME_BYTES } = require('./framing');
-const { FifoOutput } = require('./fifo_output');
-const { openFifoInput } = require('./fifo_input');
-const { LogCapture } = require('./log_capture');
-const { createModuleLoader } = require('./module_loader');
-const { describeError, stackOf } = require('./error_text');
+import fs from 'node:fs';
+import util from 'node:util';
+import { Runtime } from '../../core/runtime.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../../core/framing.js';
+import { FifoOutput } from './fifo_output.js';
+import { openFifoInput } from './fifo_input.js';
+import { LogCapture } from './log_capture.js';
+import { createModuleLoader } from './module_loader.js';
+import { describeError, stackOf } from '../../core/error_text.js';
 
 const USAGE = 'usage: node polyflow_runtime.js --in FIFO_IN --out FIFO_OUT';
 const EXIT_USAGE = 64;
@@ -95,4 +94,4 @@ function main(argv) {
   runtime.start();
 }
 
-module.exports = { main, parseArgs };
+export { main, parseArgs };

@@ -1,15 +1,14 @@
-'use strict';
 // Commits (docs/protocol.md, "Commits"): every ack follows a `commit` frame whose states and
 // counters hold exactly the work of the frames the ack covers, so a crash never rolls a module's
 // state back or forward.
-const test = require('node:test');
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
-const { AckTracker } = require('../lib/ack_tracker');
-const { createHarness, moduleSpec } = require('../test_support/runtime_harness');
+import test from 'node:test';
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AckTracker } from '../../core/ack_tracker.js';
+import { createHarness, moduleSpec } from '../test_support/runtime_harness.js';
 
-const VECTORS_PATH = path.join(__dirname, '..', '..', '..', 'Tests', 'Fixtures', 'protocol-vectors.json');
+const VECTORS_PATH = path.join(import.meta.dirname, '..', '..', '..', 'Tests', 'Fixtures', 'protocol-vectors.json');
 const COUNT = 'module.exports = (msg, ctx) => { ctx.state.n = (ctx.state.n || 0) + 1; return msg.payload; };';
 
 async function configured(modules, routes) {

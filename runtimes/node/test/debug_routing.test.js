@@ -1,11 +1,10 @@
-'use strict';
 // Debug routing (docs/protocol.md, "Debug routing"): `all` route ids, `mode` and `report` frames,
 // and frames written before the ack that covers them. Runtimes are real processes on real fifos.
-const test = require('node:test');
-const assert = require('node:assert');
-const { configuredHost: started } = require('../test_support/fifo_host');
-const { moduleSpec } = require('../test_support/runtime_harness');
-const { readConfigure, ConfigError } = require('../lib/configuration');
+import test from 'node:test';
+import assert from 'node:assert';
+import { configuredHost as started } from '../test_support/fifo_host.js';
+import { moduleSpec } from '../test_support/runtime_harness.js';
+import { readConfigure, ConfigError } from '../../core/configuration.js';
 
 const MODE_HOST = '{"t":"mode","via":"host"}\n';
 const MODE_DIRECT = '{"t":"mode","via":"direct"}\n';

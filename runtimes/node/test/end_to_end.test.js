@@ -1,8 +1,7 @@
-'use strict';
 // The runtime as a real child process on real fifos, driven like the runner host drives it.
-const test = require('node:test');
-const assert = require('node:assert');
-const { FifoHost } = require('../test_support/fifo_host');
+import test from 'node:test';
+import assert from 'node:assert';
+import { FifoHost } from '../test_support/fifo_host.js';
 
 const UPPER = `
 exports.onMessage = async (msg, ctx) => {

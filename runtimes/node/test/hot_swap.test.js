@@ -1,10 +1,9 @@
-'use strict';
 // Hot swap (docs/protocol.md, "Hot swap"): `swap` frames change modules and tables of a running
 // instance and get a `swapped` reply. Runtimes are real processes on real fifos.
-const test = require('node:test');
-const assert = require('node:assert');
-const { FifoHost, configuredHost: started } = require('../test_support/fifo_host');
-const { moduleSpec } = require('../test_support/runtime_harness');
+import test from 'node:test';
+import assert from 'node:assert';
+import { FifoHost, configuredHost as started } from '../test_support/fifo_host.js';
+import { moduleSpec } from '../test_support/runtime_harness.js';
 
 const REPORT = '{"t":"report"}\n';
 

@@ -1,8 +1,7 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert');
-const { createModuleLoader, NO_ON_MESSAGE } = require('../lib/module_loader');
-const { ModuleRecord } = require('../lib/module_record');
+import test from 'node:test';
+import assert from 'node:assert';
+import { createModuleLoader, NO_ON_MESSAGE } from '../lib/module_loader.js';
+import { ModuleRecord } from '../../core/module_record.js';
 
 const loadModule = createModuleLoader({ run: (module, fn) => fn() });
 

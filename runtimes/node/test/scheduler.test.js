@@ -1,10 +1,9 @@
-'use strict';
-const test = require('node:test');
-const assert = require('node:assert');
-const { Scheduler } = require('../lib/scheduler');
-const { AckTracker } = require('../lib/ack_tracker');
-const { ModuleRecord } = require('../lib/module_record');
-const { LogCapture } = require('../lib/log_capture');
+import test from 'node:test';
+import assert from 'node:assert';
+import { Scheduler } from '../../core/scheduler.js';
+import { AckTracker } from '../../core/ack_tracker.js';
+import { ModuleRecord } from '../../core/module_record.js';
+import { LogCapture } from '../lib/log_capture.js';
 
 /** A scheduler that runs whenever work is ready, with modules whose handlers are given. */
 function setup(handlers, { invoke } = {}) {

@@ -1,18 +1,17 @@
-'use strict';
 // Test support: plays the runner host for end-to-end tests. Makes a private directory with the
 // two fifos, opens both read-write like the host (so no open blocks), spawns the runtime as a
 // real child process and collects the frames it writes.
 // Ownership: cleanup() kills the child if it still runs, closes every fd it opened and removes
 // the directory; tests call it in a finally block / t.after.
 
-const fs = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
-const childProcess = require('node:child_process');
-const { FrameCollector } = require('./frame_collector');
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import childProcess from 'node:child_process';
+import { FrameCollector } from './frame_collector.js';
 
-const RUNTIME = path.join(__dirname, '..', 'polyflow_runtime.js');
+const RUNTIME = path.join(import.meta.dirname, '..', 'polyflow_runtime.js');
 
 class FifoHost {
   /** Starts the runtime (cwd: `cwd`, extra environment `env`). */
@@ -97,4 +96,4 @@ async function configuredHost(t, modules, slots, routes) {
   return host;
 }
 
-module.exports = { FifoHost, configuredHost };
+export { FifoHost, configuredHost };

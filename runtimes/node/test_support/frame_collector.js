@@ -1,9 +1,8 @@
-'use strict';
 // Test support: decodes what a runtime writes into a list of frames and waits for the ones a
 // test expects (with a timeout, never a sleep). Data frames are { t: 'D', route, payload },
 // acks { t: 'A', count }, control frames are their JSON objects.
 
-const { FrameDecoder } = require('../lib/framing');
+import { FrameDecoder } from '../../core/framing.js';
 
 class FrameCollector {
   constructor() {
@@ -72,4 +71,4 @@ class FrameCollector {
   }
 }
 
-module.exports = { FrameCollector };
+export { FrameCollector };

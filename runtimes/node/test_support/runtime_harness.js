@@ -1,10 +1,18 @@
-'use strict';
 // Test support: a Runtime on an in-memory platform (no fifos, no process exit), with the real
 // vm module loader. Frames written by the runtime land in a FrameCollector.
+//
+// The same tests run on the browser runner's host too: runtimes/browser/test/core_runtime.test.js
+// sets globalThis.POLYFLOW_TEST_HOST = { name: 'browser', loader(log) } before it imports them,
+// and the harness then loads modules with the browser's loader instead (one process per test file).
 
-const { Runtime } = require('../lib/runtime');
-const { createModuleLoader } = require('../lib/module_loader');
-const { FrameCollector } = require('./frame_collector');
+import { Runtime } from '../../core/runtime.js';
+import { createModuleLoader } from '../lib/module_loader.js';
+import { FrameCollector } from './frame_collector.js';
+
+/** 'node', or the name of the host a test file registered (see above). */
+function testHost() {
+  return globalThis.POLYFLOW_TEST_HOST ? globalThis.POLYFLOW_TEST_HOST.name : 'node';
+}
 
 function createHarness({ maxFrameBytes } = {}) {
   const output = new FrameCollector();
@@ -40,7 +48,9 @@ function createHarness({ maxFrameBytes } = {}) {
     schedule: setImmediate,
     setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
     clearTimer: clearTimeout,
-    loadModule: createModuleLoader({ run: (module, fn) => fn() }),
+    loadModule: globalThis.POLYFLOW_TEST_HOST
+      ? globalThis.POLYFLOW_TEST_HOST.loader((moduleId, level, text) => harness.runtime.log(moduleId, level, text))
+      : createModuleLoader({ run: (module, fn) => fn() }),
   });
   harness.runtime.start();
   return harness;
@@ -51,4 +61,4 @@ function moduleSpec(id, code, extra = {}) {
   return { id, code, config: {}, inputs: ['in'], outputs: ['out'], state: null, init: true, ...extra };
 }
 
-module.exports = { createHarness, moduleSpec };
+export { createHarness, moduleSpec, testHost };
