@@ -185,4 +185,31 @@ import Testing
             #expect((midCounts.first ?? 0) > 2 * perBatch / 2, "the moved module started from its state, not from nothing: \(midCounts.prefix(3))")
         }
     }
+
+    @Test func aRunnerThatLeavesGivesItsModulesBackAndTakesThemAgainWhenItReturns() async throws {
+        try await withServer { server in
+            var runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+            try await deploy(server, Self.chain(mid: Self.mid(tags: ["gpu"])))
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            try await inject(server, start: 0, count: 300)
+            try await eventually("the first 300", timeout: .seconds(60)) { Set(seqs(tail)).count >= 300 }
+            await runner.stop()
+            try await eventually("mid back on the embedded runner", timeout: .seconds(30)) {
+                try await server.runnersOfModules("span")["mid"] == "local"
+            }
+            let lost = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }
+            #expect(lost?["state"] == "lost")
+            #expect(lost?["reason"] != nil)
+            try await inject(server, start: 300, count: 300)
+            try await eventually("600", timeout: .seconds(60)) { Set(seqs(tail)).count >= 600 }
+            runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+            try await eventually("mid on gpu-1 again", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
+            try await inject(server, start: 600, count: 300)
+            try await eventually("900", timeout: .seconds(60)) { Set(seqs(tail)).count >= 900 }
+            #expect(Set(seqs(tail)) == Set(0..<900))
+            await runner.stop()
+        }
+    }
 }
