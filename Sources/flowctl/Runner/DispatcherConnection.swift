@@ -51,20 +51,14 @@ final class DispatcherConnection: Sendable {
 
     /// Runs until refused or until SIGINT/SIGTERM; then every runtime is stopped and reaped.
     func run() async -> Outcome {
-        let signals = SignalWatch()
         let task = Task { await self.loop() }
-        let outcome = await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask { await task.value }
-            group.addTask {
-                await signals.wait()
-                task.cancel()
-                return .stopped
-            }
-            let first = await group.next() ?? .stopped
-            group.cancelAll()
-            return first ?? .stopped
+        // The signal watch is not a child task: it never ends by itself, and a task group would wait for it.
+        let watch = Task.detached {
+            await SignalWatch().wait()
+            task.cancel()
         }
-        task.cancel()
+        let outcome = await task.value
+        watch.cancel()
         await host.shutdown()
         return outcome
     }

@@ -1,0 +1,111 @@
+import FlowModel
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// `/runners` is an endpoint that runs code: the attacks a page, a stranger
+/// or a broken runner could try, each refused without touching the other runners.
+@Suite(.timeLimit(.minutes(3))) struct RunnerEndpointSecurityTests {
+    static func hello(_ name: String, instance: String = "0123456789abcdef") -> String {
+        JSONValue.object(["t": "hello", "protocol": 1, "name": .string(name), "instance": .string(instance),
+                          "runtimes": [["id": "python3", "name": "CPython", "version": "3.11"]], "tags": [], "modules": []]).jsonText
+    }
+
+    /// Connects to `/runners` as a hand-made runner; `body` gets the first message the dispatcher sent
+    /// and the socket; returns the messages read until the dispatcher closed (or `body` returned).
+    func fakeRunner(_ server: PolyflowServer, query: String = "", send first: String?,
+                    _ body: @escaping @Sendable (JSONValue?, WebSocketOutboundWriter) async throws -> Void = { _, _ in }) async throws -> [String] {
+        let url = server.url.replacingOccurrences(of: "http://", with: "ws://") + "/runners" + query
+        let seen = NIOLockedValueBox<[String]>([])
+        _ = try await WebSocketClient.connect(url: url, logger: Logger(label: "fake-runner")) { inbound, outbound, _ in
+            if let first { try await outbound.write(.text(first)) }
+            var iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            guard let m = try await iterator.next(), case .text(let text) = m else { return }
+            seen.withLockedValue { $0.append(text) }
+            try await body(try? JSONValue(parsing: Data(text.utf8)), outbound)
+            while let m = try await iterator.next() {
+                if case .text(let t) = m { seen.withLockedValue { $0.append(t) } }
+            }
+        }
+        return seen.withLockedValue { $0 }
+    }
+
+    @Test func aForeignPageCannotJoinAsARunner() async throws {
+        try await withServer { server in
+            let raw = RawHTTP(url: server.url)
+            let refused = try raw.upgrade("/runners", headers: ["Host: 127.0.0.1:\(raw.port)", "Origin: http://evil.example"])
+            #expect(refused.status == 403)
+            #expect(try raw.upgrade("/runners", headers: ["Host: evil.example"]).status == 403)
+        }
+    }
+
+    @Test func aWrongOrMissingTokenCannotJoin() async throws {
+        try await withServer(extraArguments: ["--token", "s3cret"]) { server in
+            let raw = RawHTTP(url: server.url)
+            #expect(try raw.upgrade("/runners", headers: ["Host: 127.0.0.1:\(raw.port)"]).status == 401)
+            #expect(try raw.upgrade("/runners?token=wrong", headers: ["Host: 127.0.0.1:\(raw.port)"]).status == 401)
+            let joined = try await fakeRunner(server, query: "?token=s3cret", send: Self.hello("ok-1"))
+            #expect(joined.first?.contains("\"t\":\"welcome\"") == true, "\(joined)")
+        }
+    }
+
+    @Test func aConnectionWithoutHelloIsClosedAndAGarbageHelloIsRefused() async throws {
+        try await withServer { server in
+            let started = ContinuousClock.now
+            let silent = try await fakeRunner(server, send: nil)
+            #expect(silent.first?.contains("\"code\":\"bad-hello\"") == true, "\(silent)")
+            #expect(ContinuousClock.now - started < .seconds(15))
+            let garbage = try await fakeRunner(server, send: "{\"t\":\"hello\",\"protocol\":1,\"name\":\"../../etc\",\"instance\":\"x\",\"runtimes\":[]}")
+            #expect(garbage.first?.contains("\"t\":\"refused\"") == true, "\(garbage)")
+            let huge = try await fakeRunner(server, send: Self.hello(String(repeating: "a", count: 100_000)))
+            #expect(huge.first?.contains("\"t\":\"refused\"") == true, "\(huge)")
+            let old = try await fakeRunner(server, send: Self.hello("v2").replacingOccurrences(of: "\"protocol\":1", with: "\"protocol\":2"))
+            #expect(old.first?.contains("\"code\":\"protocol-version\"") == true, "\(old)")
+        }
+    }
+
+    @Test func aSecondRunnerWithATakenNameIsRefusedAndTheFirstStays() async throws {
+        try await withServer { server in
+            let first = try await JoinedRunner.start(joining: server, name: "gpu-1")
+            defer { Task { await first.stop() } }
+            let second = try await fakeRunner(server, send: Self.hello("gpu-1", instance: "ffffffffffffffff"))
+            #expect(second.first?.contains("\"code\":\"duplicate-name\"") == true, "\(second)")
+            let runners = try await server.rpc("listRunners")["result"]?.arrayValue ?? []
+            #expect(runners.first { $0["id"] == "gpu-1" }?["state"] == "live")
+            // The real runner process, started twice under one name, says why and exits non-zero.
+            let twin = try await JoinedRunner.start(joining: server, name: "gpu-1", waitForWelcome: false)
+            #expect(try await twin.process.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(twin.process.stderr.joined().contains("already connected"))
+            await twin.stop()
+            await first.stop()
+        }
+    }
+
+    @Test func aRunnerThatSpeaksForAnotherIsCutOffAndTheOthersGoOn() async throws {
+        try await withServer { server in
+            let messages = try await fakeRunner(server, send: Self.hello("evil")) { welcome, outbound in
+                #expect(welcome?["t"] == "welcome")
+                // A batch claiming to come from the embedded runner.
+                try await outbound.write(.binary(ByteBuffer(string: "PF1 local 1 evil 2 1 0 0\n1 f/m.in 2\n{}\n")))
+            }
+            #expect(messages.first?.contains("welcome") == true)
+            try await eventually("evil is lost") {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "evil" }?["state"] == "lost"
+            }
+            let evil = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "evil" }
+            #expect(evil?["reason"]?.stringValue?.contains("claims to come from local") == true, "\(String(describing: evil))")
+            // Unreadable text is a protocol error for that runner only.
+            _ = try await fakeRunner(server, send: Self.hello("noisy")) { _, outbound in
+                try await outbound.write(.text("{\"t\":\"launch-missiles\"}"))
+            }
+            try await eventually("noisy is lost") {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "noisy" }?["state"] == "lost"
+            }
+            let local = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "local" }
+            #expect(local?["state"] == "live")
+        }
+    }
+}
