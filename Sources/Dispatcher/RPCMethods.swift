@@ -79,6 +79,8 @@ public struct RPCMethods: Sendable {
             if let at = status.pausedAt { o["pausedAt"] = try Self.encode(at) }
             o["modules"] = try Self.encode(status.modules)
             o["instances"] = try Self.encode(status.instances)
+            o["staleFrames"] = .int(status.staleFrames ?? 0)
+            o["redelivered"] = try Self.encode(status.redelivered ?? [:])
         }
         return .object(o)
     }

@@ -81,6 +81,11 @@ public struct FlowRunStatus: Sendable, Codable {
     public var breakpoints: [Breakpoint] = []
     /// Where the debugger stopped the flow, while it is paused at a breakpoint.
     public var pausedAt: PausedAt?
+    /// Frames from other runners refused here for a stale generation (docs/runner-protocol.md, "Generations and fencing").
+    public var staleFrames: Int?
+    /// Messages sent again to modules on other runners after they moved, per target module:
+    /// an upper bound of the duplicates (at-least-once).
+    public var redelivered: [String: Int]?
 
     public init(flow: FlowID, state: FlowRunState, reason: String?, instances: [InstanceStatus], modules: [ModuleStatus],
                 breakpoints: [Breakpoint] = [], pausedAt: PausedAt? = nil) {

@@ -282,7 +282,13 @@ public actor RunnerHost {
     }
 
     public func status(_ id: FlowID) async throws -> FlowRunStatus {
-        try await run(id).status()
+        var status = try await run(id).status()
+        let peers = dataPath.peers
+        if let counters = try? await dataPath.loop.submit({ peers.counters(flow: id) }).get() {
+            status.staleFrames = counters.staleFrames
+            status.redelivered = counters.redelivered.isEmpty ? nil : Dictionary(uniqueKeysWithValues: counters.redelivered.map { ($0.key.rawValue, $0.value) })
+        }
+        return status
     }
 
     public func status() async -> [FlowRunStatus] {

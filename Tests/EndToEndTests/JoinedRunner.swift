@@ -35,12 +35,22 @@ final class JoinedRunner: Sendable {
 
     /// SIGTERM (its runtimes are reaped), then SIGKILL if it lingers; removes its directories.
     func stop() async {
+        await stopProcess()
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+        try? FileManager.default.removeItem(atPath: runtimeDirectory)
+    }
+
+    /// SIGTERM, then SIGKILL if it lingers; keeps its directories.
+    func stopProcess() async {
         if process.exitStatus == nil {
             process.signal(SIGTERM)
             if (try? await process.waitForExit(timeout: .seconds(15))) == nil { await process.terminate() }
         }
-        try? FileManager.default.removeItem(atPath: stateDirectory)
-        try? FileManager.default.removeItem(atPath: runtimeDirectory)
+    }
+
+    /// What is left in its fifo directory (the directories of runtime processes not cleaned up).
+    func fifoLeftovers() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: runtimeDirectory + "/polyflow")) ?? []
     }
 }
 

@@ -47,13 +47,13 @@ final class PolyflowServer: Sendable {
     }
 
     static func start(flows: [String] = [], stateDirectory: String? = nil, runtimeDirectory: String? = nil,
-                      extraArguments: [String] = [], environment: [String: String] = [:]) async throws -> PolyflowServer {
+                      extraArguments: [String] = [], environment: [String: String] = [:], port: Int = 0) async throws -> PolyflowServer {
         let state = stateDirectory ?? tempDirectory("state")
         let runtime = runtimeDirectory ?? tempDirectory("run")
         var env = environment
         env["XDG_RUNTIME_DIR"] = runtime
         env["POLYFLOW_RUNTIMES"] = Repo.root + "/runtimes"
-        let process = try ChildProcess(Repo.flowctl, ["serve", "--port", "0", "--state-dir", state] + extraArguments + flows,
+        let process = try ChildProcess(Repo.flowctl, ["serve", "--port", "\(port)", "--state-dir", state] + extraArguments + flows,
                                        environment: env)
         let line: String
         do {

@@ -21,11 +21,17 @@ enum FlowStatusMerge {
         else if states.contains(.stopped) { state = .stopped }
         else { state = .deployed }
         let reasons = parts.compactMap(\.reason) + unplaced
-        return FlowRunStatus(
+        var redelivered: [String: Int] = [:]
+        for part in parts { for (m, n) in part.redelivered ?? [:] { redelivered[m, default: 0] += n } }
+        let stale = parts.reduce(0) { $0 + ($1.staleFrames ?? 0) }
+        var merged = FlowRunStatus(
             flow: flow.id, state: state, reason: reasons.isEmpty ? nil : reasons.joined(separator: "; "),
             instances: parts.flatMap(\.instances),
             modules: flow.modules.compactMap { modules[$0.id] },
             breakpoints: parts.flatMap(\.breakpoints).sorted { $0.module < $1.module },
             pausedAt: parts.compactMap(\.pausedAt).first)
+        merged.staleFrames = stale
+        merged.redelivered = redelivered
+        return merged
     }
 }

@@ -34,6 +34,7 @@ final class PeerRouter: @unchecked Sendable {
     private var dirty: Set<StreamEnd> = []
     /// Frames refused because their generation is not the one the module runs at here (or it does not run here).
     private(set) var staleFrames = 0
+    private var staleByFlow: [FlowID: Int] = [:]
     /// Frames sent again after their target moved, per module: an upper bound of the duplicates.
     private(set) var redelivered: [FlowModuleID: Int] = [:]
 
@@ -231,6 +232,7 @@ final class PeerRouter: @unchecked Sendable {
             let endpoint = Endpoint(module: frame.module, port: frame.port)
             guard let target = inputs[frame.flow]?[endpoint], gens[frame.flow]?[frame.module] == frame.gen else {
                 staleFrames += 1
+                staleByFlow[frame.flow, default: 0] += 1
                 logger.warning("refused a frame for \(frame.flow)/\(endpoint) at generation \(frame.gen): the module does not run here at that generation")
                 stream.complete(seq)
                 continue
@@ -282,4 +284,11 @@ final class PeerRouter: @unchecked Sendable {
     }
 
     var counters: Counters { Counters(staleFrames: staleFrames, redelivered: redelivered) }
+
+    /// One flow's counters: stale frames refused here, frames sent again per target module.
+    func counters(flow: FlowID) -> (staleFrames: Int, redelivered: [ModuleID: Int]) {
+        var r: [ModuleID: Int] = [:]
+        for (key, n) in redelivered where key.flow == flow && n > 0 { r[key.module] = n }
+        return (staleByFlow[flow] ?? 0, r)
+    }
 }

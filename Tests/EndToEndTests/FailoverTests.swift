@@ -1,0 +1,110 @@
+import FlowModel
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+/// Runners that die, and a dispatcher that dies, under load: nothing injected is lost.
+@Suite(.timeLimit(.minutes(5))) struct FailoverTests {
+    let chain = RunnersTests.chain(mid: RunnersTests.mid(tags: ["gpu"]))
+
+    func seqs(_ tail: ChildProcess) -> [Int] {
+        tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"]?["seq"]?.intValue }
+    }
+
+    func inject(_ server: PolyflowServer, start: Int, count: Int) async throws {
+        let reply = try await server.rpc("inject", ["flowModuleId": "span/gen", "payload": ["start": .int(start), "count": .int(count)]])
+        #expect(reply["result"] == true, "\(reply)")
+    }
+
+    @Test func killMinus9OfARunnerUnderLoadMovesItsModulesAndLosesNothing() async throws {
+        try await withRunners(runners: [("gpu-1", ["gpu"]), ("gpu-2", ["gpu"])]) { server, runners in
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            let perBatch = 200
+            let stop = NIOLockedValueBox(false)
+            let load = Task { () -> Int in
+                var batches = 0
+                while !stop.withLockedValue({ $0 }) {
+                    try await eventually("the flow keeps up", timeout: .seconds(60)) { Set(seqs(tail)).count >= (batches - 5) * perBatch }
+                    try await inject(server, start: batches * perBatch, count: perBatch)
+                    batches += 1
+                }
+                return batches
+            }
+            try await eventually("load flows", timeout: .seconds(60)) { Set(seqs(tail)).count >= 3 * perBatch }
+            let before = tail.stdout.count
+            let killed = ContinuousClock.now
+            runners[0].process.signal(SIGKILL)
+            try await eventually("mid moves to gpu-2", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-2" }
+            try await eventually("outputs again", timeout: .seconds(60)) { tail.stdout.count > before + perBatch }
+            let recovered = ContinuousClock.now - killed
+            stop.withLockedValue { $0 = true }
+            let total = try await load.value * perBatch
+            try? await eventually("every message", timeout: .seconds(90)) { Set(seqs(tail)).count >= total }
+            let missing = Set(0..<total).subtracting(seqs(tail)).sorted()
+            #expect(missing.isEmpty, "\(missing.count) of \(total) lost, e.g. \(missing.prefix(10))")
+            let lost = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }
+            #expect(lost?["state"] == "lost")
+            print("failover: kill -9 of gpu-1 → outputs again after \(recovered); \(seqs(tail).count - total) delivered twice of \(total)")
+        }
+    }
+
+    @Test func killMinus9OfTheDispatcherWithTwoRunnersJoinedThenTheyReconnectAndTheFlowRunsAgain() async throws {
+        let state = tempDirectory("failover-state")
+        let first = try await PolyflowServer.start(stateDirectory: state)
+        let port = Int(first.url.split(separator: ":").last!)!
+        var runners: [JoinedRunner] = []
+        var second: PolyflowServer?
+        do {
+            runners.append(try await JoinedRunner.start(joining: first, name: "gpu-1", tags: ["gpu"]))
+            runners.append(try await JoinedRunner.start(joining: first, name: "cpu-1", tags: ["cpu"]))
+            #expect(try await first.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            #expect(try await first.runnersOfModules("span")["mid"] == "gpu-1")
+            first.process.signal(SIGKILL)
+            _ = try await first.process.waitForExit()
+            second = try await PolyflowServer.start(stateDirectory: state, runtimeDirectory: first.runtimeDirectory, port: port)
+            let server = second!
+            try await eventually("both runners are back", timeout: .seconds(30)) {
+                let list = try await server.rpc("listRunners")["result"]?.arrayValue ?? []
+                return ["gpu-1", "cpu-1"].allSatisfy { id in list.contains { $0["id"]?.stringValue == id && $0["state"] == "live" } }
+            }
+            try await eventually("mid on gpu-1 again", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            try await inject(server, start: 0, count: 100)
+            try await eventually("the flow runs again", timeout: .seconds(60)) { Set(seqs(tail)) == Set(0..<100) }
+        } catch {
+            for r in runners { await r.stop() }
+            await second?.cleanUp()
+            await first.cleanUp()
+            throw error
+        }
+        for r in runners { await r.stop() }
+        await second?.cleanUp()
+        await first.cleanUp()
+    }
+
+    @Test func aRunnerThatJoinsAndLeaves20TimesUnderLoadLosesNothingAndLeavesNothingBehind() async throws {
+        try await withServer { server in
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            let perRound = 50
+            for round in 0..<20 {
+                let runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+                try await eventually("mid on gpu-1 (round \(round))", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
+                try await inject(server, start: round * perRound, count: perRound)
+                await runner.stopProcess()
+                #expect(runner.process.exitStatus == 0, "round \(round): the runner exits cleanly on SIGTERM")
+                #expect(runner.fifoLeftovers().isEmpty, "round \(round): \(runner.fifoLeftovers())")
+                await runner.stop()
+                try await eventually("mid back on local (round \(round))", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "local" }
+            }
+            let total = 20 * perRound
+            try await eventually("every message", timeout: .seconds(90)) { Set(seqs(tail)).count >= total }
+            #expect(Set(seqs(tail)) == Set(0..<total))
+        }
+    }
+}
