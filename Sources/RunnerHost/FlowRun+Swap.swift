@@ -72,7 +72,7 @@ extension FlowRun {
     /// its slots or its routes as `configure` gives them (host-side targets
     /// may change without the runtime noticing), or it is retired.
     static func runtimeChanges(_ old: InstancePlan, in newPlan: FlowPlan, flow: FlowID) -> Bool {
-        guard let new = newPlan.instances.first(where: { $0.runtime == old.runtime }) else { return true }
+        guard let new = newPlan.instances.first(where: { $0.key == old.key }) else { return true }
         return HostMessage.Configure(flow: flow, instance: old, states: [:], runInit: [])
             != HostMessage.Configure(flow: flow, instance: new, states: [:], runInit: [])
     }
@@ -80,7 +80,7 @@ extension FlowRun {
     /// Swaps the instances that stay, starts those of new runtimes, stops
     /// those left empty; returns the links of the new plan, in its order.
     private func rewire(oldPlan: FlowPlan, newPlan: FlowPlan, diff: FlowDiff, moved: [ModuleID: JSONValue]) async -> [InstanceLink] {
-        let oldByKind = Dictionary(uniqueKeysWithValues: oldPlan.instances.enumerated().map { ($1.runtime, $0) })
+        let oldByKind = Dictionary(uniqueKeysWithValues: oldPlan.instances.enumerated().map { ($1.key, $0) })
         let added = Set(diff.added)
         var newLinks: [InstanceLink] = []
         var newInstances: [RuntimeInstance] = []
@@ -95,10 +95,10 @@ extension FlowRun {
         }
         for instancePlan in newPlan.instances {
             let kind = instancePlan.runtime
-            if let i = oldByKind[kind] {
+            if let i = oldByKind[instancePlan.key] {
                 let instance = instances[i]
-                let load = diff.toLoad(in: kind, new: newPlan.flow)
-                let drop = diff.toDrop(in: kind, old: oldPlan.flow)
+                let load = diff.toLoad(in: instancePlan.key, new: newPlan.flow)
+                let drop = diff.toDrop(in: instancePlan.key, old: oldPlan.flow)
                 if Self.runtimeChanges(oldPlan.instances[i], in: newPlan, flow: newPlan.flow.id) {
                     let results = await instance.swap(to: instancePlan, load: load, remove: drop,
                                                       states: moved.filter { load.contains($0.key) },
@@ -129,7 +129,7 @@ extension FlowRun {
             }
         }
         // The plan and records change now; the links are rewired on the loop in `release`.
-        let retired = oldPlan.instances.enumerated().filter { newPlan.instances.map(\.runtime).contains($0.element.runtime) == false }.map { instances[$0.offset] }
+        let retired = oldPlan.instances.enumerated().filter { newPlan.instances.map(\.key).contains($0.element.key) == false }.map { instances[$0.offset] }
         plan = newPlan
         instances = newInstances
         instanceStatus = newStatus
@@ -151,7 +151,7 @@ extension FlowRun {
             records[id] = record
         }
         for failure in failures { records[failure.module]?.state = .loadError }
-        for (i, instance) in newInstances.enumerated() where oldByKind[newPlan.instances[i].runtime] == nil {
+        for (i, instance) in newInstances.enumerated() where oldByKind[newPlan.instances[i].key] == nil {
             do {
                 let results = try await instance.start()
                 for (m, r) in results where !r.ok { records[m]?.state = .loadError; _ = r }

@@ -21,6 +21,12 @@ public enum RunnerCommand: Sendable, Codable {
     /// One step of one flow, or of every paused flow.
     case step(FlowID?)
     case resume(FlowID)
+    /// The runner's dependency environments (of one runtime, or all).
+    case listEnvironments(RuntimeKind?)
+    /// Builds the environment of a dependency list, unless it exists.
+    case installEnvironment(RuntimeKind, dependencies: [String])
+    /// Deletes an environment; refused while a deployed module uses it.
+    case removeEnvironment(EnvironmentID)
 }
 
 /// A runner's answer to one `RunnerCommand`.
@@ -31,6 +37,8 @@ public enum RunnerReply: Sendable, Codable {
     case bool(Bool)
     /// `{ "flow/module": {inputStates, outputStates, errors, state} }`
     case step(JSONValue)
+    case environments([EnvironmentInfo])
+    case environment(EnvironmentID)
     /// `code` is a `RunnerError.code`; `message` is the one-line reason for the user.
     case failure(code: String, message: String)
 }
@@ -59,9 +67,19 @@ extension RunnerHost {
                 return .step(try await step(flow))
             case .resume(let flow):
                 return .bool(try await run(flow).resume())
+            case .listEnvironments(let runtime):
+                return .environments(await listEnvironments(runtime: runtime))
+            case .installEnvironment(let runtime, let dependencies):
+                return .environment(try await installEnvironment(runtime: runtime, dependencies: dependencies))
+            case .removeEnvironment(let id):
+                try await removeEnvironment(id)
             }
             return .ok
         } catch let error as RunnerError {
+            return .failure(code: error.code, message: error.description)
+        } catch let error as EnvironmentError {
+            return .failure(code: error.code, message: error.description)
+        } catch let error as EnvironmentDeployError {
             return .failure(code: error.code, message: error.description)
         } catch {
             return .failure(code: "internal", message: "\(error)")

@@ -20,7 +20,9 @@ public actor RunnerHost {
     private var located = false
     /// The search for runtimes under way (callers that arrive meanwhile wait for the same one).
     private var locating: Task<[RuntimeInfo], Never>?
-    private var flows: [FlowID: FlowRun] = [:]
+    var flows: [FlowID: FlowRun] = [:]
+    /// The dependency environments of this runner (see `RunnerHost+Environments`).
+    let environments: EnvironmentStore
 
     public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
                 events: @escaping @Sendable (RunnerEvent) -> Void) {
@@ -28,6 +30,9 @@ public actor RunnerHost {
         self.locator = RuntimeLocator(searchPath: configuration.searchPath, runtimesDirectory: configuration.runtimesDirectory)
         self.logger = logger
         self.emit = events
+        self.environments = EnvironmentStore(root: configuration.environmentsDirectory, searchPath: configuration.searchPath,
+                                             timeLimit: configuration.installTimeLimit, logger: logger,
+                                             progress: { events(.dependencies($0)) })
         self.dataPath = DataPath(loop: eventLoop) { flow, source, payload in
             events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
         }
@@ -77,6 +82,8 @@ public actor RunnerHost {
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
         }
+        // Missing environments are built before anything changes: a failed install leaves the running version as it is.
+        try await prepareEnvironments(for: flow)
         let plan = FlowPlan(flow: flow)
         let old = flows[flow.id]
         let breakpoints = breakpoints.filter { flow.module($0.module) != nil }
