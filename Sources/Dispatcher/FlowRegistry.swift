@@ -187,6 +187,9 @@ public actor FlowRegistry {
 
     public var runnerID: String { runner.runnerID }
 
+    /// Passes a command that concerns no flow (dependency environments) to the runner.
+    func sendToRunner(_ command: RunnerCommand) async -> RunnerReply { await runner.send(command) }
+
     // MARK: module states
 
     /// Saves each flow's module states where they changed since the last save.

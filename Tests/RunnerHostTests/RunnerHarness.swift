@@ -23,7 +23,8 @@ struct RunnerHarness {
         fifoDirectory = NSTemporaryDirectory() + "polyflow-test-\(UUID().uuidString.prefix(8))"
         let configuration = RunnerConfiguration(
             fifoDirectory: fifoDirectory, runtimesDirectory: runtimesDirectory, searchPath: searchPath,
-            maxFrameBytes: maxFrameBytes, window: window, queueBound: queueBound)
+            maxFrameBytes: maxFrameBytes, window: window, queueBound: queueBound,
+            environmentsDirectory: fifoDirectory + "-environments")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let recorder = recorder
