@@ -36,6 +36,7 @@ struct RunnerHarness {
     func shutdown() async {
         await host.shutdown()
         rmdir(fifoDirectory)
+        try? FileManager.default.removeItem(atPath: fifoDirectory + "-environments")
     }
 
     var fifoEntries: [String] { (try? FileManager.default.contentsOfDirectory(atPath: fifoDirectory)) ?? [] }
