@@ -1,3 +1,5 @@
+import Foundation
+
 /// The form of one `dependencies` entry: what the validator accepts before
 /// anything reaches an installer. Entries are never options (`-…`), never
 /// span lines and never name a relative path (the server has no directory
@@ -41,7 +43,7 @@ public enum DependencySpec {
             return "\"\(text.clipped())\" must start with a project name, as in \"requests==2.32.3\""
         }
         if let at = requirement.range(of: " @ ") ?? requirement.range(of: "@") {
-            let url = requirement[at.upperBound...].trimmingCharacters(in: " ")
+            let url = requirement[at.upperBound...].trimming(" ")
             return url.contains("://") ? nil : "\"\(text.clipped())\": after \"@\" comes a URL, as in \"pkg @ https://host/pkg.whl\""
         }
         let allowed = Set("<>=!~.,*+-_[] ".unicodeScalars)
@@ -77,7 +79,7 @@ public enum DependencySpec {
 }
 
 private extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
+    func trimming(_ set: String) -> String {
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }

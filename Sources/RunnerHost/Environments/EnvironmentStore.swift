@@ -71,13 +71,13 @@ public actor EnvironmentStore {
     /// Every complete environment here, with its size.
     public func list(runtime: RuntimeKind? = nil) -> [(manifest: EnvironmentInfo, ready: Bool)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.root)) ?? []
-        var out: [(EnvironmentInfo, Bool)] = []
+        var out: [(manifest: EnvironmentInfo, ready: Bool)] = []
         for name in names.sorted() {
             guard let id = EnvironmentID(parsing: name), let m = Self.manifest(in: layout.directory(id)) else { continue }
             if let runtime, m.runtime != runtime { continue }
             let ready = FileManager.default.fileExists(atPath: "\(layout.directory(id))/\(EnvironmentLayout.readyMarker)")
-            out.append((EnvironmentInfo(id: id, runtime: m.runtime, dependencies: m.dependencies, size: Self.size(of: layout.directory(id)),
-                                        created: m.created, modules: [], runner: "local", installer: m.installer), ready))
+            out.append((manifest: EnvironmentInfo(id: id, runtime: m.runtime, dependencies: m.dependencies, size: Self.size(of: layout.directory(id)),
+                                        created: m.created, modules: [], runner: "local", installer: m.installer), ready: ready))
         }
         return out
     }
@@ -95,7 +95,7 @@ public actor EnvironmentStore {
         let id = set.id
         let started = ContinuousClock.now
         let emit = self.emit
-        func progress(_ phase: EnvironmentProgress.Phase, _ text: String?) {
+        @Sendable func progress(_ phase: EnvironmentProgress.Phase, _ text: String?) {
             emit(EnvironmentProgress(environment: id, runtime: set.runtime, phase: phase, text: text, flow: flow, modules: modules))
         }
         serial += 1
@@ -116,7 +116,8 @@ public actor EnvironmentStore {
                     throw EnvironmentError.installFailed(id, installer: tool, status: "\(outcome.exit)", tail: outcome.tail)
                 }
             }
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+            let took = ContinuousClock.now - started
+            let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
             let manifest = EnvironmentManifest(id: id, runtime: set.runtime, dependencies: set.dependencies, interpreter: Self.interpreter(runtime),
                                                installer: installerName, created: Date(), buildSeconds: seconds)
             let encoder = JSONEncoder()
@@ -129,7 +130,7 @@ public actor EnvironmentStore {
             guard rename(workDir, target) == 0 else {
                 throw EnvironmentError.filesystem("cannot move \(workDir) to \(target): \(String(cString: strerror(errno)))")
             }
-            progress(.ok, String(format: "environment %@ ready in %.1f s", id.rawValue, seconds))
+            progress(.ok, "environment \(id) ready in \((seconds * 10).rounded() / 10) s")
         } catch {
             try? FileManager.default.removeItem(atPath: workDir)
             let reason = (error as? EnvironmentError)?.description ?? "\(error)"

@@ -7,8 +7,9 @@ extension RunnerHost {
     /// a few file checks. Throws `EnvironmentDeployError` naming the modules
     /// of the first set that failed, with the installer's last lines.
     func prepareEnvironments(for flow: FlowDocument) async throws {
-        var users: [DependencySet: [ModuleID]] = [:]
-        for m in flow.modules { if let set = m.dependencySet { users[set, default: []].append(m.id) } }
+        let users = flow.modules.reduce(into: [DependencySet: [ModuleID]]()) { users, m in
+            if let set = m.dependencySet { users[set, default: []].append(m.id) }
+        }
         guard !users.isEmpty else { return }
         let runtimes = Dictionary(uniqueKeysWithValues: await listRuntimes().map { ($0.id, $0) })
         let store = environments
@@ -38,7 +39,7 @@ extension RunnerHost {
     /// The environments on this runner, with the deployed modules that use each.
     public func listEnvironments(runtime: RuntimeKind?) async -> [EnvironmentInfo] {
         let users = await environmentUsers()
-        return await environments.list(runtime: runtime).filter(\.ready).map { entry in
+        return await environments.list(runtime: runtime).filter { $0.ready }.map { entry in
             var info = entry.manifest
             info.modules = users[info.id] ?? []
             return info
