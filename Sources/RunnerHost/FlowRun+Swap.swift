@@ -120,8 +120,13 @@ extension FlowRun {
                 let instance = Self.makeInstance(instancePlan, link: link, flow: newPlan.flow.id, runtimes: runtimes,
                                                  configuration: configuration, locator: locator, states: moved,
                                                  runInit: added, logger: logger, reports: reportsContinuation)
-                // Connected before it starts, so that it gets its routes.
-                try? await dataPath.loop.submit { link.beginHold(drain: []) }.get()
+                // Connected before it starts, so that it gets its routes (and a
+                // data path: its channel flushes through it from the first read).
+                let dataPath = self.dataPath
+                try? await dataPath.loop.submit {
+                    link.dataPath = dataPath
+                    link.beginHold(drain: [])
+                }.get()
                 newLinks.append(link)
                 newInstances.append(instance)
                 newStatus.append(InstanceStatus(runtime: kind, state: .starting, pid: nil, restarts: 0, reason: nil,

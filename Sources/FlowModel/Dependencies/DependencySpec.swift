@@ -28,7 +28,11 @@ public enum DependencySpec {
 
     /// A path, file or URL rather than a package name.
     static func isLocation(_ text: String) -> Bool {
-        text.hasPrefix("/") || text.hasPrefix(".") || text.hasPrefix("~") || text.hasPrefix("file:") || text.contains("://")
+        if let at = text.firstIndex(of: "@"), at != text.startIndex,
+           text[..<at].allSatisfy({ $0.isLetter || $0.isNumber || "._- ".contains($0) }) {
+            return false  // `name @ url`: a requirement that says where its package is
+        }
+        return text.hasPrefix("/") || text.hasPrefix(".") || text.hasPrefix("~") || text.hasPrefix("file:") || text.contains("://")
             || text.hasSuffix(".whl") || text.hasSuffix(".tgz") || text.hasSuffix(".tar.gz") || text.hasSuffix(".zip")
     }
 
