@@ -44,16 +44,14 @@ extension RPCMethods {
 
     /// The list, checked entry by entry like a module's `dependencies`.
     static func dependencyList(_ json: JSONValue, runtime: RuntimeKind, method: String) throws -> [String] {
-        let module: JSONValue = .object(["id": "m", "runtime": .string(runtime.rawValue), "code": "", "dependencies": json])
-        do {
-            let flow = try FlowValidator().validate(.object(["id": "install", "modules": .array([module]), "connections": .array([])]))
-            let list = flow.modules[0].dependencies
-            guard !list.isEmpty else { throw APIError.invalidParams("\(method): \"dependencies\" is empty: list at least one package") }
-            return list
-        } catch let error as FlowValidationError {
-            let issues = error.issues.map { "\($0.path.replacingOccurrences(of: "modules[0].", with: "")): \($0.reason)" }
-            throw APIError(code: -32602, message: "invalid params: \(method): " + issues.joined(separator: "; "),
-                           data: .object(["code": "invalid-dependencies", "issues": .array(issues.map { .string($0) })]))
+        let (list, issues) = DependencySpec.check(json, runtime: runtime)
+        guard issues.isEmpty else {
+            let lines = issues.map(\.description)
+            throw APIError(code: -32602, message: "invalid params: \(method): " + lines.joined(separator: "; "),
+                           data: .object(["code": "invalid-dependencies", "issues": .array(issues.map {
+                               .object(["path": .string($0.path), "reason": .string($0.reason)]) })]))
         }
+        guard !list.isEmpty else { throw APIError.invalidParams("\(method): \"dependencies\" is empty: list at least one package") }
+        return list
     }
 }

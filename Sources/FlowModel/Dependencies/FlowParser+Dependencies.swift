@@ -38,3 +38,13 @@ extension FlowParser {
         return entries
     }
 }
+
+extension DependencySpec {
+    /// Checks a dependency list given on its own (`installDependencies`) by
+    /// the rules of a module's `dependencies`; paths in the issues start at `dependencies`.
+    public static func check(_ json: JSONValue, runtime: RuntimeKind) -> (dependencies: [String], issues: [ValidationIssue]) {
+        var parser = FlowParser()
+        let list = parser.dependencyList(json, runtime: runtime, at: "dependencies")
+        return (list, parser.issues)
+    }
+}
