@@ -3,15 +3,29 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 
-/// Calls one API method over the WebSocket at `/rpc` after subscribing to
-/// `dependencies` events, and shows each install line on stderr as it comes
-/// (`[python3-3f2a…] Collecting requests==2.32.3`), then the call's result.
-/// Used by the commands that may install packages; a call has no time limit
-/// here (an install can take minutes), unlike `POST /rpc`.
+/// Calls one API method while showing the dependency installs it causes:
+/// subscribes to `dependencies` events over the WebSocket at `/rpc`, then
+/// makes the call over `POST /rpc` (with no short client time limit: an
+/// install can take minutes), printing each event on stderr as it comes
+/// (`[python3-3f2a…] Collecting requests==2.32.3`). The call goes over HTTP,
+/// not over the socket, because the server answers a socket's requests one
+/// at a time in its read loop: a call of minutes there would keep it from
+/// reading the pongs its keep-alive pings wait for.
 struct ProgressCall {
     var options: ClientOptions
     /// Only the installs for this flow (nil: every install).
     var flow: String?
+    /// How long the call may take with nothing received.
+    var timeout: TimeInterval = 3600
+
+    private enum Item: Sendable {
+        case subscribed
+        case refused(String)
+        case event(JSONValue)
+        case reply(Result<JSONValue, CLIError>)
+        case drained
+        case closed
+    }
 
     func call(_ method: String, _ params: [String: JSONValue]) async throws -> JSONValue {
         var url = options.server.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
@@ -21,33 +35,68 @@ struct ProgressCall {
         var filter: [String: JSONValue] = ["events": .array(["dependencies"])]
         if let flow { filter["flowId"] = .string(flow) }
         let subscribe = JSONValue.object(["jsonrpc": "2.0", "id": .int(1), "method": "subscribe", "params": .object(filter)]).jsonText
-        let request = JSONValue.object(["jsonrpc": "2.0", "id": .int(2), "method": .string(method), "params": .object(params)]).jsonText
+        let client = options.client
+        let timeout = self.timeout
         let box = ReplyBox()
         let logger = Logger(label: "flowctl-progress", factory: { _ in SwiftLogNoOpLogHandler() })
         do {
             _ = try await WebSocketClient.connect(url: url, configuration: WebSocketClientConfiguration(maxFrameSize: 64 << 20), logger: logger) { inbound, outbound, _ in
                 try await outbound.write(.text(subscribe))
-                for try await message in inbound.messages(maxSize: 64 << 20) {
-                    guard case .text(let text) = message, let json = try? JSONValue(parsing: Data(text.utf8)) else { continue }
-                    if json["id"] == .int(1) {
-                        if let error = json["error"] { box.reply = .failure(CLIError(error["message"]?.stringValue ?? error.jsonText)); return }
-                        try await outbound.write(.text(request))  // subscribed: nothing of the install is missed
-                    } else if json["id"] == .int(2) {
-                        if let error = json["error"] {
-                            box.reply = .failure(CLIError(error["message"]?.stringValue ?? error.jsonText))
-                        } else {
-                            box.reply = .success(json["result"] ?? .null)
+                let (items, sink) = AsyncStream.makeStream(of: Item.self)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await message in inbound.messages(maxSize: 64 << 20) {
+                            guard case .text(let text) = message, let json = try? JSONValue(parsing: Data(text.utf8)) else { continue }
+                            if json["id"] == .int(1) {
+                                sink.yield(json["error"].map { .refused($0["message"]?.stringValue ?? $0.jsonText) } ?? .subscribed)
+                            } else if json["method"] == "event", let event = json["params"] {
+                                sink.yield(.event(event))
+                            }
                         }
-                        return
-                    } else if json["method"] == "event", let event = json["params"] {
-                        Self.show(event)
+                        sink.yield(.closed)
                     }
+                    // Builds seen starting whose ok/failed has not arrived yet: the
+                    // call's answer may overtake their last events.
+                    var unfinished = Set<String>()
+                    for await item in items {
+                        switch item {
+                        case .subscribed:
+                            group.addTask {
+                                do { sink.yield(.reply(.success(try await client.call(method, params, timeout: timeout)))) } catch {
+                                    sink.yield(.reply(.failure(error as? CLIError ?? CLIError("\(error)"))))
+                                }
+                            }
+                            continue
+                        case .refused(let message):
+                            box.reply = .failure(CLIError(message))
+                        case .event(let event):
+                            Self.show(event)
+                            let env = event["envId"]?.stringValue ?? ""
+                            switch event["phase"]?.stringValue {
+                            case "started": unfinished.insert(env)
+                            case "ok", "failed": unfinished.remove(env)
+                            default: break
+                            }
+                            if box.reply == nil || !unfinished.isEmpty { continue }
+                        case .reply(let result):
+                            box.reply = result.mapError { $0 as any Error }
+                            if !unfinished.isEmpty {
+                                group.addTask { try? await Task.sleep(for: .seconds(3)); sink.yield(.drained) }
+                                continue
+                            }
+                        case .drained, .closed:
+                            break
+                        }
+                        break
+                    }
+                    try? await outbound.close(.normalClosure, reason: nil)
+                    group.cancelAll()
                 }
             }
         } catch {
-            throw CLIError("cannot reach the Polyflow server at \(url): \(error) — is `flowctl serve` running?")
+            if box.reply == nil { throw CLIError("cannot reach the Polyflow server at \(url): \(error) — is `flowctl serve` running?") }
         }
-        guard let reply = box.reply else { throw CLIError("the server at \(url) closed the connection before answering \(method)") }
+        guard let reply = box.reply else { throw CLIError("the server at \(url) closed the event stream before \(method) was answered") }
         return try reply.get()
     }
 
@@ -66,7 +115,7 @@ struct ProgressCall {
     }
 }
 
-/// The answer the socket handler received (set inside the handler, read after it returned).
+/// The answer, set inside the socket handler and read after it returned.
 final class ReplyBox: @unchecked Sendable {
     var reply: Result<JSONValue, any Error>?
 }
