@@ -1,5 +1,6 @@
 extension ModuleSpec {
-    private enum Keys: String, CodingKey {
+    /// The document's field names (also read by `init(from:)`).
+    enum CodingKeys: String, CodingKey {
         case id, runtime, code, file, inputs, outputs, config, tags, requireTags, timeoutMs, dependencies
     }
 
@@ -7,7 +8,7 @@ extension ModuleSpec {
     /// documents and runner-protocol messages of modules without packages
     /// are byte for byte what they were before dependencies existed.
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
+        var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(runtime, forKey: .runtime)
         try c.encodeIfPresent(code, forKey: .code)
