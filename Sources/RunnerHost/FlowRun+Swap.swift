@@ -130,7 +130,7 @@ extension FlowRun {
                 newLinks.append(link)
                 newInstances.append(instance)
                 newStatus.append(InstanceStatus(runtime: kind, state: .starting, pid: nil, restarts: 0, reason: nil,
-                                                modules: instancePlan.modules.map(\.id)))
+                                                modules: instancePlan.modules.map(\.id), environment: instancePlan.key.environment))
             }
         }
         // The plan and records change now; the links are rewired on the loop in `release`.

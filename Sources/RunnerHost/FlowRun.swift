@@ -80,7 +80,8 @@ actor FlowRun {
                               locator: locator, states: states, runInit: runInit, logger: logger, reports: continuation)
         }
         self.instanceStatus = plan.instances.map {
-            InstanceStatus(runtime: $0.runtime, state: .stopped, pid: nil, restarts: 0, reason: nil, modules: $0.modules.map(\.id))
+            InstanceStatus(runtime: $0.runtime, state: .stopped, pid: nil, restarts: 0, reason: nil, modules: $0.modules.map(\.id),
+                           environment: $0.key.environment)
         }
         for m in plan.flow.modules {
             var record = ModuleRecord(id: m.id, runtime: m.runtime)

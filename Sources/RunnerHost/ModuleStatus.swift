@@ -55,6 +55,8 @@ public struct InstanceStatus: Sendable, Codable {
     public var restarts: Int
     public var reason: String?
     public var modules: [ModuleID]
+    /// The dependency environment the instance runs in, if its modules have dependencies.
+    public var environment: EnvironmentID? = nil
 }
 
 /// The runner's view of one flow.

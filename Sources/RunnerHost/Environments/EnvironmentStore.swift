@@ -22,6 +22,7 @@ public actor EnvironmentStore {
     private let emit: @Sendable (EnvironmentProgress) -> Void
     private var building: [EnvironmentID: Task<Void, any Error>] = [:]
     private var swept = false
+    private var saidInstaller = false
     private var serial = 0
 
     public init(root: String, searchPath: String, timeLimit: Duration, logger: Logger,
@@ -101,6 +102,10 @@ public actor EnvironmentStore {
         serial += 1
         let workDir = "\(layout.buildingDirectory)/\(id.rawValue)-\(getpid())-\(serial)"
         let installerName = installers.name(for: set.runtime)
+        if set.runtime == .python3, installers.python == .pip, !saidInstaller {
+            saidInstaller = true
+            logger.notice("uv is not on the search path: Python environments are built with pip (about 5x slower; `pip install uv` or POLYFLOW_UV=/path/to/uv speeds them up)")
+        }
         progress(.started, "building \(id) with \(installerName): \(set.dependencies.joined(separator: " "))")
         logger.info("building environment", metadata: ["environment": "\(id)", "installer": "\(installerName)",
                                                         "dependencies": "\(set.dependencies)"])
