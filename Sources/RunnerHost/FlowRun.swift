@@ -5,7 +5,8 @@ import NIOCore
 import PipeBridge
 
 /// One deployed flow on this runner: its plan, its links on the event loop,
-/// one supervised runtime instance per runtime kind, and the modules' records.
+/// one supervised runtime instance per `InstanceKey` (runtime kind and
+/// dependency environment), and the modules' records.
 actor FlowRun {
     /// The plan, links, instances and statuses line up index by index; a hot swap replaces them together.
     var plan: FlowPlan

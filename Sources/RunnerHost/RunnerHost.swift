@@ -6,7 +6,8 @@ import NIOPosix
 import PipeBridge
 
 /// Runs the modules of flows on local runtime instances. One instance per
-/// (flow, runtime), so a crash in one flow touches no other.
+/// (flow, `InstanceKey`): per runtime, and per dependency environment for
+/// modules with `dependencies`. A crash in one flow touches no other.
 ///
 /// The dispatcher talks to it through `RunnerCommand`s (see `LocalRunnerLink`),
 /// the same messages a remote runner will receive over WebSocket.

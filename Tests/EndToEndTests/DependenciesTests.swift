@@ -86,6 +86,28 @@ import Testing
         }
     }
 
+    @Test func twoFlowsDeployedAtOnce_withOneNewSet_buildItOnce() async throws {
+        let p = try Packages()
+        defer { p.cleanUp() }
+        try await withServer { server in
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "--events", "dependencies"], environment: ["FLOWCTL_SERVER": server.url])
+            defer { Task { await tail.terminate() } }
+            try await tail.waitForStderr("following") { $0.contains("following") }
+            func flow(_ id: String) -> JSONValue { ["id": .string(id), "modules": [Self.pyModule("m", [p.v2])]] }
+            async let first = server.rpc("addOrUpdateFlow", ["flow": flow("twin1")])
+            async let second = server.rpc("addOrUpdateFlow", ["flow": flow("twin2")])
+            let replies = try await [first, second]
+            #expect(replies.allSatisfy { $0["result"] == true }, "\(replies)")
+            try await tail.waitForStdout("ok") { $0.contains("\"phase\":\"ok\"") }
+            #expect(tail.stdout.filter { $0.contains("\"phase\":\"started\"") }.count == 1, "\(tail.stdout)")
+            let list = try await server.rpc("listDependencies")["result"]!.arrayValue!
+            #expect(list.count == 1)
+            #expect(Set(list[0]["modules"]!.arrayValue!.compactMap(\.stringValue)) == ["twin1/m", "twin2/m"])
+            let status = try await server.rpc("getFlow", ["flowId": "twin1"])["result"]!
+            #expect(status["instances"]?.arrayValue?.first?["environment"]?.stringValue == list[0]["id"]?.stringValue)
+        }
+    }
+
     @Test func failedInstall_failsTheCallNamingTheModule_andTheRunningVersionGoesOn() async throws {
         let p = try Packages()
         defer { p.cleanUp() }
