@@ -108,6 +108,32 @@ import Testing
         }
     }
 
+    /// An install longer than two of the server's WebSocket keep-alive pings
+    /// (20 s each): `flowctl` follows it to the end. The "uv" here is a
+    /// script (`POLYFLOW_UV`) that talks for 45 s, then installs with pip.
+    @Test func anInstallOfMinutes_isFollowedToItsEnd() async throws {
+        let p = try Packages()
+        defer { p.cleanUp() }
+        let uv = p.dir + "/slow-uv"
+        try """
+        #!/bin/sh
+        # called as: uv pip install --python TARGET --no-progress SPEC...
+        target="$4"; shift 5
+        for i in 1 2 3 4 5 6 7 8 9; do echo "slow installer: step $i"; sleep 5; done
+        exec python3 -m pip --python "$target" install --disable-pip-version-check "$@"
+        """.write(toFile: uv, atomically: true, encoding: .utf8)
+        chmod(uv, 0o755)
+        try await withServer(environment: ["POLYFLOW_UV": uv]) { server in
+            let install = try ChildProcess(Repo.flowctl, ["installDependencies", "python3", p.v1], environment: ["FLOWCTL_SERVER": server.url])
+            let status = try await install.waitForExit(timeout: .seconds(240))
+            #expect(status == 0, "\(install.stderr)")
+            #expect(install.stderr.contains { $0.contains("slow installer: step 9") }, "\(install.stderr)")
+            #expect(install.stderr.contains { $0.contains("] ok: ") }, "\(install.stderr)")
+            let list = try await server.rpc("listDependencies")["result"]!.arrayValue!
+            #expect(list.map { $0["installer"] } == ["uv"])
+        }
+    }
+
     @Test func failedInstall_failsTheCallNamingTheModule_andTheRunningVersionGoesOn() async throws {
         let p = try Packages()
         defer { p.cleanUp() }
