@@ -126,6 +126,23 @@ import Testing
         #expect(try await store.ensure(set, runtime: python) == true)
     }
 
+    /// The one test that needs the network: a small real package from PyPI.
+    @Test func pythonEnvironment_fromPyPI_isBuilt() async throws {
+        let dir = LocalPackages.temporaryDirectory("env-pypi")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (store, _) = makeStore(root: dir + "/environments")
+        let set = DependencySet(runtime: .python3, dependencies: ["six==1.16.0"])
+        do {
+            try await store.ensure(set, runtime: python)
+        } catch {
+            Issue.record("installing six==1.16.0 from PyPI failed: is https://pypi.org reachable from this machine (proxy, offline CI)? The installer said: \(error)")
+            return
+        }
+        let launch = EnvironmentLayout(root: dir + "/environments").launch(for: InstanceKey(runtime: .python3, environment: set.id))
+        let version = try LocalPackages.run(launch.executable!, ["-c", "import six; print(six.__version__)"])
+        #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "1.16.0")
+    }
+
     @Test func nodeEnvironment_fromALocalDirectoryAndTarball_isRequirable() async throws {
         let dir = LocalPackages.temporaryDirectory("env-node")
         defer { try? FileManager.default.removeItem(atPath: dir) }
