@@ -5,7 +5,7 @@ import RunnerHost
 
 /// The kinds of events a subscriber can ask for.
 public enum EventKind: String, Sendable, CaseIterable {
-    case output, error, log, state, debug, swap
+    case output, error, log, state, debug, swap, dependencies
 }
 
 /// Fans runner events out to subscribers as JSON text. Each subscriber has a
@@ -64,6 +64,7 @@ public final class EventHub: Sendable {
         case .flowState, .instanceState: .state
         case .paused, .stepped, .resumed: .debug
         case .swapped: .swap
+        case .dependencies: .dependencies
         }
     }
 
@@ -103,7 +104,16 @@ public final class EventHub: Sendable {
             func ids(_ list: [ModuleID]) -> JSONValue { .array(list.map { .string($0.rawValue) }) }
             return JSONValue.object(["type": "swapped", "flowId": .string(flow.rawValue), "revision": revision.map { .int($0) } ?? .null,
                                      "changed": ids(changed), "added": ids(added), "removed": ids(removed), "moved": ids(moved)]).jsonText
+        case .dependencies(let progress):
+            return json(progress)
         }
+    }
+
+    static func json(_ p: EnvironmentProgress) -> String {
+        JSONValue.object(["type": "dependencies", "flowId": p.flow.map { .string($0.rawValue) } ?? .null,
+                          "envId": .string(p.environment.rawValue), "runtime": .string(p.runtime.rawValue),
+                          "phase": .string(p.phase.rawValue), "text": p.text.map { .string($0) } ?? .null,
+                          "modules": .array(p.modules.map { .string($0.rawValue) })]).jsonText
     }
 
     static func quote(_ s: String) -> String { JSONValue.string(s).jsonText }

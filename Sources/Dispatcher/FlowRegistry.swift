@@ -244,6 +244,15 @@ public actor FlowRegistry {
         await directory.runtimes()
     }
 
+    /// Passes a command that concerns no flow (dependency environments) to the embedded runner
+    /// (environments of joined runners are built by their deploys; managing them through the API is not wired yet).
+    func sendToRunner(_ command: RunnerCommand) async -> RunnerReply {
+        guard let link = await directory.link(.local) else {
+            return .failure(code: "no-local-runner", message: "dependency environments are managed on the embedded runner, and this server runs none (--no-local-runner)")
+        }
+        return await link.send(command.remote)
+    }
+
     // MARK: module states
 
     /// Saves each flow's module states where they changed since the last save.

@@ -11,7 +11,8 @@ public struct RPCMethods: Sendable {
 
     static let names = ["listRuntimes", "listFlowsForRuntime", "addOrUpdateFlow", "removeFlow", "startFlow", "stopFlow",
                         "inject", "getFlow", "listFlows", "status", "subscribe",
-                        "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow", "listRunners"]
+                        "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow", "listRunners",
+                        "listDependencies", "installDependencies", "removeDependencies"]
 
     /// Runs one method; `subscribe` is handled by the WebSocket session, not here.
     func call(_ method: String, params json: JSONValue?) async throws -> JSONValue {
@@ -57,6 +58,8 @@ public struct RPCMethods: Sendable {
             return try await listFlows(runtime: nil)
         case "status":
             return try await status()
+        case "listDependencies", "installDependencies", "removeDependencies":
+            return try await dependencies(method, params)
         case "subscribe":
             throw APIError(code: -32601, message: "subscribe needs a WebSocket connection to /rpc; plain HTTP cannot carry events")
         default:

@@ -32,17 +32,23 @@ public struct ModuleSpec: Hashable, Codable, Sendable {
     /// How long one message may take in a handler, in milliseconds; 0 means
     /// no limit, nil the default (`ModuleSpec.defaultTimeoutMs`).
     public var timeoutMs: Int?
+    /// Packages the module needs, in its runtime's installer's terms (pip
+    /// requirements, npm specs); modules with equal sets share one
+    /// environment (see `DependencySet`, docs/dependencies.md).
+    public var dependencies: [String]
 
     /// The time limit of a module that does not set `timeoutMs`: 60 s.
     public static let defaultTimeoutMs = 60_000
 
     public init(id: ModuleID, runtime: RuntimeKind, code: String? = nil, file: String? = nil,
                 inputs: [PortName] = [PortName("in")], outputs: [PortName] = [PortName("out")],
-                config: JSONValue = .object([:]), tags: [String] = [], requireTags: [String] = [], timeoutMs: Int? = nil) {
+                config: JSONValue = .object([:]), tags: [String] = [], requireTags: [String] = [], timeoutMs: Int? = nil,
+                dependencies: [String] = []) {
         self.id = id; self.runtime = runtime; self.code = code; self.file = file
         self.inputs = inputs; self.outputs = outputs; self.config = config; self.tags = tags
         self.requireTags = requireTags
         self.timeoutMs = timeoutMs
+        self.dependencies = dependencies
     }
 
     /// The time limit that applies, in milliseconds (0: none).
@@ -50,7 +56,7 @@ public struct ModuleSpec: Hashable, Codable, Sendable {
 }
 
 extension ModuleSpec {
-    /// `tags`, `requireTags` and `timeoutMs` may be absent (documents stored before they existed).
+    /// `tags`, `requireTags`, `timeoutMs` and `dependencies` may be absent (documents stored before they existed).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(ModuleID.self, forKey: .id)
@@ -63,6 +69,7 @@ extension ModuleSpec {
         tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
         requireTags = try c.decodeIfPresent([String].self, forKey: .requireTags) ?? []
         timeoutMs = try c.decodeIfPresent(Int.self, forKey: .timeoutMs)
+        dependencies = try c.decodeIfPresent([String].self, forKey: .dependencies) ?? []
     }
 }
 

@@ -1,5 +1,6 @@
 /// Where each module of a flow runs and how its messages travel: one runtime
-/// instance per runtime kind used by the flow, integer input slots per
+/// instance per `InstanceKey` used by the flow (runtime kind and dependency
+/// environment), integer input slots per
 /// instance, and per output port the in-instance targets plus a host route id
 /// for everything else. Names are resolved here, once; the data path uses
 /// only the integers.
@@ -13,11 +14,11 @@ public struct FlowPlan: Sendable, Equatable {
 
     public init(flow: FlowDocument) {
         self.flow = flow
-        let runtimes = Array(Set(flow.modules.map(\.runtime))).sorted()
+        let keys = Array(Set(flow.modules.map(\.instanceKey))).sorted()
         var instanceOf: [ModuleID: Int] = [:]
         var slotOf: [Endpoint: Int] = [:]
-        var plans: [InstancePlan] = runtimes.map { runtime in
-            InstancePlan(runtime: runtime, modules: flow.modules.filter { $0.runtime == runtime })
+        var plans: [InstancePlan] = keys.map { key in
+            InstancePlan(key: key, modules: flow.modules.filter { $0.instanceKey == key })
         }
         for (i, plan) in plans.enumerated() {
             for m in plan.modules {
@@ -76,7 +77,9 @@ public struct FlowPlan: Sendable, Equatable {
 
 /// The modules of one flow that share one runtime instance, with their slots and routes.
 public struct InstancePlan: Sendable, Equatable {
-    public let runtime: RuntimeKind
+    /// Runtime and dependency environment: what tells this instance from the flow's others.
+    public let key: InstanceKey
+    public var runtime: RuntimeKind { key.runtime }
     public let modules: [ModuleSpec]
     /// Input slot `i` is `slots[i]`.
     public internal(set) var slots: [Endpoint] = []
@@ -85,7 +88,7 @@ public struct InstancePlan: Sendable, Equatable {
     /// Route id `r` (on data frames from this instance) is `hostRoutes[r]`.
     public internal(set) var hostRoutes: [HostRoute] = []
 
-    init(runtime: RuntimeKind, modules: [ModuleSpec]) { self.runtime = runtime; self.modules = modules }
+    init(key: InstanceKey, modules: [ModuleSpec]) { self.key = key; self.modules = modules }
 }
 
 /// An output port's targets as its runtime sees them.

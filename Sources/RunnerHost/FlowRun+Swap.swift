@@ -74,7 +74,7 @@ extension FlowRun {
     /// its slots or its routes as `configure` gives them (host-side targets
     /// may change without the runtime noticing), or it is retired.
     static func runtimeChanges(_ old: InstancePlan, in newPlan: FlowPlan, flow: FlowID) -> Bool {
-        guard let new = newPlan.instances.first(where: { $0.runtime == old.runtime }) else { return true }
+        guard let new = newPlan.instances.first(where: { $0.key == old.key }) else { return true }
         return HostMessage.Configure(flow: flow, instance: old, states: [:], runInit: [])
             != HostMessage.Configure(flow: flow, instance: new, states: [:], runInit: [])
     }
@@ -83,7 +83,7 @@ extension FlowRun {
     /// those left empty; returns the links of the new plan, in its order.
     private func rewire(oldPlan: FlowPlan, newPlan: FlowPlan, diff: FlowDiff, moved: [ModuleID: JSONValue],
                         arriving: Set<ModuleID>) async -> [InstanceLink] {
-        let oldByKind = Dictionary(uniqueKeysWithValues: oldPlan.instances.enumerated().map { ($1.runtime, $0) })
+        let oldByKind = Dictionary(uniqueKeysWithValues: oldPlan.instances.enumerated().map { ($1.key, $0) })
         // Modules new to the flow run `init`; those arriving from another runner start from their state.
         let added = Set(diff.added).subtracting(arriving)
         var newLinks: [InstanceLink] = []
@@ -99,10 +99,10 @@ extension FlowRun {
         }
         for instancePlan in newPlan.instances {
             let kind = instancePlan.runtime
-            if let i = oldByKind[kind] {
+            if let i = oldByKind[instancePlan.key] {
                 let instance = instances[i]
-                let load = diff.toLoad(in: kind, new: newPlan.flow)
-                let drop = diff.toDrop(in: kind, old: oldPlan.flow)
+                let load = diff.toLoad(in: instancePlan.key, new: newPlan.flow)
+                let drop = diff.toDrop(in: instancePlan.key, old: oldPlan.flow)
                 if Self.runtimeChanges(oldPlan.instances[i], in: newPlan, flow: newPlan.flow.id) {
                     let results = await instance.swap(to: instancePlan, load: load, remove: drop,
                                                       states: moved.filter { load.contains($0.key) },
@@ -124,8 +124,8 @@ extension FlowRun {
                 let instance = Self.makeInstance(instancePlan, link: link, flow: newPlan.flow.id, runtimes: runtimes,
                                                  configuration: configuration, locator: locator, states: moved,
                                                  runInit: added, logger: logger, reports: reportsContinuation)
-                // Connected before it starts, so that it gets its routes.
-                // Its data path is set now: the process may send before `release` rewires the flow.
+                // Connected before it starts, so that it gets its routes (and a
+                // data path: its channel flushes through it from the first read).
                 let dataPath = self.dataPath
                 try? await dataPath.loop.submit {
                     link.dataPath = dataPath
@@ -134,11 +134,11 @@ extension FlowRun {
                 newLinks.append(link)
                 newInstances.append(instance)
                 newStatus.append(InstanceStatus(runtime: kind, state: .starting, pid: nil, restarts: 0, reason: nil,
-                                                modules: instancePlan.modules.map(\.id)))
+                                                modules: instancePlan.modules.map(\.id), environment: instancePlan.key.environment))
             }
         }
         // The plan and records change now; the links are rewired on the loop in `release`.
-        let retired = oldPlan.instances.enumerated().filter { newPlan.instances.map(\.runtime).contains($0.element.runtime) == false }.map { instances[$0.offset] }
+        let retired = oldPlan.instances.enumerated().filter { newPlan.instances.map(\.key).contains($0.element.key) == false }.map { instances[$0.offset] }
         plan = newPlan
         instances = newInstances
         instanceStatus = newStatus
@@ -161,7 +161,7 @@ extension FlowRun {
             records[id] = record
         }
         for failure in failures { records[failure.module]?.state = .loadError }
-        for (i, instance) in newInstances.enumerated() where oldByKind[newPlan.instances[i].runtime] == nil {
+        for (i, instance) in newInstances.enumerated() where oldByKind[newPlan.instances[i].key] == nil {
             do {
                 let results = try await instance.start()
                 for (m, r) in results where !r.ok { records[m]?.state = .loadError; _ = r }

@@ -5,7 +5,8 @@ import NIOCore
 import PipeBridge
 
 /// One deployed flow on this runner: its plan, its links on the event loop,
-/// one supervised runtime instance per runtime kind, and the modules' records.
+/// one supervised runtime instance per `InstanceKey` (runtime kind and
+/// dependency environment), and the modules' records.
 actor FlowRun {
     /// The plan, links, instances and statuses line up index by index; a hot swap replaces them together.
     var plan: FlowPlan
@@ -16,8 +17,8 @@ actor FlowRun {
     private(set) var state: FlowRunState = .deployed
     private var reason: String?
     let emit: @Sendable (RunnerEvent) -> Void
-    private let reports: AsyncStream<(RuntimeKind, InstanceReport)>
-    let reportsContinuation: AsyncStream<(RuntimeKind, InstanceReport)>.Continuation
+    private let reports: AsyncStream<(InstanceKey, InstanceReport)>
+    let reportsContinuation: AsyncStream<(InstanceKey, InstanceReport)>.Continuation
     /// What a new instance needs (a hot swap may add one).
     let runtimes: [RuntimeKind: RuntimeInfo]
     let configuration: RunnerConfiguration
@@ -50,7 +51,7 @@ actor FlowRun {
         self.plan = plan
         self.maxFrameBytes = configuration.maxFrameBytes
         if quiet { self.emit = { @Sendable (_: RunnerEvent) in } } else { self.emit = emit }
-        let (stream, continuation) = AsyncStream.makeStream(of: (RuntimeKind, InstanceReport).self)
+        let (stream, continuation) = AsyncStream.makeStream(of: (InstanceKey, InstanceReport).self)
         self.runtimes = runtimes
         self.configuration = configuration
         self.locator = locator
@@ -80,7 +81,8 @@ actor FlowRun {
                               locator: locator, states: states, runInit: runInit, logger: logger, reports: continuation)
         }
         self.instanceStatus = plan.instances.map {
-            InstanceStatus(runtime: $0.runtime, state: .stopped, pid: nil, restarts: 0, reason: nil, modules: $0.modules.map(\.id))
+            InstanceStatus(runtime: $0.runtime, state: .stopped, pid: nil, restarts: 0, reason: nil, modules: $0.modules.map(\.id),
+                           environment: $0.key.environment)
         }
         for m in plan.flow.modules {
             var record = ModuleRecord(id: m.id, runtime: m.runtime)
@@ -93,14 +95,15 @@ actor FlowRun {
     static func makeInstance(_ instancePlan: InstancePlan, link: InstanceLink, flow: FlowID, runtimes: [RuntimeKind: RuntimeInfo],
                              configuration: RunnerConfiguration, locator: RuntimeLocator, states: [ModuleID: JSONValue],
                              runInit: Set<ModuleID>, logger: Logger,
-                             reports: AsyncStream<(RuntimeKind, InstanceReport)>.Continuation) -> RuntimeInstance {
+                             reports: AsyncStream<(InstanceKey, InstanceReport)>.Continuation) -> RuntimeInstance {
         let setup = RuntimeInstance.Setup(
             flow: flow, plan: instancePlan, runtime: runtimes[instancePlan.runtime]!,
+            launch: EnvironmentLayout(root: configuration.environmentsDirectory).launch(for: instancePlan.key),
             script: locator.script(for: instancePlan.runtime) ?? "",
             fifoDirectory: configuration.fifoDirectory, maxFrameBytes: configuration.maxFrameBytes,
             policy: configuration.supervision)
         let moduleIDs = Set(instancePlan.modules.map(\.id))
-        let kind = instancePlan.runtime
+        let kind = instancePlan.key
         return RuntimeInstance(
             setup: setup, link: link, states: states.filter { moduleIDs.contains($0.key) },
             runInit: runInit.intersection(moduleIDs), logger: logger,
@@ -283,8 +286,9 @@ actor FlowRun {
 
     // MARK: reports
 
-    private func receive(_ report: InstanceReport, from runtime: RuntimeKind) {
-        guard let index = plan.instances.firstIndex(where: { $0.runtime == runtime }) else { return }
+    private func receive(_ report: InstanceReport, from key: InstanceKey) {
+        guard let index = plan.instances.firstIndex(where: { $0.key == key }) else { return }
+        let runtime = key.runtime
         switch report {
         case .state(let s, let pid, let restarts, let why):
             instanceStatus[index].state = s

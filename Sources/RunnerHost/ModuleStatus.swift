@@ -69,6 +69,8 @@ public struct InstanceStatus: Sendable, Codable {
     public var modules: [ModuleID]
     /// The runner it runs on (set by the dispatcher).
     public var runner: String?
+    /// The dependency environment the instance runs in, if its modules have dependencies.
+    public var environment: EnvironmentID? = nil
 }
 
 /// The runner's view of one flow.

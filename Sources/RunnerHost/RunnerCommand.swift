@@ -21,6 +21,12 @@ public enum RunnerCommand: Sendable, Codable {
     /// One step of one flow, or of every paused flow.
     case step(FlowID?)
     case resume(FlowID)
+    /// The runner's dependency environments (of one runtime, or all).
+    case listEnvironments(RuntimeKind?)
+    /// Builds the environment of a dependency list, unless it exists.
+    case installEnvironment(RuntimeKind, dependencies: [String])
+    /// Deletes an environment; refused while a deployed module uses it.
+    case removeEnvironment(EnvironmentID)
 }
 
 /// A runner's answer to one `RunnerCommand`.
@@ -31,6 +37,8 @@ public enum RunnerReply: Sendable, Codable {
     case bool(Bool)
     /// `{ "flow/module": {inputStates, outputStates, errors, state} }`
     case step(JSONValue)
+    case environments([EnvironmentInfo])
+    case environment(EnvironmentID)
     /// `code` is a `RunnerError.code`; `message` is the one-line reason for the user.
     case failure(code: String, message: String)
 }
@@ -52,6 +60,9 @@ extension RunnerCommand {
         case .removeBreakpoint(let flow, let module): .removeBreakpoint(flow: flow, module: module)
         case .step(let id): .step(id)
         case .resume(let id): .resume(id)
+        case .listEnvironments(let runtime): .listEnvironments(runtime)
+        case .installEnvironment(let runtime, let dependencies): .installEnvironment(runtime, dependencies: dependencies)
+        case .removeEnvironment(let id): .removeEnvironment(id)
         }
     }
 }

@@ -20,6 +20,11 @@ public struct RunnerConfiguration: Sendable {
     /// are only stopped past this much larger bound (docs/architecture.md).
     public var cycleQueueBound: Int
     public var supervision: SupervisionStateMachine.Policy
+    /// Where dependency environments live (docs/dependencies.md): the
+    /// runner's state directory's `environments`.
+    public var environmentsDirectory: String
+    /// Installers (pip, npm) are killed after this long.
+    public var installTimeLimit: Duration = .seconds(600)
 
     public init(fifoDirectory: String = RunnerConfiguration.defaultFifoDirectory(),
                 runtimesDirectory: String = RuntimeLocator.defaultRuntimesDirectory(),
@@ -28,7 +33,8 @@ public struct RunnerConfiguration: Sendable {
                 window: Int = PipeProtocol.defaultWindow,
                 queueBound: Int = 10_000,
                 cycleQueueBound: Int = 1_000_000,
-                supervision: SupervisionStateMachine.Policy = .init()) {
+                supervision: SupervisionStateMachine.Policy = .init(),
+                environmentsDirectory: String = RunnerConfiguration.defaultEnvironmentsDirectory()) {
         self.fifoDirectory = fifoDirectory
         self.runtimesDirectory = runtimesDirectory
         self.searchPath = searchPath
@@ -37,6 +43,7 @@ public struct RunnerConfiguration: Sendable {
         self.queueBound = queueBound
         self.cycleQueueBound = cycleQueueBound
         self.supervision = supervision
+        self.environmentsDirectory = environmentsDirectory
     }
 
     /// `$XDG_RUNTIME_DIR/polyflow`, else `/tmp/polyflow-<uid>`.

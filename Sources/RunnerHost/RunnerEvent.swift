@@ -16,9 +16,13 @@ public enum RunnerEvent: Sendable, Codable {
     case resumed(flow: FlowID)
     /// A hot swap applied a new version of a running flow.
     case swapped(flow: FlowID, revision: Int?, changed: [ModuleID], added: [ModuleID], removed: [ModuleID], moved: [ModuleID])
+    /// A step of a dependency environment's build: an installer line, then ok or failed.
+    case dependencies(EnvironmentProgress)
 
-    public var flow: FlowID {
+    /// The flow the event is about; nil for an install not made for a flow.
+    public var flow: FlowID? {
         switch self {
+        case .dependencies(let p): p.flow
         case .output(let f, _, _, _), .moduleError(let f, _, _), .log(let f, _, _, _),
              .flowState(let f, _, _), .instanceState(let f, _, _, _, _, _),
              .paused(let f, _, _, _), .stepped(let f, _), .resumed(let f), .swapped(let f, _, _, _, _, _): f

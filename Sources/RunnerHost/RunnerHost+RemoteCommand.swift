@@ -32,9 +32,19 @@ extension RunnerHost {
                 return .step(try await step(flow))
             case .resume(let flow):
                 return .bool(try await run(flow).resume())
+            case .listEnvironments(let runtime):
+                return .environments(await listEnvironments(runtime: runtime))
+            case .installEnvironment(let runtime, let dependencies):
+                return .environment(try await installEnvironment(runtime: runtime, dependencies: dependencies))
+            case .removeEnvironment(let id):
+                try await removeEnvironment(id)
             }
             return .ok
         } catch let error as RunnerError {
+            return .failure(code: error.code, message: error.description)
+        } catch let error as EnvironmentError {
+            return .failure(code: error.code, message: error.description)
+        } catch let error as EnvironmentDeployError {
             return .failure(code: error.code, message: error.description)
         } catch {
             return .failure(code: "internal", message: "\(error)")

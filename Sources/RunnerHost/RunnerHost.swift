@@ -6,7 +6,8 @@ import NIOPosix
 import PipeBridge
 
 /// Runs the modules of flows on local runtime instances. One instance per
-/// (flow, runtime), so a crash in one flow touches no other.
+/// (flow, `InstanceKey`): per runtime, and per dependency environment for
+/// modules with `dependencies`. A crash in one flow touches no other.
 ///
 /// The dispatcher talks to it through `RunnerCommand`s (see `LocalRunnerLink`),
 /// the same messages a remote runner will receive over WebSocket.
@@ -20,9 +21,11 @@ public actor RunnerHost {
     private var located = false
     /// The search for runtimes under way (callers that arrive meanwhile wait for the same one).
     private var locating: Task<[RuntimeInfo], Never>?
-    private var flows: [FlowID: FlowRun] = [:]
+    var flows: [FlowID: FlowRun] = [:]
     /// Per flow: the whole document and which of its modules run here (from the last deploy).
     private var placements: [FlowID: (full: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute])] = [:]
+    /// The dependency environments of this runner (see `RunnerHost+Environments`).
+    let environments: EnvironmentStore
 
     public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
                 events: @escaping @Sendable (RunnerEvent) -> Void) {
@@ -30,6 +33,9 @@ public actor RunnerHost {
         self.locator = RuntimeLocator(searchPath: configuration.searchPath, runtimesDirectory: configuration.runtimesDirectory)
         self.logger = logger
         self.emit = events
+        self.environments = EnvironmentStore(root: configuration.environmentsDirectory, searchPath: configuration.searchPath,
+                                             timeLimit: configuration.installTimeLimit, logger: logger,
+                                             progress: { events(.dependencies($0)) })
         let peers = PeerRouter(window: RunnerProtocol.defaultWindow, highWater: configuration.queueBound,
                                maxFrameBytes: configuration.maxFrameBytes, logger: logger)
         self.dataPath = DataPath(loop: eventLoop, peers: peers) { flow, source, payload in
@@ -100,6 +106,8 @@ public actor RunnerHost {
         for m in flow.modules where !available.contains(m.runtime) {
             throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
         }
+        // Missing environments are built before anything changes: a failed install leaves the running version as it is.
+        try await prepareEnvironments(for: flow)
         let plan = FlowPlan(flow: flow)
         let old = flows[flow.id]
         let breakpoints = breakpoints.filter { flow.module($0.module) != nil }

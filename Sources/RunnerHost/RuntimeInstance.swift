@@ -16,6 +16,8 @@ actor RuntimeInstance {
         var flow: FlowID
         var plan: InstancePlan
         var runtime: RuntimeInfo
+        /// The interpreter and extra variables of the instance's dependency environment, if it has one.
+        var launch: EnvironmentLaunch = .none
         var script: String
         var fifoDirectory: String
         var maxFrameBytes: Int
@@ -139,7 +141,7 @@ actor RuntimeInstance {
             }
         }
         do {
-            let fifos = try FifoPair.create(in: setup.fifoDirectory, name: "\(setup.flow)-\(setup.plan.runtime.rawValue)")
+            let fifos = try FifoPair.create(in: setup.fifoDirectory, name: "\(setup.flow)-\(setup.plan.key)")
             self.fifos = fifos
             let fds = try fifos.open()
             let link = self.link
@@ -154,9 +156,9 @@ actor RuntimeInstance {
                 }
                 .takingOwnershipOfDescriptors(input: fds.fromRuntime, output: fds.toRuntime)
             let process = try RuntimeProcess(
-                executable: setup.runtime.executable,
+                executable: setup.launch.executable ?? setup.runtime.executable,
                 arguments: [setup.script, "--in", fifos.toRuntimePath, "--out", fifos.fromRuntimePath],
-                environment: Self.childEnvironment(maxFrameBytes: maxFrame),
+                environment: Self.childEnvironment(maxFrameBytes: maxFrame).merging(setup.launch.variables) { _, env in env },
                 onOutput: { stream, line in continuation.yield(.output(stream, line)) },
                 onExit: { exit in continuation.yield(.exited(exit)) })
             self.process = process

@@ -19,7 +19,12 @@ struct AddOrUpdateFlow: AsyncParsableCommand {
             var params: [String: JSONValue] = ["flow": json]
             if let expectedRevision { params["expectedRevision"] = .int(expectedRevision) }
             if noStart { params["start"] = .bool(false) }
-            printJSON(try await options.client.call("addOrUpdateFlow", params).prettyText)
+            // A flow with dependencies may install packages first: show that as it goes.
+            let installs = json["modules"]?.arrayValue?.contains { $0["dependencies"]?.arrayValue?.isEmpty == false } ?? false
+            let result = installs
+                ? try await ProgressCall(options: options, flow: json["id"]?.stringValue).call("addOrUpdateFlow", params)
+                : try await options.client.call("addOrUpdateFlow", params)
+            printJSON(result.prettyText)
         }
     }
 }

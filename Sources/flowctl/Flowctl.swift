@@ -10,5 +10,6 @@ struct Flowctl: AsyncParsableCommand {
             Serve.self, JoinRunner.self, ListRunners.self, Validate.self, AddOrUpdateFlow.self, RemoveFlow.self, StartFlow.self, StopFlow.self,
             Inject.self, Tail.self, GetFlow.self, ListFlows.self, ListRuntimes.self, ListFlowsForRuntime.self, Status.self,
             SetBreakPointAtModule.self, RemoveBreakPointAtModule.self, SingleStepFlow.self, ResumeFlow.self,
+            ListDependencies.self, InstallDependencies.self, RemoveDependencies.self,
         ])
 }

@@ -9,7 +9,9 @@ struct RPCClient {
     var server: String
     var token: String?
 
-    func call(_ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
+    /// - Parameter timeout: how long the answer may keep the client waiting
+    ///   with nothing received (installs of dependencies take minutes).
+    func call(_ method: String, _ params: [String: JSONValue] = [:], timeout: TimeInterval = 120) async throws -> JSONValue {
         guard let url = URL(string: server.hasSuffix("/") ? server + "rpc" : server + "/rpc"), url.scheme?.hasPrefix("http") == true else {
             throw CLIError("--server \"\(server)\" is not an http:// URL (e.g. http://127.0.0.1:7770)")
         }
@@ -18,7 +20,7 @@ struct RPCClient {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         request.httpBody = Data(JSONValue.object(["jsonrpc": "2.0", "id": .int(1), "method": .string(method), "params": .object(params)]).jsonText.utf8)
-        request.timeoutInterval = 120
+        request.timeoutInterval = timeout
         let data: Data
         do {
             (data, _) = try await URLSession.shared.data(for: request)

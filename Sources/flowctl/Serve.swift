@@ -18,7 +18,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one and prints it).")
     var port = 7770
 
-    @Option(name: .customLong("state-dir"), help: "Where deployed flows are kept (default $XDG_STATE_HOME/polyflow or ~/.local/state/polyflow).")
+    @Option(name: .customLong("state-dir"), help: "Where deployed flows and dependency environments are kept (default $XDG_STATE_HOME/polyflow or ~/.local/state/polyflow).")
     var stateDir: String?
 
     @Option(help: "A secret every API client must present (env FLOWCTL_TOKEN).")
@@ -64,9 +64,10 @@ struct Serve: AsyncParsableCommand {
             }
             // An empty token (`--token ""`, FLOWCTL_TOKEN= in a script) is no token: never a secret anyone can send.
             let token = (self.token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }
+            let stateDirectory = stateDir ?? StateStore.defaultDirectory()
             var configuration = DispatcherConfiguration(
-                host: host, port: port, stateDirectory: stateDir ?? StateStore.defaultDirectory(), token: token,
-                runner: RunnerConfiguration(), initialFlows: initial)
+                host: host, port: port, stateDirectory: stateDirectory, token: token,
+                runner: RunnerConfiguration(environmentsDirectory: stateDirectory + "/environments"), initialFlows: initial)
             configuration.allowedOrigins = allowOrigins
             configuration.allowedHosts = allowHosts
             guard maxConnections > 0 else { throw CLIError("--max-connections \(maxConnections): expected a positive number") }

@@ -33,7 +33,7 @@ import Testing
         logger.logLevel = .critical
         // No python3 or node on its PATH: a deploy with modules is refused before any spawn.
         let host = RunnerHost(configuration: RunnerConfiguration(fifoDirectory: directory + "/fifos", runtimesDirectory: directory + "/none",
-                                                                 searchPath: emptyPath),
+                                                                 searchPath: emptyPath, environmentsDirectory: directory + "/environments"),
                               eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger, events: { _ in })
         let store = StateStore(directory: directory + "/state")
         try store.prepare()

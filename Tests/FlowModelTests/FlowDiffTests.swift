@@ -24,10 +24,10 @@ import Testing
         #expect(diff.added == [ModuleID("fresh")])
         #expect(diff.removed == [ModuleID("gone")])
         #expect(!diff.connectionsChanged)
-        #expect(diff.toLoad(in: .node, new: new) == [ModuleID("moves"), ModuleID("fresh")])
-        #expect(diff.toLoad(in: .python3, new: new) == [ModuleID("code"), ModuleID("conf")])
-        #expect(diff.toDrop(in: .python3, old: old) == [ModuleID("moves"), ModuleID("gone")])
-        #expect(diff.toDrop(in: .node, old: old).isEmpty)
+        #expect(diff.toLoad(in: InstanceKey(runtime: .node), new: new) == [ModuleID("moves"), ModuleID("fresh")])
+        #expect(diff.toLoad(in: InstanceKey(runtime: .python3), new: new) == [ModuleID("code"), ModuleID("conf")])
+        #expect(diff.toDrop(in: InstanceKey(runtime: .python3), old: old) == [ModuleID("moves"), ModuleID("gone")])
+        #expect(diff.toDrop(in: InstanceKey(runtime: .node), old: old).isEmpty)
     }
 
     @Test func portsAndConnectionsCount() {

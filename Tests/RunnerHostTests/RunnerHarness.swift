@@ -23,7 +23,8 @@ struct RunnerHarness {
         fifoDirectory = NSTemporaryDirectory() + "polyflow-test-\(UUID().uuidString.prefix(8))"
         let configuration = RunnerConfiguration(
             fifoDirectory: fifoDirectory, runtimesDirectory: runtimesDirectory, searchPath: searchPath,
-            maxFrameBytes: maxFrameBytes, window: window, queueBound: queueBound)
+            maxFrameBytes: maxFrameBytes, window: window, queueBound: queueBound,
+            environmentsDirectory: fifoDirectory + "-environments")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let recorder = recorder
@@ -35,6 +36,7 @@ struct RunnerHarness {
     func shutdown() async {
         await host.shutdown()
         rmdir(fifoDirectory)
+        try? FileManager.default.removeItem(atPath: fifoDirectory + "-environments")
     }
 
     var fifoEntries: [String] { (try? FileManager.default.contentsOfDirectory(atPath: fifoDirectory)) ?? [] }

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import flows
+from .deps_case import case_dependencies
 from .harness import (BASELINES, BENCH_DIR, REPO_DIR, FAKE_PING_RUNTIMES, FAKE_RUNTIMES, BenchError, CpuMeter, RPCError, Server, cmdline,
                       descendants, fd_count, rss_kib, run_json)
 
@@ -867,6 +868,8 @@ CASES = [
     ("routing", "host routing", case_routing),
     ("latency", "latency", case_latency),
     ("deploy", "deploy to first output", case_deploy),
+    ("deps", "dependency environments: deploy with existing ones, fresh build",
+     lambda ctx: case_dependencies(ctx, Row, fmt_num, span, remove_flow)),
     ("swap", "hot-swap stall", case_hot_swap),
     ("memory", "memory", case_memory),
     ("scale", "scale", case_scale),

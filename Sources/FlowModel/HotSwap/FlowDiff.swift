@@ -5,7 +5,7 @@ public struct FlowDiff: Sendable, Equatable {
     public var unchanged: [ModuleID] = []
     /// Same runtime; new code, config or ports: replaced between two messages, state kept.
     public var changed: [ModuleID] = []
-    /// Another runtime: moves with its state as JSON.
+    /// Another runtime, or another dependency environment: moves to that instance with its state as JSON.
     public var moved: [ModuleID] = []
     public var added: [ModuleID] = []
     public var removed: [ModuleID] = []
@@ -15,7 +15,7 @@ public struct FlowDiff: Sendable, Equatable {
     public init(from old: FlowDocument, to new: FlowDocument) {
         for m in new.modules {
             guard let before = old.module(m.id) else { added.append(m.id); continue }
-            if before.runtime != m.runtime { moved.append(m.id) }
+            if before.instanceKey != m.instanceKey { moved.append(m.id) }
             else if before.code != m.code || before.config != m.config || before.inputs != m.inputs || before.outputs != m.outputs {
                 changed.append(m.id)
             } else { unchanged.append(m.id) }
@@ -27,15 +27,15 @@ public struct FlowDiff: Sendable, Equatable {
     /// Nothing to do but perhaps the description.
     public var isEmpty: Bool { changed.isEmpty && moved.isEmpty && added.isEmpty && removed.isEmpty && !connectionsChanged }
 
-    /// Modules a runtime instance of `runtime` must load in a swap: changed
+    /// Modules the runtime instance `key` must load in a swap: changed
     /// ones there, and those that arrive there (added or moved in).
-    public func toLoad(in runtime: RuntimeKind, new: FlowDocument) -> [ModuleID] {
-        new.modules.filter { $0.runtime == runtime && (changed.contains($0.id) || moved.contains($0.id) || added.contains($0.id)) }.map(\.id)
+    public func toLoad(in key: InstanceKey, new: FlowDocument) -> [ModuleID] {
+        new.modules.filter { $0.instanceKey == key && (changed.contains($0.id) || moved.contains($0.id) || added.contains($0.id)) }.map(\.id)
     }
 
-    /// Modules a runtime instance of `runtime` must drop: removed ones, and those that move away.
-    public func toDrop(in runtime: RuntimeKind, old: FlowDocument) -> [ModuleID] {
-        old.modules.filter { $0.runtime == runtime && (removed.contains($0.id) || moved.contains($0.id)) }.map(\.id)
+    /// Modules the runtime instance `key` must drop: removed ones, and those that move away.
+    public func toDrop(in key: InstanceKey, old: FlowDocument) -> [ModuleID] {
+        old.modules.filter { $0.instanceKey == key && (removed.contains($0.id) || moved.contains($0.id)) }.map(\.id)
     }
 }
 

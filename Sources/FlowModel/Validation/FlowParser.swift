@@ -75,13 +75,15 @@ struct FlowParser {
         let tags = tagList(o["tags"], at: "\(path).tags")
         let requireTags = tagList(o["requireTags"], at: "\(path).requireTags")
         let timeoutMs = timeLimit(o["timeoutMs"], at: "\(path).timeoutMs")
+        let dependencies = dependencyList(o["dependencies"], runtime: runtime, at: "\(path).dependencies")
         // A module with a bad runtime still takes part in the connection
         // checks (no follow-on "no module" errors); its runtime problem is
         // already reported, so the placeholder never leaves the validator.
         guard let id else { return nil }
         return ModuleSpec(id: ModuleID(id), runtime: runtime ?? .python3, code: code, file: file,
                           inputs: inputs.map(PortName.init), outputs: outputs.map(PortName.init),
-                          config: o["config"] ?? .object([:]), tags: tags, requireTags: requireTags, timeoutMs: timeoutMs)
+                          config: o["config"] ?? .object([:]), tags: tags, requireTags: requireTags, timeoutMs: timeoutMs,
+                          dependencies: dependencies)
     }
 
     /// `timeoutMs`: a whole number of milliseconds, 0 (no limit) up to a day.

@@ -29,6 +29,12 @@ public enum RemoteCommand: Sendable, Equatable {
     case pause(FlowID)
     case step(FlowID?)
     case resume(FlowID)
+    /// The runner's dependency environments (of one runtime, or all).
+    case listEnvironments(RuntimeKind?)
+    /// Builds the environment of a dependency list, unless it exists.
+    case installEnvironment(RuntimeKind, dependencies: [String])
+    /// Deletes an environment; refused while a deployed module uses it.
+    case removeEnvironment(EnvironmentID)
 
     /// The `op` on the wire.
     public var op: String {
@@ -48,6 +54,9 @@ public enum RemoteCommand: Sendable, Equatable {
         case .pause: "pause"
         case .step: "step"
         case .resume: "resume"
+        case .listEnvironments: "listEnvironments"
+        case .installEnvironment: "installEnvironment"
+        case .removeEnvironment: "removeEnvironment"
         }
     }
 }
@@ -106,7 +115,7 @@ public struct RemoteRoute: Sendable, Hashable, Codable {
 
 extension RemoteCommand: Codable {
     enum CodingKeys: String, CodingKey {
-        case op, deploy, flow, routes, modules, module, port, payload, breakpoint
+        case op, deploy, flow, routes, modules, module, port, payload, breakpoint, runtime, dependencies, env
     }
 
     public init(from decoder: any Decoder) throws {
@@ -130,6 +139,10 @@ extension RemoteCommand: Codable {
         case "pause": self = .pause(try c.decode(FlowID.self, forKey: .flow))
         case "step": self = .step(try c.decodeIfPresent(FlowID.self, forKey: .flow))
         case "resume": self = .resume(try c.decode(FlowID.self, forKey: .flow))
+        case "listEnvironments": self = .listEnvironments(try c.decodeIfPresent(RuntimeKind.self, forKey: .runtime))
+        case "installEnvironment":
+            self = .installEnvironment(try c.decode(RuntimeKind.self, forKey: .runtime), dependencies: try c.decode([String].self, forKey: .dependencies))
+        case "removeEnvironment": self = .removeEnvironment(try c.decode(EnvironmentID.self, forKey: .env))
         default:
             throw RunnerProtocolError(.unknownType, "unknown command op \"\(op)\"")
         }
@@ -150,6 +163,9 @@ extension RemoteCommand: Codable {
         case .status(let f), .step(let f): try c.encodeIfPresent(f, forKey: .flow)
         case .setBreakpoint(let flow, let bp): try c.encode(flow, forKey: .flow); try c.encode(bp, forKey: .breakpoint)
         case .removeBreakpoint(let flow, let module): try c.encode(flow, forKey: .flow); try c.encode(module, forKey: .module)
+        case .listEnvironments(let runtime): try c.encodeIfPresent(runtime, forKey: .runtime)
+        case .installEnvironment(let runtime, let dependencies): try c.encode(runtime, forKey: .runtime); try c.encode(dependencies, forKey: .dependencies)
+        case .removeEnvironment(let id): try c.encode(id, forKey: .env)
         }
     }
 }

@@ -12,11 +12,16 @@ struct WireEvent: Codable {
     enum CodingKeys: String, CodingKey {
         case type, flow, module, port, payload, error, runtime, record, state, reason, pid, restarts, result
         case revision, changed, added, removed, moved
+        case progress
     }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)
+        if type == "dependencies" {
+            event = .dependencies(try c.decode(EnvironmentProgress.self, forKey: .progress))
+            return
+        }
         let flow = try c.decode(FlowID.self, forKey: .flow)
         switch type {
         case "output":
@@ -57,8 +62,10 @@ struct WireEvent: Codable {
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(event.wireType, forKey: .type)
-        try c.encode(event.flow, forKey: .flow)
+        try c.encodeIfPresent(event.flow, forKey: .flow)
         switch event {
+        case .dependencies(let progress):
+            try c.encode(progress, forKey: .progress)
         case .output(_, let module, let port, let payload):
             try c.encode(module, forKey: .module); try c.encode(port, forKey: .port); try c.encode(payload, forKey: .payload)
         case .moduleError(_, let module, let error):
@@ -96,6 +103,7 @@ extension RunnerEvent {
         case .stepped: "stepped"
         case .resumed: "resumed"
         case .swapped: "swapped"
+        case .dependencies: "dependencies"
         }
     }
 }

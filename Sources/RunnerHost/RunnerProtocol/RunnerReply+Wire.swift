@@ -2,13 +2,13 @@ import FlowModel
 import PipeBridge
 
 /// `RunnerReply` as the runner protocol writes it: an object with `kind`
-/// (`ok`, `runtimes`, `status`, `bool`, `step`, `failure`) and its fields.
+/// (`ok`, `runtimes`, `status`, `bool`, `step`, `environments`, `environment`, `failure`) and its fields.
 struct WireReply: Codable {
     var reply: RunnerReply
 
     init(_ reply: RunnerReply) { self.reply = reply }
 
-    enum CodingKeys: String, CodingKey { case kind, runtimes, flows, value, result, code, message }
+    enum CodingKeys: String, CodingKey { case kind, runtimes, flows, value, result, code, message, environments, envId }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -19,6 +19,8 @@ struct WireReply: Codable {
         case "status": reply = .status(try c.decode([FlowRunStatus].self, forKey: .flows))
         case "bool": reply = .bool(try c.decode(Bool.self, forKey: .value))
         case "step": reply = .step(try c.decode(JSONValue.self, forKey: .result))
+        case "environments": reply = .environments(try c.decode([EnvironmentInfo].self, forKey: .environments))
+        case "environment": reply = .environment(try c.decode(EnvironmentID.self, forKey: .envId))
         case "failure": reply = .failure(code: try c.decode(String.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
         default: throw RunnerProtocolError(.unknownType, "unknown reply kind \"\(kind)\"")
         }
@@ -32,6 +34,8 @@ struct WireReply: Codable {
         case .status(let s): try c.encode("status", forKey: .kind); try c.encode(s, forKey: .flows)
         case .bool(let b): try c.encode("bool", forKey: .kind); try c.encode(b, forKey: .value)
         case .step(let r): try c.encode("step", forKey: .kind); try c.encode(r, forKey: .result)
+        case .environments(let list): try c.encode("environments", forKey: .kind); try c.encode(list, forKey: .environments)
+        case .environment(let id): try c.encode("environment", forKey: .kind); try c.encode(id, forKey: .envId)
         case .failure(let code, let message):
             try c.encode("failure", forKey: .kind); try c.encode(code, forKey: .code); try c.encode(message, forKey: .message)
         }
@@ -47,6 +51,8 @@ extension RunnerReply {
         case .status: "status"
         case .bool: "bool"
         case .step: "step"
+        case .environments: "environments"
+        case .environment: "environment"
         case .failure: "failure"
         }
     }

@@ -109,7 +109,7 @@ def good_flow():
              "inputs": ["in"], "outputs": ["out"], "config": {"strict": True}},
             {"id": "enrich", "runtime": "node",
              "code": "exports.onMessage = (msg, ctx) => ctx.send('out', msg.payload)",
-             "tags": ["gpu"], "timeoutMs": 0, "dependencies": {"left-pad": "1"}, "description": "adds fields"},
+             "tags": ["gpu"], "timeoutMs": 0, "dependencies": ["left-pad@1.3.0"], "description": "adds fields"},
         ],
         "connections": [{"from": "parse.out", "to": "enrich.in"}],
     }
@@ -212,6 +212,13 @@ class FlowSchemaTests(unittest.TestCase):
                 target[where[-1]] = value
                 self.assertRefused(flow, reason)
         self.assertRefused([good_flow()], "not of type object")
+
+    def test_dependencies_areStrings_neverOptions(self):
+        for bad, reason in [({"x": "1"}, "not of type array"), ([5], "not of type string"),
+                            (["--index-url=http://x"], "does not match"), ([""], "shorter than")]:
+            document = good_flow()
+            document["modules"][1]["dependencies"] = bad
+            self.assertRefused(document, reason)
 
 
 if __name__ == "__main__":
