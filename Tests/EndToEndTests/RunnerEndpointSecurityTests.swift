@@ -87,7 +87,7 @@ import Testing
     @Test func aRunnerThatSpeaksForAnotherIsCutOffAndTheOthersGoOn() async throws {
         try await withServer { server in
             let messages = try await fakeRunner(server, send: Self.hello("evil")) { welcome, outbound in
-                #expect(welcome?["t"] == "welcome")
+                #expect(welcome?["t"] == "welcome", "\(String(describing: welcome))")
                 // A batch claiming to come from the embedded runner.
                 try await outbound.write(.binary(ByteBuffer(string: "PF1 local 1 evil 2 1 0 0\n1 f/m.in 2\n{}\n")))
             }
