@@ -107,4 +107,55 @@ import Testing
             #expect(Set(seqs(tail)) == Set(0..<total))
         }
     }
+
+    @Test func aPartitionIsDetectedByHeartbeatsAndTheReturningRunnerRunsNothingOfTheModulesThatMoved() async throws {
+        try await withServer { server in
+            let serverPort = server.url.split(separator: ":").last.map(String.init)!
+            let proxy = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/tcp_proxy.py", serverPort])
+            defer { Task { await proxy.terminate() } }
+            let line = try await proxy.waitForStdout("the proxy's port") { $0.contains("port") }
+            let proxyPort = try JSONValue(parsing: Data(line.utf8))["port"]!.intValue!
+            let runner = try await JoinedRunner.start(joining: server, url: "http://127.0.0.1:\(proxyPort)", name: "gpu-1", tags: ["gpu"])
+            defer { Task { await runner.stop() } }
+            let flow: JSONValue = ["id": "span", "modules": [RunnersTests.gen,
+                ["id": "mid", "runtime": "node", "tags": ["gpu"],
+                 "code": "exports.onMessage = (msg) => ({ seq: msg.payload.seq, pid: process.pid });"]],
+                "connections": [["from": "gen.out", "to": "mid.in"]]]
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            func outputs() -> [JSONValue] { tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"] } }
+            try await inject(server, start: 0, count: 100)
+            try await eventually("the first 100", timeout: .seconds(60)) { Set(seqs(tail)).count >= 100 }
+            let oldPid = outputs().first?["pid"]
+            proxy.signal(SIGUSR1)
+            let cut = ContinuousClock.now
+            try await eventually("gpu-1 lost", timeout: .seconds(20)) {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }?["state"] == "lost"
+            }
+            let detected = ContinuousClock.now - cut
+            try await eventually("mid on local", timeout: .seconds(20)) { try await server.runnersOfModules("span")["mid"] == "local" }
+            let byOldPid = outputs().filter { $0["pid"] == oldPid }.count
+            try await inject(server, start: 100, count: 100)
+            try await eventually("200", timeout: .seconds(60)) { Set(seqs(tail)).count >= 200 }
+            proxy.signal(SIGUSR2)
+            do {
+                try await eventually("gpu-1 back", timeout: .seconds(30)) {
+                    try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }?["state"] == "live"
+                }
+            } catch {
+                throw TimedOut(description: "\(error); the runner said: \(runner.process.stderr.suffix(8).joined(separator: " | "))")
+            }
+            try await eventually("mid on gpu-1 again", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
+            try await inject(server, start: 200, count: 100)
+            try await eventually("300", timeout: .seconds(60)) { Set(seqs(tail)).count >= 300 }
+            #expect(Set(seqs(tail)) == Set(0..<300))
+            // The runner that came back ran nothing of what had moved: its old process handled nothing more.
+            #expect(outputs().filter { $0["pid"] == oldPid }.count == byOldPid)
+            #expect(outputs().last?["pid"] != oldPid)
+            #expect(detected < .seconds(10), "a partition is seen within the heartbeat time (\(detected))")
+            print("partition: detected after \(detected)")
+        }
+    }
 }

@@ -13,11 +13,12 @@ final class JoinedRunner: Sendable {
     }
 
     /// Starts a runner and waits until the dispatcher has welcomed it.
-    static func start(joining server: PolyflowServer, name: String, tags: [String] = [], extraArguments: [String] = [],
+    /// - Parameter url: where to join (default the server's own address; a proxy in the partition tests).
+    static func start(joining server: PolyflowServer, url: String? = nil, name: String, tags: [String] = [], extraArguments: [String] = [],
                       waitForWelcome: Bool = true) async throws -> JoinedRunner {
         let state = tempDirectory("runner-state")
         let runtime = tempDirectory("runner-run")
-        var arguments = ["runner", "--join", server.url, "--name", name, "--state-dir", state]
+        var arguments = ["runner", "--join", url ?? server.url, "--name", name, "--state-dir", state]
         if !tags.isEmpty { arguments += ["--tags", tags.joined(separator: ",")] }
         let process = try ChildProcess(Repo.flowctl, arguments + extraArguments,
                                        environment: ["XDG_RUNTIME_DIR": runtime, "POLYFLOW_RUNTIMES": Repo.root + "/runtimes"])

@@ -92,7 +92,51 @@ final class DispatcherConnection: Sendable {
 
     private enum Attempt { case refused(String), ended(String, welcomed: Bool) }
 
+    /// How long a connection may take to bring the welcome: past it the attempt is
+    /// abandoned (a link that swallows everything, as in a partition, never fails by itself).
+    static let welcomeTimeout: Duration = .seconds(10)
+
+    private enum AttemptState { case pending, welcomed, abandoned }
+
+    /// One connection, given up when no welcome comes within `welcomeTimeout`.
     private func connectOnce() async -> Attempt {
+        let state = NIOLockedValueBox(AttemptState.pending)
+        let waiter = NIOLockedValueBox<CheckedContinuation<Attempt, Never>?>(nil)
+        @Sendable func finish(_ attempt: Attempt) {
+            waiter.withLockedValue { c in
+                c?.resume(returning: attempt)
+                c = nil
+            }
+        }
+        // The attempt runs in a task of its own (it may hang past the timeout); a stop cancels it too.
+        let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Attempt, Never>) in
+                waiter.withLockedValue { $0 = c }
+                let attempt = Task { finish(await self.connect(state: state)) }
+                let timer = Task {
+                    try? await Task.sleep(for: Self.welcomeTimeout)
+                    let gaveUp = state.withLockedValue { s -> Bool in
+                        guard s == .pending else { return false }
+                        s = .abandoned
+                        return true
+                    }
+                    if gaveUp { finish(.ended("no welcome within \(Self.welcomeTimeout)", welcomed: false)) }
+                }
+                tasks.withLockedValue { $0 = [attempt, timer] }
+                if Task.isCancelled {
+                    attempt.cancel()
+                    timer.cancel()
+                    finish(.ended("stopped", welcomed: false))
+                }
+            }
+        } onCancel: {
+            for t in tasks.withLockedValue({ $0 }) { t.cancel() }
+            finish(.ended("stopped", welcomed: false))
+        }
+    }
+
+    private func connect(state: NIOLockedValueBox<AttemptState>) async -> Attempt {
         var target = url
         if let token { target += "?token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" }
         let runtimes = await host.listRuntimes().map { RunnerHello.Runtime(id: $0.id, name: $0.name, version: $0.version) }
@@ -118,6 +162,13 @@ final class DispatcherConnection: Sendable {
                     result.withLockedValue { $0 = .ended("the dispatcher sent something before its welcome", welcomed: false) }
                     return
                 }
+                let late = state.withLockedValue { s -> Bool in
+                    guard s == .pending else { return true }
+                    s = .welcomed
+                    return false
+                }
+                // An attempt given up on that is welcomed after all: another one has the runner now.
+                guard !late else { return }
                 logger.info("joined as \(welcome.runner) (session \(welcome.session))")
                 if !welcome.drop.isEmpty {
                     logger.warning("dropping \(welcome.drop.count) modules placed elsewhere meanwhile: \(welcome.drop.map(\.description).joined(separator: ", "))")
