@@ -95,6 +95,14 @@ extension FlowRegistry {
                 return p
             }
         }
+        // A paused flow stays paused: a runner that gets a part of it now holds its messages too.
+        var paused = false
+        if !old.isEmpty, parts.keys.contains(where: { old[$0] == nil }) {
+            for (id, _) in old.sorted(by: { $0.key < $1.key }) {
+                guard let link = await directory.link(id), case .status(let list) = await link.send(.status(flow.id)) else { continue }
+                if list.first?.state == .paused { paused = true; break }
+            }
+        }
         var done: [RunnerID] = []
         for runner in order {
             guard let part = parts[runner], let link = await directory.link(runner) else { continue }
@@ -108,6 +116,7 @@ extension FlowRegistry {
                 throw APIError.runner(code: code, message: parts.count > 1 ? "on runner \(runner): \(message)" : message)
             }
             done.append(runner)
+            if paused, old[runner] == nil { _ = await link.send(.pause(flow.id)) }
         }
         for runner in old.keys.sorted() where parts[runner] == nil {
             _ = await directory.link(runner)?.send(.remove(flow.id))

@@ -16,6 +16,9 @@ final class FlowDebugger: @unchecked Sendable {
         var link: Int
         var slot: Int
         var payload: ByteBuffer
+        /// A message from another runner: done (acknowledged to its sender) only once it was processed,
+        /// so that held messages of a runner that dies are delivered again elsewhere.
+        var receipt: InboundStream.Receipt? = nil
     }
 
     /// What one module did in one step.
@@ -93,9 +96,12 @@ final class FlowDebugger: @unchecked Sendable {
     // MARK: messages
 
     /// A message reached the host for `link`, input `slot`.
-    func arrive(link: InstanceLink, slot: Int, payload: ByteBuffer) {
-        guard let index = links.firstIndex(where: { $0 === link }) else { return }
-        offer(Held(seq: nextSeq, link: index, slot: slot, payload: payload), passing: passSeq)
+    func arrive(link: InstanceLink, slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
+        guard let index = links.firstIndex(where: { $0 === link }) else {
+            receipt?.complete()
+            return
+        }
+        offer(Held(seq: nextSeq, link: index, slot: slot, payload: payload, receipt: receipt), passing: passSeq)
         nextSeq += 1
     }
 
@@ -108,7 +114,7 @@ final class FlowDebugger: @unchecked Sendable {
         let stopsHere = message.seq != passing && stops(message, at: endpoint.module)
         switch machine.arrived(stopsHere: stopsHere) {
         case .deliver:
-            link.deliver(slot: message.slot, payload: message.payload)
+            link.deliver(slot: message.slot, payload: message.payload, receipt: message.receipt)
         case .hold:
             held[endpoint.module, default: []].append(message)
         case .holdAndPause:
@@ -162,7 +168,7 @@ final class FlowDebugger: @unchecked Sendable {
         for (module, message) in batch.sorted(by: { $0.1.seq < $1.1.seq }) {
             let link = links[message.link]
             recording![module, default: StepRecord()].inputs[link.slots[message.slot].port, default: []].append(message.payload)
-            link.forceDeliver(slot: message.slot, payload: message.payload)
+            link.forceDeliver(slot: message.slot, payload: message.payload, receipt: message.receipt)
         }
         for link in links { link.flush() }
         return true
@@ -249,8 +255,9 @@ final class FlowDebugger: @unchecked Sendable {
             var kept = CircularBuffer<Held>()
             for m in held[module]! {
                 if let (l, slot) = remap(old[m.link], m.slot) {
-                    kept.append(Held(seq: m.seq, link: l, slot: slot, payload: m.payload))
+                    kept.append(Held(seq: m.seq, link: l, slot: slot, payload: m.payload, receipt: m.receipt))
                 } else {
+                    m.receipt?.complete()
                     dropped.append((old[m.link].slots[m.slot], m.payload))
                 }
             }
@@ -272,6 +279,7 @@ final class FlowDebugger: @unchecked Sendable {
     func takeHeld() -> [(link: Int, slot: Int, payload: ByteBuffer)] {
         let all = held.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
         held.removeAll()
+        for m in all { m.receipt?.complete() }
         return all.map { ($0.link, $0.slot, $0.payload) }
     }
 
@@ -293,7 +301,7 @@ final class FlowDebugger: @unchecked Sendable {
             if routeDirect { detach() }
             for message in all {
                 if routeDirect {
-                    links[message.link].deliver(slot: message.slot, payload: message.payload)
+                    links[message.link].deliver(slot: message.slot, payload: message.payload, receipt: message.receipt)
                 } else {
                     // May stop at a breakpoint again (setting `hit` and `passSeq`); the rest is held then.
                     offer(message, passing: pass)

@@ -207,6 +207,7 @@ extension FlowRun {
                     dropped.append((endpoint, payload))
                 }
             }
+            dataPath.peers.deliverParked(flow: newPlan.flow.id)
             dataPath.flushDirty()
             for link in newLinks { link.flush() }
             return dropped

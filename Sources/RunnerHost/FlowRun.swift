@@ -74,6 +74,7 @@ actor FlowRun {
         dataPath.loop.execute {
             dataPath.connect(links, plan: plan, register: !quiet)
             debugger.load(breakpoints)
+            if !quiet { dataPath.peers.deliverParked(flow: plan.flow.id) }
         }
         self.links = links
         self.instances = zip(plan.instances, links).map { instancePlan, link in

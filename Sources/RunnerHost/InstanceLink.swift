@@ -168,13 +168,12 @@ final class InstanceLink: @unchecked Sendable {
     // MARK: messages to the runtime
 
     /// A message for input `slot`: to the debugger when it has the flow, else on its way.
-    /// A message from another runner carries its `receipt`: the debugger
-    /// taking it counts as done for that runner's stream (the debugger holds it now).
+    /// A message from another runner carries its `receipt`, through the
+    /// debugger too: it is done once processed.
     @inline(__always)
     func enqueue(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
         if let debugger {
-            receipt?.complete()
-            debugger.arrive(link: self, slot: slot, payload: payload)
+            debugger.arrive(link: self, slot: slot, payload: payload, receipt: receipt)
             return
         }
         deliver(slot: slot, payload: payload, receipt: receipt)
@@ -197,8 +196,9 @@ final class InstanceLink: @unchecked Sendable {
     }
 
     /// Writes a message now, whatever the window (a debugger step); queues it while the instance restarts.
-    func forceDeliver(slot: Int, payload: ByteBuffer) {
-        if channel != nil { write(PendingMessage(slot: slot, payload: payload)) } else { queued.append(PendingMessage(slot: slot, payload: payload)) }
+    func forceDeliver(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
+        let message = PendingMessage(slot: slot, payload: payload, receipt: receipt)
+        if channel != nil { write(message) } else { queued.append(message) }
     }
 
     // MARK: hot swap

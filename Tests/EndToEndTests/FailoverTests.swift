@@ -158,4 +158,35 @@ import Testing
             print("partition: detected after \(detected)")
         }
     }
+
+    @Test func aRunnerLostWhilePausedLeavesTheFlowPausedAndItsHeldMessagesAreDeliveredAgain() async throws {
+        try await withRunners(runners: [("gpu-1", ["gpu"]), ("gpu-2", ["gpu"])]) { server, runners in
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            #expect(try await server.rpc("setBreakPointAtModule", ["flowModuleId": "span/mid"])["result"] == true)
+            try await inject(server, start: 0, count: 5)
+            try await eventually("paused at mid on gpu-1") { try await server.status("span")["status"] == "paused" }
+            runners[0].process.signal(SIGKILL)
+            try await eventually("mid on gpu-2", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-2" }
+            // Still paused, every part of it; the 5 messages gpu-1 held are held again on gpu-2.
+            do {
+                try await eventually("paused, the held messages kept", timeout: .seconds(30)) {
+                    let s = try await server.status("span")
+                    let mid = s["modules"]?.arrayValue?.first { $0["id"] == "mid" }
+                    return s["status"] == "paused" && mid?["queued"]?.intValue == 5
+                }
+            } catch {
+                let s = try await server.status("span")
+                throw TimedOut(description: "\(error): status \(s["status"] ?? .null), modules \(s["modules"]?.arrayValue?.map { "\($0["id"] ?? .null) \($0["runner"] ?? .null) \($0["state"] ?? .null) queued \($0["queued"] ?? .null) in \($0["messagesIn"] ?? .null)" } ?? [])")
+            }
+            #expect(tail.stdout.isEmpty)
+            let step = try await server.rpc("singleStepFlow", ["flowId": "span"])["result"]
+            #expect(step?["span/mid"]?["inputStates"]?["in"]?["seq"] == 0, "\(String(describing: step))")
+            #expect(try await server.rpc("removeBreakPointAtModule", ["flowModuleId": "span/mid"])["result"] == true)
+            _ = try await server.rpc("resumeFlow", ["flowId": "span"])
+            try await eventually("all 5", timeout: .seconds(30)) { Set(seqs(tail)) == Set(0..<5) }
+        }
+    }
 }

@@ -101,7 +101,12 @@ final class PeerRouter: @unchecked Sendable {
             for (slot, endpoint) in instance.slots.enumerated() { table[endpoint] = (links[i], slot) }
         }
         inputs[flow] = table
-        // Messages that waited for a module that now runs here go to it, in order.
+    }
+
+    /// Messages that waited for a module of `flow` that now runs here go to it, in order
+    /// (after the flow's links are wired and its debugger attached, so a paused flow holds them).
+    func deliverParked(flow: FlowID) {
+        guard let table = inputs[flow] else { return }
         for key in parked.keys.sorted(by: { "\($0)" < "\($1)" }) where key.flow == flow {
             guard var frames = parked[key], frames.contains(where: { table[$0.target] != nil }) else { continue }
             parked[key] = nil
