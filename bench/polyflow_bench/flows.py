@@ -301,6 +301,24 @@ def cross_chain_tagged(fid, n, tags):
     return f
 
 
+PY_FAILOVER_GEN = """
+def on_message(msg, ctx):
+    for i in range(msg.payload["start"], msg.payload["start"] + msg.payload["count"]):
+        ctx.send("out", {"i": i})
+"""
+
+JS_FAILOVER_MID = """
+exports.onMessage = (msg) => ({ i: msg.payload.i, pid: process.pid });
+"""
+
+
+def failover_chain(fid, tags):
+    """python gen -> node mid (preferring runners with `tags`): every output names the message and the process."""
+    m = module("mid", "node", JS_FAILOVER_MID)
+    m["tags"] = tags
+    return flow(fid, [module("gen", "python3", PY_FAILOVER_GEN), m])
+
+
 def cross_chain_unpaced(fid, n):
     """The same chain with a generator that emits all N in one handler (stalled past ~20k before the cycle bound)."""
     return flow(fid, [module("gen", "python3", PY_GEN), module("xform", "node", JS_XFORM),
