@@ -86,6 +86,7 @@ public struct Dispatcher: Sendable {
         let registry = FlowRegistry(store: store, directory: directory, logger: logger)
         registryBox.withLockedValue { $0 = registry }
         await directory.setOnChange { await registry.runnersChanged() }
+        await directory.setOnRunnerState { runner, state, reason in hub.publishRunner(runner, state: state.rawValue, reason: reason) }
         if let host { await directory.addLocal(host, tags: configuration.localTags) }
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
         let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,

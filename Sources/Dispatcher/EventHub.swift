@@ -56,6 +56,16 @@ public final class EventHub: Sendable {
         for queue in targets { queue.push(text) }
     }
 
+    /// A runner joined (`live`) or was `lost` (with why): `{"type":"runnerState","runner":…,"state":…,"reason":…}`,
+    /// a `state` event for every subscriber of state events, whatever flow it follows (a runner serves many).
+    public func publishRunner(_ runner: RunnerID, state: String, reason: String?) {
+        let targets = subscribers.withLockedValue { subs in subs.values.filter { $0.filter.kinds.contains(.state) }.map(\.queue) }
+        guard !targets.isEmpty else { return }
+        let text = JSONValue.object(["type": "runnerState", "runner": .string(runner.rawValue), "state": .string(state),
+                                     "reason": reason.map { .string($0) } ?? .null]).jsonText
+        for queue in targets { queue.push(text) }
+    }
+
     static func kind(of event: RunnerEvent) -> EventKind {
         switch event {
         case .output: .output

@@ -22,6 +22,9 @@ import Testing
             #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
             let tail = try await server.tail("span")
             defer { Task { await tail.terminate() } }
+            let states = try ChildProcess(Repo.flowctl, ["tail", "--events", "state"], environment: ["FLOWCTL_SERVER": server.url])
+            defer { Task { await states.terminate() } }
+            try await states.waitForStderr("subscribed") { $0.contains("following") }
             let perBatch = 200
             let stop = NIOLockedValueBox(false)
             let load = Task { () -> Int in
@@ -47,6 +50,10 @@ import Testing
             #expect(missing.isEmpty, "\(missing.count) of \(total) lost, e.g. \(missing.prefix(10))")
             let lost = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }
             #expect(lost?["state"] == "lost")
+            // Subscribers hear of it: a runnerState event with the reason.
+            let event = states.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8)) }.first { $0["type"] == "runnerState" && $0["runner"] == "gpu-1" }
+            #expect(event?["state"] == "lost", "\(states.stdout.suffix(5))")
+            #expect(event?["reason"]?.stringValue?.isEmpty == false)
             print("failover: kill -9 of gpu-1 → outputs again after \(recovered); \(seqs(tail).count - total) delivered twice of \(total)")
         }
     }

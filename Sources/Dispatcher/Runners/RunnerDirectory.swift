@@ -32,11 +32,15 @@ public actor RunnerDirectory {
     /// Batches dropped because their receiver's connection is gone.
     private let dropped = NIOLockedValueBox<Int>(0)
     private var onChange: (@Sendable () async -> Void)?
+    private var onRunnerState: (@Sendable (RunnerID, RunnerState, String?) -> Void)?
 
     public init() {}
 
     /// Called after every join and every loss (the registry places again).
     public func setOnChange(_ handler: @escaping @Sendable () async -> Void) { onChange = handler }
+
+    /// Told when a runner joins or is lost (for subscribers' `runnerState` events).
+    public func setOnRunnerState(_ handler: @escaping @Sendable (RunnerID, RunnerState, String?) -> Void) { onRunnerState = handler }
 
     public func newSession() -> Int {
         defer { nextSession += 1 }
@@ -58,6 +62,7 @@ public actor RunnerDirectory {
         links[info.id] = link
         self.lastHeard[info.id] = lastHeard
         routing.withLockedValue { $0[StreamEnd(runner: info.id, session: info.session)] = link }
+        onRunnerState?(info.id, info.state, nil)
         await onChange?()
     }
 
@@ -69,6 +74,7 @@ public actor RunnerDirectory {
         runners[id] = info
         links[id] = nil
         routing.withLockedValue { $0[StreamEnd(runner: id, session: session)] = nil }
+        onRunnerState?(id, .lost, reason)
         await onChange?()
     }
 
