@@ -59,12 +59,13 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Seeded generators and the bounded fuzz loop shared by the fuzz tests.
+        // Seeded generators and the bounded fuzz loop shared by the fuzz tests; tiny local
+        // packages (a wheel, an npm directory and tarball) for the dependency tests.
         .target(name: "FuzzSupport", dependencies: ["FlowModel"], path: "Tests/FuzzSupport"),
         .testTarget(name: "FlowModelTests", dependencies: ["FlowModel", "FuzzSupport"]),
         .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RunnerHostTests", dependencies: [
-            "RunnerHost", "PipeBridge", "FlowModel",
+            "RunnerHost", "PipeBridge", "FlowModel", "FuzzSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -76,7 +77,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "FlowModel", "PipeBridge",
+            "FlowModel", "PipeBridge", "FuzzSupport",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),

@@ -50,14 +50,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let level = Logger.Level(rawValue: logLevel) else {
-                throw CLIError("--log-level \(logLevel): expected one of trace, debug, info, notice, warning, error, critical")
-            }
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            try LogSetup.bootstrap(logLevel)
             let initial = try flows.map { try FlowFile.load($0).1 }
             for origin in allowOrigins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.dropFirst(8).contains("/") {
                 throw CLIError("--allow-origin \(origin): expected scheme://host[:port], e.g. http://localhost:3000")

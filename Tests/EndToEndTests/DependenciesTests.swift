@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import FuzzSupport
 import Testing
 
 /// Per-module dependency environments through the real server and flowctl:

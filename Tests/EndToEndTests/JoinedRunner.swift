@@ -41,11 +41,12 @@ final class JoinedRunner: Sendable {
         try? FileManager.default.removeItem(atPath: runtimeDirectory)
     }
 
-    /// SIGTERM, then SIGKILL if it lingers; keeps its directories.
+    /// SIGTERM, then SIGKILL if it lingers (30 s: it stops its runtimes, each with a 5 s grace,
+    /// on a machine that may be loaded); keeps its directories.
     func stopProcess() async {
         if process.exitStatus == nil {
             process.signal(SIGTERM)
-            if (try? await process.waitForExit(timeout: .seconds(15))) == nil { await process.terminate() }
+            if (try? await process.waitForExit(timeout: .seconds(30))) == nil { await process.terminate() }
         }
     }
 

@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import FuzzSupport
 import Testing
 @testable import RunnerHost
 

@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import FuzzSupport
 import Logging
 import NIOConcurrencyHelpers
 import PipeBridge

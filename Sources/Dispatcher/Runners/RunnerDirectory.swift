@@ -54,6 +54,15 @@ public actor RunnerDirectory {
 
     /// A runner was welcomed: it takes modules from now on. A connection it replaces is closed.
     public func add(_ info: RunnerInfo, link: any RunnerLink, lastHeard: (@Sendable () -> Date)? = nil) async {
+        register(info, link: link, lastHeard: lastHeard)
+        await onChange?()
+    }
+
+    /// Takes a runner in without placing anything yet (`changed` does that): a joined
+    /// runner is registered before its welcome is written, so that once it knows it
+    /// joined, the dispatcher already counts it; the commands placement then sends it
+    /// wait in its outbox behind the welcome.
+    public func register(_ info: RunnerInfo, link: any RunnerLink, lastHeard: (@Sendable () -> Date)? = nil) {
         if let old = runners[info.id] {
             routing.withLockedValue { $0[StreamEnd(runner: old.id, session: old.session)] = nil }
             (links[info.id] as? RemoteRunnerLink)?.close(reason: "replaced by a new connection of the same runner")
@@ -63,8 +72,10 @@ public actor RunnerDirectory {
         self.lastHeard[info.id] = lastHeard
         routing.withLockedValue { $0[StreamEnd(runner: info.id, session: info.session)] = link }
         onRunnerState?(info.id, info.state, nil)
-        await onChange?()
     }
+
+    /// Places every flow again (after `register`).
+    public func changed() async { await onChange?() }
 
     /// A runner's connection ended (`session`: that connection; a newer one of the same runner is not touched).
     public func lost(_ id: RunnerID, session: Int, reason: String) async {

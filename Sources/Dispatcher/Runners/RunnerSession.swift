@@ -65,10 +65,17 @@ struct RunnerSession {
                                     heartbeatMs: Int(heartbeat.components.seconds * 1000 + heartbeat.components.attoseconds / 1_000_000_000_000_000),
                                     lostAfterMs: Int(lostAfter.components.seconds * 1000 + lostAfter.components.attoseconds / 1_000_000_000_000_000),
                                     drop: drop)
-        try await outbound.write(.text(String(decoding: DispatcherMessage.welcome(welcome).encoded(), as: UTF8.self)))
-        logger.info("runner \(hello.name.rawValue) joined (session \(session), runtimes \(hello.runtimes.map(\.id.rawValue).joined(separator: ",")), tags \(hello.tags.joined(separator: ",")))")
         let info = RunnerInfo(id: hello.name, instance: hello.instance, runtimes: hello.runtimes, tags: hello.tags,
                               state: .live, session: session, joined: Date(), reason: nil, local: false)
+        await directory.register(info, link: link, lastHeard: { heard.withLockedValue { $0.1 } })
+        do {
+            try await outbound.write(.text(String(decoding: DispatcherMessage.welcome(welcome).encoded(), as: UTF8.self)))
+        } catch {
+            link.close(reason: "could not write the welcome")
+            await directory.lost(hello.name, session: session, reason: "could not write the welcome: \(error)")
+            return
+        }
+        logger.info("runner \(hello.name.rawValue) joined (session \(session), runtimes \(hello.runtimes.map(\.id.rawValue).joined(separator: ",")), tags \(hello.tags.joined(separator: ",")))")
         var reason = "the connection closed"
         await withTaskGroup(of: String?.self) { group in
             // The one writer: commands, pongs, pings and data batches, in order.
@@ -97,7 +104,7 @@ struct RunnerSession {
                 return nil
             }
             group.addTask {
-                await directory.add(info, link: link, lastHeard: { heard.withLockedValue { $0.1 } })
+                await directory.changed()
                 return nil
             }
             group.addTask {

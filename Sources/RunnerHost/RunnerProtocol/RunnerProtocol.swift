@@ -16,8 +16,9 @@ public enum RunnerProtocol {
     public static let defaultSuspectAfter: Duration = .seconds(2)
     /// A runner not heard from for this long is lost: its modules are placed again.
     public static let defaultLostAfter: Duration = .seconds(3)
-    /// A connection that has not sent `hello` within this time is closed.
-    public static let helloTimeout: Duration = .seconds(5)
+    /// A connection that has not sent `hello` within this time is closed (generous: a
+    /// runner on a loaded machine may take seconds to be scheduled).
+    public static let helloTimeout: Duration = .seconds(10)
 
     /// Unacknowledged data frames per (sender runner, receiver runner) stream.
     public static let defaultWindow = 1024

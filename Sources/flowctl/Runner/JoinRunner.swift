@@ -37,14 +37,7 @@ struct JoinRunner: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let level = Logger.Level(rawValue: logLevel) else {
-                throw CLIError("--log-level \(logLevel): expected one of trace, debug, info, notice, warning, error, critical")
-            }
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            try LogSetup.bootstrap(logLevel)
             let name = try RunnerName.resolve(self.name)
             let tags = try RunnerTags.parse(tags, option: "--tags")
             let url = try RunnerName.runnersURL(join)

@@ -4,15 +4,15 @@ import Foundation
 /// environments are built from real installers without a package index:
 /// a Python wheel (a zip written by python3's zipfile; no setuptools needed)
 /// and an npm package directory and tarball.
-enum LocalPackages {
-    static func temporaryDirectory(_ name: String) -> String {
+public enum LocalPackages {
+    public static func temporaryDirectory(_ name: String) -> String {
         let dir = NSTemporaryDirectory() + "polyflow-\(name)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
 
     /// A wheel of a module `name` whose `VERSION` is `version`; returns its path.
-    static func wheel(_ name: String, version: String, in dir: String) throws -> String {
+    public static func wheel(_ name: String, version: String, in dir: String) throws -> String {
         let script = """
         import sys, zipfile
         name, version, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -33,7 +33,7 @@ enum LocalPackages {
     }
 
     /// An npm package directory `name` exporting `{version}`; returns its path.
-    static func npmDirectory(_ name: String, version: String, in dir: String) throws -> String {
+    public static func npmDirectory(_ name: String, version: String, in dir: String) throws -> String {
         let pkg = "\(dir)/\(name)-\(version)/package"
         try FileManager.default.createDirectory(atPath: pkg, withIntermediateDirectories: true)
         try #"{"name": "\#(name)", "version": "\#(version)", "main": "index.js"}"#.write(toFile: "\(pkg)/package.json", atomically: true, encoding: .utf8)
@@ -42,18 +42,18 @@ enum LocalPackages {
     }
 
     /// The same as a tarball (`package/` inside, as `npm pack` makes it); returns its path.
-    static func npmTarball(_ name: String, version: String, in dir: String) throws -> String {
+    public static func npmTarball(_ name: String, version: String, in dir: String) throws -> String {
         let pkg = try npmDirectory(name, version: version, in: dir)
         let tarball = "\(dir)/\(name)-\(version).tgz"
         _ = try run("tar", ["-czf", tarball, "-C", URL(fileURLWithPath: pkg).deletingLastPathComponent().path, "package"])
         return tarball
     }
 
-    struct Failed: Error, CustomStringConvertible { var description: String }
+    public struct Failed: Error, CustomStringConvertible { public var description: String }
 
     /// Runs a program found on PATH to its end; its stdout, or an error with its stderr.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [program] + arguments
