@@ -178,6 +178,15 @@ extension FlowRegistry {
 }
 
 extension FlowRegistry {
+    /// Every connected runner with its link, by id.
+    func connectedLinks() async -> [(RunnerID, any RunnerLink)] {
+        var out: [(RunnerID, any RunnerLink)] = []
+        for entry in await directory.list() where entry.info.state != .lost {
+            if let link = await directory.link(entry.info.id) { out.append((entry.info.id, link)) }
+        }
+        return out
+    }
+
     /// The placement table now (for admitting a runner that comes back).
     public func currentPlacement() -> [FlowModuleID: ModulePlacement] { placement }
 }

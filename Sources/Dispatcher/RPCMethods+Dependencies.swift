@@ -9,11 +9,15 @@ extension RPCMethods {
         switch method {
         case "listDependencies":
             let runtime = try params.optionalString("runtimeId").map { try Self.environmentRuntime($0, method: method) }
-            switch await registry.sendToRunner(.listEnvironments(runtime)) {
-            case .environments(let list): return try Self.encode(list)
-            case .failure(let code, let message): throw APIError.runner(code: code, message: message)
-            default: return .array([])
+            // Every runner's environments (a joined runner builds those of the modules placed on it), each naming its runner.
+            var all: [EnvironmentInfo] = []
+            for (runner, link) in await registry.connectedLinks() {
+                if case .environments(var list) = await link.send(.listEnvironments(runtime)) {
+                    for i in list.indices { list[i].runner = runner.rawValue }
+                    all += list
+                }
             }
+            return try Self.encode(all.sorted { ($0.runner, $0.id.rawValue) < ($1.runner, $1.id.rawValue) })
         case "installDependencies":
             let runtime = try Self.environmentRuntime(try params.string("runtimeId"), method: method)
             let list = try Self.dependencyList(try params.require("dependencies"), runtime: runtime, method: method)
