@@ -148,6 +148,8 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.assertEqual(mid["moduleState"]["n"], 60)
         # The page shows the flow it runs.
         poll("the flow on the runner page", lambda: "order" in self.browser.find("#flows").text, SLOW)
+        severe = [e for e in self.browser.logs() if e.get("level") == "SEVERE"]
+        self.assertEqual(severe, [], "no CSP violation or other error on the runner page")
 
     def test_a_breakpoint_on_the_browser_module_pauses_the_flow_a_step_shows_it_and_resume_drains(self):
         self.open_runner("tab-debug")
@@ -156,7 +158,7 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.assertIs(self.rpc("setBreakPointAtModule", {"flowModuleId": "debug/mid"}), True)
         for seq in range(5):
             self.inject("debug", {"seq": seq})
-        poll("the flow paused", lambda: self.rpc("getFlow", {"flowId": "debug"})["state"] == "paused", SLOW)
+        poll("the flow paused", lambda: self.rpc("getFlow", {"flowId": "debug"})["status"] == "paused", SLOW)
         self.assertEqual(self.seen("debug"), [])
         step = self.rpc("singleStepFlow", {"flowId": "debug"})
         self.assertIn("debug/mid", step, step)
@@ -171,7 +173,7 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.assertIs(self.rpc("removeBreakPointAtModule", {"flowModuleId": "debug/mid"}), True)
         self.rpc("resumeFlow", {"flowId": "debug"})
         self.assertEqual(self.wait_seen("debug", 5), list(range(5)), "resume drains, nothing lost")
-        poll("the flow running", lambda: self.rpc("getFlow", {"flowId": "debug"})["state"] == "running", SLOW)
+        poll("the flow running", lambda: self.rpc("getFlow", {"flowId": "debug"})["status"] == "running", SLOW)
 
     def test_a_browser_module_that_throws_is_an_error_with_its_stack_and_the_flow_goes_on(self):
         self.open_runner("tab-errors")
