@@ -54,9 +54,7 @@ function connect(options) {
   const capture = new ConsoleCapture(formatArgs, options.console || globalThis.console);
   capture.install();
   const runner = new Runner({
-    // The token goes at the upgrade too (`?token=`, as the web page's /rpc socket does): the Swift
-    // dispatcher checks it there and does not read `hello.token` yet (docs/runner-protocol.md).
-    url: runnersUrl(options.server) + (token ? `?token=${encodeURIComponent(token)}` : ''), token, name, tags,
+    url: runnersUrl(options.server), token, name, tags,
     runtime: { id: 'browser', name: 'Browser', version: browserVersion(userAgent) },
     instance: options.instance || randomInstance(),
     openSocket: options.openSocket || ((url) => new WebSocket(url)),

@@ -267,6 +267,17 @@ class TokenAndPolicyTests(BrowserRunnerTestCase):
             self.inject("tok", {"seq": seq})
         self.assertEqual(self.wait_seen("tok", 3), [0, 1, 2])
 
+    def test_a_wrong_token_is_refused_in_the_hello_and_the_page_asks_for_the_right_one(self):
+        b = self.browser
+        b.get(f"{self.server.url}/runtimes/browser/runner.html?name=tab-w#token=wrong")
+        poll("the refusal", lambda: b.execute("return window.polyflowRunner && window.polyflowRunner.link") == "refused", SLOW)
+        b.wait_for("#token-form:not([hidden])", timeout=SLOW)
+        self.assertIsNone(self.runner_entry("tab-w"))
+        b.find("#token").send_keys(self.token)
+        b.find("#token-form button").click()
+        poll("tab-w connected", lambda: b.execute("return window.polyflowRunner.link") == "connected", SLOW)
+        poll("tab-w in listRunners", lambda: self.runner_entry("tab-w"), SLOW)
+
 
 if __name__ == "__main__":
     unittest.main()
