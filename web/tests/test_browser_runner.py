@@ -55,6 +55,7 @@ def setUpModule():
 
 
 class BrowserRunnerTestCase(unittest.TestCase):
+    server_flows = ()
     server_args = ()
     token = None
 
@@ -63,7 +64,7 @@ class BrowserRunnerTestCase(unittest.TestCase):
         cls.driver = ChromeDriver()
         cls.driver.start()
         try:
-            cls.server = PolyflowServer((), cls.server_args)
+            cls.server = PolyflowServer(cls.server_flows, cls.server_args)
         except Exception:
             cls.driver.stop()
             raise
@@ -237,6 +238,35 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         mid = self.module("swap", "mid")
         self.assertEqual(mid["moduleState"]["n"], total, "state kept across the swap")
         self.assertEqual(mid["runner"], "tab-swap")
+
+
+class ExampleAndPageSwitchTests(BrowserRunnerTestCase):
+    server_flows = ("browser.json",)
+
+    def test_the_example_flow_draws_a_live_table_in_the_runner_tab(self):
+        self.open_runner("tab-1")
+        self.wait_running_on("browser", "show", "tab-1")
+        for text in ("Hello Browser", "Second Row"):
+            self.rpc("inject", {"flowModuleId": "browser/parse", "payload": {"text": text}})
+        rows = poll("two rows in the live table", lambda: (lambda r: r if len(r) == 2 else None)(
+            self.browser.find_all("#modules-area table.polyflow-live-table tbody tr")), SLOW)
+        self.assertIn('"second"', rows[0].text, "newest first")
+        self.assertIn('"hello"', rows[1].text)
+        count = poll("count's state", lambda: (self.module("browser", "count").get("moduleState") or {}).get("rows") == 2, SLOW)
+        self.assertTrue(count)
+
+    def test_the_web_page_switch_makes_the_page_a_runner_that_runs_browser_modules(self):
+        b = self.browser
+        b.get(self.server.url + "/")
+        b.wait_for('#flows tr[data-flow="browser"]', timeout=SLOW)
+        b.find("#runner-switch").click()
+        b.wait_for("#runner-message", text="runs browser modules as runner", timeout=SLOW)
+        name = b.find("#runner-message").text.split('"')[1]
+        self.wait_running_on("browser", "show", name)
+        self.rpc("inject", {"flowModuleId": "browser/parse", "payload": {"text": "From The Page"}})
+        b.wait_for("table.polyflow-live-table tbody tr", text='"from"', timeout=SLOW)
+        severe = [e for e in b.logs() if e.get("level") == "SEVERE"]
+        self.assertEqual(severe, [], "no CSP violation: the page may compile module code")
 
 
 class TokenAndPolicyTests(BrowserRunnerTestCase):
