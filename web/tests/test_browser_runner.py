@@ -239,6 +239,29 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.assertEqual(mid["moduleState"]["n"], total, "state kept across the swap")
         self.assertEqual(mid["runner"], "tab-swap")
 
+    def test_a_hot_swap_moves_the_module_from_the_browser_to_node_and_back_with_its_state(self):
+        self.open_runner("tab-rt")
+        self.deploy(flow("rt"))
+        self.wait_running_on("rt", "mid", "tab-rt")
+        for seq in range(10):
+            self.inject("rt", {"seq": seq})
+        self.wait_seen("rt", 10)
+        poll("mid's state reported", lambda: (self.module("rt", "mid").get("moduleState") or {}).get("n") == 10, SLOW)
+        to_node = flow("rt")
+        to_node["modules"][1]["runtime"] = "node"
+        self.assertIs(self.rpc("addOrUpdateFlow", {"flow": to_node}), True)
+        self.wait_running_on("rt", "mid", "local")
+        for seq in range(10, 20):
+            self.inject("rt", {"seq": seq})
+        self.assertEqual(self.wait_seen("rt", 20), list(range(20)))
+        self.assertEqual(self.module("rt", "mid")["moduleState"]["n"], 20, "the state came along to node")
+        self.assertIs(self.rpc("addOrUpdateFlow", {"flow": flow("rt")}), True)
+        self.wait_running_on("rt", "mid", "tab-rt")
+        for seq in range(20, 30):
+            self.inject("rt", {"seq": seq})
+        self.assertEqual(self.wait_seen("rt", 30), list(range(30)))
+        self.assertEqual(self.module("rt", "mid")["moduleState"]["n"], 30, "and back to the tab")
+
 
 class ExampleAndPageSwitchTests(BrowserRunnerTestCase):
     server_flows = ("browser.json",)

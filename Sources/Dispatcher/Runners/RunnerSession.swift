@@ -121,7 +121,8 @@ struct RunnerSession {
                             case .reply(let id, let reply): link.resolve(id: id, reply)
                             case .event(let event):
                                 events(hello.name, event)
-                            case .states: break
+                            case .states(let flow, let modules):
+                                await registry.noteStates(flow, from: hello.name, modules)
                             case .ping(let n): link.write(.pong(n))
                             case .pong: break
                             case .hello: return "protocol error: a second hello"
