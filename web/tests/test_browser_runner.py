@@ -176,6 +176,38 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.assertEqual(self.wait_seen("debug", 5), list(range(5)), "resume drains, nothing lost")
         poll("the flow running", lambda: self.rpc("getFlow", {"flowId": "debug"})["status"] == "running", SLOW)
 
+    def test_a_conditional_breakpoint_on_the_browser_module_pauses_only_on_a_match(self):
+        self.open_runner("tab-cond")
+        self.deploy(flow("cond"))
+        self.wait_running_on("cond", "mid", "tab-cond")
+        self.assertIs(self.rpc("setBreakPointAtModule", {"flowModuleId": "cond/mid", "condition": {"pointer": "/seq", "equals": 3}}), True)
+        for seq in range(6):
+            self.inject("cond", {"seq": seq})
+        poll("the flow paused", lambda: self.rpc("getFlow", {"flowId": "cond"})["status"] == "paused", SLOW)
+        self.assertEqual(self.wait_seen("cond", 3), [0, 1, 2], "the messages before the match went through")
+        step = self.rpc("singleStepFlow", {"flowId": "cond"})
+        self.assertIn('"seq": 3', json.dumps(step["cond/mid"]["inputStates"]), step)
+        self.assertIs(self.rpc("removeBreakPointAtModule", {"flowModuleId": "cond/mid"}), True)
+        self.rpc("resumeFlow", {"flowId": "cond"})
+        self.assertEqual(self.wait_seen("cond", 6), list(range(6)))
+
+    def test_tags_choose_between_two_tabs(self):
+        self.open_runner("tab-plain")
+        first = self.browser.cmd("GET", "/window")
+        self.new_window()
+        self.browser.get(self.runner_url("tab-dash").replace("?name=tab-dash", "?name=tab-dash&tags=dashboard"))
+        poll("tab-dash connected", lambda: self.runner_entry("tab-dash"), SLOW)
+        self.assertEqual(self.runner_entry("tab-dash")["tags"], ["dashboard"])
+        doc = flow("tags")
+        doc["modules"][1]["tags"] = ["dashboard"]
+        self.deploy(doc)
+        self.wait_running_on("tags", "mid", "tab-dash")
+        for seq in range(5):
+            self.inject("tags", {"seq": seq})
+        self.assertEqual(self.wait_seen("tags", 5), list(range(5)))
+        self.browser.cmd("POST", "/window", {"handle": first})
+        self.assertNotIn("tags", self.browser.find("#flows").text, "the untagged tab runs nothing of it")
+
     def test_a_browser_module_that_throws_is_an_error_with_its_stack_and_the_flow_goes_on(self):
         self.open_runner("tab-errors")
         self.deploy(flow("errors"))
