@@ -29,8 +29,12 @@ public enum APIServer {
             try await WebSocketSession(endpoint: endpoint, hub: hub).run(inbound: inbound, outbound: outbound)
         }
         // Runners join here (docs/runner-protocol.md); behind the same guard as /rpc.
-        router.ws("runners") { inbound, outbound, _ in
-            try await runners.run(inbound: inbound, outbound: outbound)
+        // The guard has refused a wrong token at the upgrade; one offered there is the right one.
+        // Without one, the hello must carry it (`AccessPolicy.isTokenlessRunnerJoin`).
+        router.ws("runners") { inbound, outbound, context in
+            let request = context.request
+            let tokenAtUpgrade = request.headers[.authorization] != nil || request.uri.queryParameters["token"] != nil
+            try await runners.run(inbound: inbound, outbound: outbound, tokenAtUpgrade: tokenAtUpgrade)
         }
         return router
     }

@@ -90,7 +90,8 @@ public struct Dispatcher: Sendable {
         if let host { await directory.addLocal(host, tags: configuration.localTags) }
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
         let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,
-                                           lostAfter: configuration.heartbeat * configuration.lostAfterBeats, logger: logger)
+                                           lostAfter: configuration.heartbeat * configuration.lostAfterBeats, logger: logger,
+                                           token: configuration.token)
         let files = StaticFiles(webDirectory: configuration.webDirectory, runtimesDirectory: configuration.runner.runtimesDirectory)
         let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, runners: runnerSessions, files: files)
         let policy = AccessPolicy(boundHost: configuration.host, token: configuration.token,

@@ -45,8 +45,12 @@ extension FlowRegistry {
     /// are, and the flow's breakpoints; removes the flow from runners that
     /// no longer have any of it. Runners that get modules go first, so a
     /// module that moves is up at its new place before the old one lets go.
+    /// `startNewParts`: a runner that has no part of the flow yet starts its part in the deploy
+    /// (a hot swap of a running flow that moves a module to a runner new to the flow; its other
+    /// runners swap and keep running).
     func deployParts(_ flow: FlowDocument, breakpoints: [Breakpoint], revision: Int, start: Bool,
-                     states: [ModuleID: JSONValue], previous: [FlowModuleID: ModulePlacement]? = nil) async throws {
+                     states: [ModuleID: JSONValue], previous: [FlowModuleID: ModulePlacement]? = nil,
+                     startNewParts: Bool = false) async throws {
         let previous = previous ?? placement
         var byRunner: [RunnerID: [PlacedModule]] = [:]
         var sessions: [RunnerID: Int] = [:]
@@ -109,7 +113,7 @@ extension FlowRegistry {
             if old[runner] == part { continue }
             let placed = byRunner[runner] ?? []
             let reply = await link.send(.deploy(RemoteDeploy(flow: flow, placed: placed, routes: part.routes, breakpoints: part.breakpoints,
-                                                             revision: revision, start: start)))
+                                                             revision: revision, start: start || (startNewParts && old[runner] == nil))))
             if case .failure(let code, let message) = reply {
                 // A new flow that does not load anywhere is deployed nowhere.
                 if old.isEmpty { for r in done { _ = await directory.link(r)?.send(.remove(flow.id)) } }

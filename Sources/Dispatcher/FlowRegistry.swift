@@ -85,7 +85,8 @@ public actor FlowRegistry {
         flows[flow.id] = stored
         placement = await placeAll()
         do {
-            try await deployParts(flow, breakpoints: breakpoints, revision: revision, start: startsNow, states: [:], previous: before.1)
+            try await deployParts(flow, breakpoints: breakpoints, revision: revision, start: startsNow, states: [:], previous: before.1,
+                                  startNewParts: existing?.started ?? false)
         } catch {
             (flows, placement) = before
             if existing == nil { await removeParts(flow.id) }
@@ -261,6 +262,23 @@ public actor FlowRegistry {
         await gate.runQuietly {
             await self.saveStates(statuses)
         }
+    }
+
+    /// A runner's `states` report (docs/runner-protocol.md): the latest `state` of modules it runs,
+    /// kept and saved like the periodic save's, so that a module placed elsewhere after its runner
+    /// is lost starts from it (the periodic save alone may be up to one interval older, or miss a
+    /// runner that closed in between). Reports for a module placed elsewhere, or at another
+    /// generation, are ignored.
+    func noteStates(_ flow: FlowID, from runner: RunnerID, _ reports: [ModuleStateReport]) {
+        guard var stored = flows[flow] else { return }
+        var states = stored.moduleStates
+        for r in reports where placement[FlowModuleID(flow: flow, module: r.module)] == .placed(runner, gen: r.gen) {
+            states[r.module.rawValue] = r.state
+        }
+        guard states != stored.moduleStates else { return }
+        stored.moduleStates = states
+        stored.statesSavedAt = Date()
+        do { try save(stored) } catch { logger.error("could not save module states of flow \(flow): \(error)") }
     }
 
     private func saveStates(_ statuses: [FlowRunStatus]) {

@@ -104,6 +104,16 @@ import Testing
         }
     }
 
+    @Test func aRunnerMayJoinWithoutATokenAtTheUpgradeButNotWithAWrongOne() {
+        let upgrade = ["host": host, "upgrade": "websocket"]
+        #expect(p.check(.init(method: "GET", uri: "/runners", headers: upgrade)) == .allow, "the hello carries the token")
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/runners?token=wrong", headers: upgrade)), 401))
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/runners", headers: upgrade.merging(["authorization": "Bearer wrong"]) { $1 })), 401))
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/rpc", headers: upgrade)), 401), "only /runners")
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/runners/x", headers: upgrade)), 401))
+        #expect(isRefused(p.check(.init(method: "GET", uri: "/runners", headers: upgrade.merging(["origin": "http://evil.example"]) { $1 })), 403))
+    }
+
     @Test func hostAndOriginStillApplyToStaticFiles() {
         #expect(isRefused(p.check(.init(method: "GET", uri: "/", headers: ["host": "evil.example:7770"])), 403), "DNS rebinding")
         #expect(isRefused(p.check(.init(method: "GET", uri: "/web/app.js", headers: ["host": host, "origin": "http://evil.example"])), 403))

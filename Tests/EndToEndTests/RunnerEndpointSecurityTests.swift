@@ -9,9 +9,11 @@ import Testing
 /// `/runners` is an endpoint that runs code: the attacks a page, a stranger
 /// or a broken runner could try, each refused without touching the other runners.
 @Suite(.timeLimit(.minutes(3))) struct RunnerEndpointSecurityTests {
-    static func hello(_ name: String, instance: String = "0123456789abcdef") -> String {
-        JSONValue.object(["t": "hello", "protocol": 1, "name": .string(name), "instance": .string(instance),
-                          "runtimes": [["id": "python3", "name": "CPython", "version": "3.11"]], "tags": [], "modules": []]).jsonText
+    static func hello(_ name: String, instance: String = "0123456789abcdef", token: String? = nil) -> String {
+        var hello: [String: JSONValue] = ["t": "hello", "protocol": 1, "name": .string(name), "instance": .string(instance),
+                                          "runtimes": [["id": "python3", "name": "CPython", "version": "3.11"]], "tags": [], "modules": []]
+        if let token { hello["token"] = .string(token) }
+        return JSONValue.object(hello).jsonText
     }
 
     /// Connects to `/runners` as a hand-made runner; `body` gets the first message the dispatcher sent
@@ -45,10 +47,17 @@ import Testing
     @Test func aWrongOrMissingTokenCannotJoin() async throws {
         try await withServer(extraArguments: ["--token", "s3cret"]) { server in
             let raw = RawHTTP(url: server.url)
-            #expect(try raw.upgrade("/runners", headers: ["Host: 127.0.0.1:\(raw.port)"]).status == 401)
             #expect(try raw.upgrade("/runners?token=wrong", headers: ["Host: 127.0.0.1:\(raw.port)"]).status == 401)
+            #expect(try raw.upgrade("/runners", headers: ["Host: 127.0.0.1:\(raw.port)", "Authorization: Bearer wrong"]).status == 401)
             let joined = try await fakeRunner(server, query: "?token=s3cret", send: Self.hello("ok-1"))
             #expect(joined.first?.contains("\"t\":\"welcome\"") == true, "\(joined)")
+            // No token at the upgrade (a browser cannot set headers): the hello must carry the right one.
+            let none = try await fakeRunner(server, send: Self.hello("no-token"))
+            #expect(none.first?.contains("\"code\":\"bad-token\"") == true, "\(none)")
+            let wrong = try await fakeRunner(server, send: Self.hello("wrong-token", token: "wrong"))
+            #expect(wrong.first?.contains("\"code\":\"bad-token\"") == true, "\(wrong)")
+            let inHello = try await fakeRunner(server, send: Self.hello("ok-2", instance: "fedcba9876543210", token: "s3cret"))
+            #expect(inHello.first?.contains("\"t\":\"welcome\"") == true, "\(inHello)")
         }
     }
 

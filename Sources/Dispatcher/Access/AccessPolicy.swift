@@ -83,11 +83,24 @@ public struct AccessPolicy: Sendable {
             }
         }
         if let token, !presentsToken(token, request),
-           !StaticRoutes.isStaticRead(method: request.method, uri: request.uri, isWebSocketUpgrade: request.isWebSocketUpgrade) {
+           !StaticRoutes.isStaticRead(method: request.method, uri: request.uri, isWebSocketUpgrade: request.isWebSocketUpgrade),
+           !Self.isTokenlessRunnerJoin(request) {
             return .refuse(status: 401, code: "unauthorized",
                            message: "missing or wrong token: pass --token (or FLOWCTL_TOKEN) with the server's token")
         }
         return .allow
+    }
+
+    /// A WebSocket upgrade at `/runners` that offers no token at all (neither
+    /// header nor `?token=`): a browser runner, which cannot set headers,
+    /// gives its token in the `hello` instead, and `RunnerSession` refuses a
+    /// hello without the right one (`bad-token`) before the connection is
+    /// anybody (docs/runner-protocol.md, "The connection"). A token offered at
+    /// the upgrade that is wrong is still refused here (401).
+    static func isTokenlessRunnerJoin(_ request: RequestHead) -> Bool {
+        guard request.method == "GET", request.isWebSocketUpgrade else { return false }
+        let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? request.uri
+        return path == "/runners" && request.headers["authorization"] == nil && queryValue("token", in: request.uri) == nil
     }
 
     func isAllowedHost(_ name: String) -> Bool {

@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// One runner's WebSocket at `/runners` (docs/runner-protocol.md): its
 /// hello (within `helloTimeout`, at most `maxHelloBytes`), the admission,
 /// then commands out and replies, events, states, pings and data batches in.
-/// The access guard has already checked origin, host and token at the upgrade.
+/// The access guard has already checked origin, host and (when one was offered)
+/// the token at the upgrade; without one there, the hello must carry it.
 struct RunnerSession {
     let directory: RunnerDirectory
     let registry: FlowRegistry
@@ -18,14 +19,16 @@ struct RunnerSession {
     let heartbeat: Duration
     let lostAfter: Duration
     let logger: Logger
+    /// The server's token, if any: a runner that offered none at the upgrade must give it in its hello.
+    var token: String? = nil
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool = true) async throws {
         try await cancelWhenGracefulShutdown {
-            try await serve(inbound: inbound, outbound: outbound)
+            try await serve(inbound: inbound, outbound: outbound, tokenAtUpgrade: tokenAtUpgrade)
         }
     }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool) async throws {
         nonisolated(unsafe) var messages = inbound.messages(maxSize: RunnerProtocol.defaultMaxMessageBytes).makeAsyncIterator()
         // The hello, within its time (the connection is closed past it).
         let timer = Task {
@@ -48,7 +51,7 @@ struct RunnerSession {
             try? await refuse(outbound, RunnerRefusal(code: .badHello, message: "\(error)"))
             return
         }
-        let decision = RunnerAdmission.decide(hello, token: nil, authenticatedAtUpgrade: true,
+        let decision = RunnerAdmission.decide(hello, token: token, authenticatedAtUpgrade: tokenAtUpgrade,
                                               holder: await directory.holder(hello.name), placement: await registry.currentPlacement())
         guard case .welcome(let drop, _) = decision else {
             if case .refuse(let refusal) = decision {
@@ -125,7 +128,8 @@ struct RunnerSession {
                             case .reply(let id, let reply): link.resolve(id: id, reply)
                             case .event(let event):
                                 events(hello.name, event)
-                            case .states: break
+                            case .states(let flow, let modules):
+                                await registry.noteStates(flow, from: hello.name, modules)
                             case .ping(let n): link.write(.pong(n))
                             case .pong: break
                             case .hello: return "protocol error: a second hello"

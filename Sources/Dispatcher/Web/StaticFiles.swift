@@ -66,7 +66,7 @@ public struct StaticFiles: Sendable {
         var headers = SecurityHeaders.common
         headers[.contentType] = ContentType.of(file) ?? "application/octet-stream"
         if file.hasSuffix(".html") {
-            for (name, value) in SecurityHeaders.page(host: host) { headers[name] = value }
+            for (name, value) in SecurityHeaders.page(host: host, runsModules: SecurityHeaders.runsBrowserModules(root: root, rest: rest)) { headers[name] = value }
         }
         headers[.contentLength] = "\(data.count)"
         return Response(status: .ok, headers: headers, body: isHead ? .init() : .init(byteBuffer: ByteBuffer(bytes: data)))
