@@ -300,6 +300,95 @@ def case_cross_runner(ctx):
                 target="≥ 0.5× baseline", met=ratio >= 0.5, note=note)]
 
 
+def browser_runner(ctx, srv, name):
+    """Headless Chromium (through chromedriver) on the bare runner page, joined as runner `name`;
+    returns a function that closes it."""
+    sys.path.insert(0, os.path.join(REPO_DIR, "web", "tests"))
+    from webdriver import ChromeDriver  # noqa: E402  (the web tests' stdlib WebDriver client)
+    driver = ChromeDriver()
+    driver.start()
+    try:
+        browser = driver.session()
+        browser.get(f"{srv.url}/runtimes/browser/runner.html?name={name}")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if any(r.get("id") == name and r.get("state") == "live" for r in srv.rpc.call("listRunners")):
+                break
+            time.sleep(0.05)
+        else:
+            raise BenchError(f"the browser runner {name} did not join within 60 s")
+    except Exception:
+        driver.stop()
+        raise
+
+    def close():
+        try:
+            browser.quit()
+        finally:
+            driver.stop()
+    return close
+
+
+def round_trips(srv, fid, n, runs):
+    """Milliseconds from `inject` to the flow's output for chains of one message (API to API)."""
+    times = []
+    payload = {"n": 1, "pad": 0, "batch": 1, "window": 1}
+    for _ in range(runs):
+        seconds, out = run_flow_once(srv, fid, "gen", payload, 1, 30)
+        if not out or out.get("count") != 1:
+            raise BenchError(f"round trip: the counter reported {out}")
+        times.append(seconds * 1000)
+    return times
+
+
+def case_browser(ctx):
+    """python3 → browser (a headless Chromium tab) → python3 against python3 → node → python3,
+    in the same run: throughput, and the round trip of one message (inject to output)."""
+    cfg, srv = ctx.cfg, ctx.main_server()
+    n = cfg.n // 4 if not cfg.smoke else cfg.n
+
+    def check(out):
+        if not out or out.get("count") != n:
+            raise BenchError(f"counter reported {out}, expected count {n}")
+    payload = {"n": n, "pad": 0, "batch": flows.CREDIT_BATCH, "window": flows.CREDIT_WINDOW}
+    rt_runs = 5 if cfg.smoke else 50
+    close = browser_runner(ctx, srv, "bench-tab")
+    try:
+        srv.deploy(flows.cross_chain_browser("xbrowser", n))
+        try:
+            rates, _ = engine_rates(srv, "xbrowser", "gen", payload, n, cfg.repeats, timeout_for(n, 200), check, warmup=cfg.warmup)
+        finally:
+            remove_flow(srv, "xbrowser")
+        srv.deploy(flows.cross_chain_browser("rtbrowser", 1))
+        try:
+            rt_browser = round_trips(srv, "rtbrowser", 1, rt_runs)
+        finally:
+            remove_flow(srv, "rtbrowser")
+    finally:
+        close()
+    srv.deploy(flows.cross_chain("xnode", n))
+    try:
+        bases, _ = engine_rates(srv, "xnode", "gen", payload, n, cfg.repeats, timeout_for(n, 1000), check, warmup=cfg.warmup)
+    finally:
+        remove_flow(srv, "xnode")
+    srv.deploy(flows.cross_chain("rtnode", 1))
+    try:
+        rt_node = round_trips(srv, "rtnode", 1, rt_runs)
+    finally:
+        remove_flow(srv, "rtnode")
+    rate, base = median(rates), median(bases)
+    p50b, p50n = median(rt_browser), median(rt_node)
+    note = (f"N={n:,}, payload 50 B; {runs_text(cfg)}; browser{spread(rates)}, node{spread(bases)}; the tab is headless "
+            f"Chromium on the bare runner page, joined over WebSocket; round trip: {rt_runs} single messages each, "
+            f"from the `inject` call to the output event, median")
+    return [
+        Row("browser chain python→browser(tab)→python, 50 B", rate, "msg/s", text=f"{fmt_num(rate)} msg/s{span(rates)}",
+            baseline=f"python→node→python {fmt_num(base)} msg/s{span(bases)}", ratio=f"{rate / base:.2f}×", note=note),
+        Row("browser round trip (one message, inject → output)", p50b, "ms", text=f"{p50b:.1f} ms",
+            baseline=f"through node {p50n:.1f} ms", ratio=f"{p50b / p50n:.2f}×", note=""),
+    ]
+
+
 def case_failover(ctx):
     """kill -9 of the runner that runs the middle module while messages stream through it:
     the time to the first output of the module at its new place, the time until the rate is
@@ -955,6 +1044,7 @@ CASES = [
     ("cross10k", "cross-runtime chain, 10 KB", lambda ctx: case_cross_chain(ctx, 10240, "10 KB")),
     ("runners", "cross-runner chain, 50 B", case_cross_runner),
     ("failover", "failover after kill -9 of a runner", case_failover),
+    ("browser", "browser runner chain and round trip (headless Chromium)", case_browser),
     ("pychain", "in-runtime python chain", case_py_chain),
     ("jschain", "in-runtime node chain", case_js_chain),
     ("routing", "host routing", case_routing),

@@ -301,6 +301,13 @@ def cross_chain_tagged(fid, n, tags):
     return f
 
 
+def cross_chain_browser(fid, n):
+    """The cross-runtime chain with its middle module in a browser tab (runtime "browser")."""
+    f = cross_chain(fid, n)
+    f["modules"][1]["runtime"] = "browser"
+    return f
+
+
 PY_FAILOVER_GEN = """
 def on_message(msg, ctx):
     for i in range(msg.payload["start"], msg.payload["start"] + msg.payload["count"]):
