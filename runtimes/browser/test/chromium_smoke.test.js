@@ -31,16 +31,19 @@ test('runner.html in headless Chromium is a runner: hello, deploy, inject, DOM, 
   try {
     const url = `http://127.0.0.1:${dispatcher.port}/runtimes/browser/runner.html?name=tab-9&tags=a,b#token=abc`;
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'polyflow-chromium-'));
-    const chromium = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0', `--user-data-dir=${profile}`, url], { stdio: 'ignore' });
+    const chromium = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0', `--user-data-dir=${profile}`, url], { stdio: 'ignore', detached: true });
     try {
       // Event-driven: done when the dispatcher has the last output, the error and every reply.
       await dispatcher.until((ms) => ms.filter((m) => m.t === 'reply').length === 5 &&
         ms.some((m) => m.t === 'event' && m.event.type === 'output' && m.event.payload.includes('"n":4')));
     } finally {
+      // Chromium's own children (renderer, crashpad) may still write the profile after the main
+      // process is gone: kill the whole process group (spawned detached: a group of its own), then
+      // remove the profile, retrying while the last of them let go of it.
       const exited = new Promise((resolve) => chromium.once('exit', resolve));
-      chromium.kill();
+      try { process.kill(-chromium.pid, 'SIGKILL'); } catch { chromium.kill('SIGKILL'); }
       await exited;
-      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
     const hello = dispatcher.messages.find((m) => m.t === 'hello');
     assert.strictEqual(hello.name, 'tab-9');
