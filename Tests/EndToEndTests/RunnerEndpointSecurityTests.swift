@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func aSecondRunnerWithATakenNameIsRefusedAndTheFirstStays() async throws {
-        try await withServer { server in
+        try await withServer(extraArguments: ["--heartbeat", "5"]) { server in
             let first = try await JoinedRunner.start(joining: server, name: "gpu-1")
             defer { Task { await first.stop() } }
             let second = try await fakeRunner(server, send: Self.hello("gpu-1", instance: "ffffffffffffffff"))
@@ -94,7 +94,9 @@ import Testing
     }
 
     @Test func aRunnerThatSpeaksForAnotherIsCutOffAndTheOthersGoOn() async throws {
-        try await withServer { server in
+        // The hand-made runners answer no pings: a long heartbeat, so that on a loaded machine
+        // they are lost for what they send, not for silence.
+        try await withServer(extraArguments: ["--heartbeat", "5"]) { server in
             let messages = try await fakeRunner(server, send: Self.hello("evil")) { welcome, outbound in
                 #expect(welcome?["t"] == "welcome", "\(String(describing: welcome))")
                 // A batch claiming to come from the embedded runner.
