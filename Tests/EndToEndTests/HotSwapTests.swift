@@ -118,7 +118,7 @@ import Testing
             let slow: JSONValue = ["id": "slow", "runtime": "python3", "code": .string("""
             import time
             def on_message(msg, ctx):
-                time.sleep(0.01)
+                time.sleep(0.03)
                 with open(\(JSONValue.string(progress).jsonText), 'a') as f:
                     f.write('x')
                 return dict(msg.payload, via='slow', at=time.time())
@@ -133,7 +133,7 @@ import Testing
             do {
                 try await tail.waitForStderr("subscribed") { $0.contains("following") }
                 _ = try await server.rpc("inject", ["flowModuleId": "drain/gen", "payload": ["start": 0, "count": 300]])
-                // slow has done 20 of its 300 (about 3 s of work): 280 are still queued for it.
+                // slow has done 20 of its 300 (about 9 s of work): 280 are still queued for it.
                 try await eventually("slow under way") {
                     ((try? FileManager.default.attributesOfItem(atPath: progress))?[.size] as? NSNumber)?.intValue ?? 0 >= 20
                 }

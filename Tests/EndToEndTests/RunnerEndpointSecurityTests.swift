@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func aWrongOrMissingTokenCannotJoin() async throws {
-        try await withServer(extraArguments: ["--token", "s3cret"]) { server in
+        try await withServer(extraArguments: ["--token", "s3cret", "--heartbeat", "5"]) { server in
             let raw = RawHTTP(url: server.url)
             #expect(try raw.upgrade("/runners?token=wrong", headers: ["Host: 127.0.0.1:\(raw.port)"]).status == 401)
             #expect(try raw.upgrade("/runners", headers: ["Host: 127.0.0.1:\(raw.port)", "Authorization: Bearer wrong"]).status == 401)

@@ -31,9 +31,11 @@ struct RunnerSession {
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool) async throws {
         nonisolated(unsafe) var messages = inbound.messages(maxSize: RunnerProtocol.defaultMaxMessageBytes).makeAsyncIterator()
         // The hello, within its time (the connection is closed past it).
+        // At least `helloTimeout`; longer with a long heartbeat (a slow link or machine).
+        let helloTimeout = max(RunnerProtocol.helloTimeout, heartbeat * 5)
         let timer = Task {
-            try await Task.sleep(for: RunnerProtocol.helloTimeout)
-            try? await refuse(outbound, RunnerRefusal(code: .badHello, message: "no hello within \(RunnerProtocol.helloTimeout)"))
+            try await Task.sleep(for: helloTimeout)
+            try? await refuse(outbound, RunnerRefusal(code: .badHello, message: "no hello within \(helloTimeout)"))
         }
         let first = try? await messages.next()
         timer.cancel()
