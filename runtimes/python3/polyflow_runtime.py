@@ -5,7 +5,8 @@
 
 Started by the runner host, which created both fifos and holds them open;
 see docs/protocol.md. Exit codes: 0 after stop or end of input, 2 after a
-fatal error, 64 for bad arguments.
+fatal error, 64 for bad arguments, 66 when the fifos cannot be opened, 69
+when the runner (the parent process) is gone (polyflow/parent_watch.py).
 """
 
 import os

@@ -9,6 +9,7 @@ import { FifoOutput } from './fifo_output.js';
 import { openFifoInput } from './fifo_input.js';
 import { LogCapture } from './log_capture.js';
 import { createModuleLoader } from './module_loader.js';
+import { startParentWatch } from './parent_watch.js';
 import { describeError, stackOf } from '../../core/error_text.js';
 
 const USAGE = 'usage: node polyflow_runtime.js --in FIFO_IN --out FIFO_OUT';
@@ -49,6 +50,7 @@ function main(argv) {
     process.stderr.write(`polyflow node runtime: ${err.message}\n${USAGE}\n`);
     process.exit(EXIT_USAGE);
   }
+  startParentWatch();
 
   // The host holds both fifos open read-write, so neither open blocks.
   const output = new FifoOutput(fs.openSync(paths.out, fs.constants.O_WRONLY), {

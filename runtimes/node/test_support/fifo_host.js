@@ -14,8 +14,11 @@ import { FrameCollector } from './frame_collector.js';
 const RUNTIME = path.join(import.meta.dirname, '..', 'polyflow_runtime.js');
 
 class FifoHost {
-  /** Starts the runtime (cwd: `cwd`, extra environment `env`). */
-  constructor({ env = {}, cwd = os.tmpdir() } = {}) {
+  /**
+   * Starts the runtime (cwd: `cwd`, extra environment `env`). With `outputToFile`, its stdout and
+   * stderr go to `outputPath` in the directory (they outlive this host) instead of `stdout`/`stderr`.
+   */
+  constructor({ env = {}, cwd = os.tmpdir(), outputToFile = false } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'polyflow-node-test-'));
     fs.chmodSync(this.dir, 0o700);
     this.toRuntime = path.join(this.dir, 'to-runtime');
@@ -31,13 +34,19 @@ class FifoHost {
 
     this.stdout = '';
     this.stderr = '';
+    this.outputPath = outputToFile ? path.join(this.dir, 'process-output.txt') : null;
+    const outputFd = outputToFile ? fs.openSync(this.outputPath, 'w') : 'pipe';
     this.child = childProcess.spawn(process.execPath, [RUNTIME, '--in', this.toRuntime, '--out', this.fromRuntime], {
       cwd,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', outputFd, outputFd],
     });
-    this.child.stdout.on('data', (chunk) => { this.stdout += chunk; });
-    this.child.stderr.on('data', (chunk) => { this.stderr += chunk; });
+    if (outputToFile) {
+      fs.closeSync(outputFd);
+    } else {
+      this.child.stdout.on('data', (chunk) => { this.stdout += chunk; });
+      this.child.stderr.on('data', (chunk) => { this.stderr += chunk; });
+    }
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 

@@ -5,6 +5,7 @@ import os
 import sys
 
 from .framing import DEFAULT_MAX_FRAME_BYTES
+from .parent_watch import start_parent_watch
 from .runtime import Runtime, open_fifos
 
 MAX_FRAME_ENV = "POLYFLOW_MAX_FRAME_BYTES"
@@ -34,6 +35,7 @@ def main(argv):
         args = parser.parse_args(argv)
     except SystemExit as exit:
         return 64 if exit.code else 0
+    start_parent_watch()  # before the opens: they block if the runner died before they ran
     limit = max_frame_bytes()
     try:
         in_fd, out_fd = open_fifos(args.in_path, args.out_path)
