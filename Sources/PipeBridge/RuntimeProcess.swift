@@ -67,6 +67,9 @@ public final class RuntimeProcess: Sendable {
 
     /// Kills the process at once (SIGKILL).
     public func kill() { child.signal(SIGKILL) }
+
+    /// Freezes the process where it is (SIGSTOP), or lets it go on (SIGCONT).
+    public func freeze(_ frozen: Bool) { child.signal(frozen ? SIGSTOP : SIGCONT) }
 }
 
 /// A child's stdout and stderr pipes, close-on-exec (the child gets its copies by dup2).

@@ -165,6 +165,11 @@ actor FlowRun {
         setState(.stopped, reason: nil)
     }
 
+    /// The runner's hold: freezes (or lets go on) every runtime process of the flow here.
+    func suspend(_ on: Bool) async {
+        for instance in instances { await instance.suspend(on) }
+    }
+
     /// Stops the instances and the report consumer for good.
     func shutdown() async {
         await stopInstances()

@@ -68,6 +68,8 @@ final class InstanceLink: @unchecked Sendable {
     private var holding = false
     private var drainSlots: Set<Int> = []
     private var held = CircularBuffer<PendingMessage>()
+    /// Set while the runner's hold freezes the process: its silence is not a hang.
+    var suspended = false
     /// Whether the runtime was told to send every message through the host
     /// (told again after a restart).
     private(set) var routeViaHost = false
@@ -348,7 +350,7 @@ final class InstanceLink: @unchecked Sendable {
         acked = 0
         lifeWrites = 0
         watch.arm(limit: timeLimit, onSilence: onSilence) { [unowned self] in
-            self.blockedBy > 0 ? nil : !self.inFlight.isEmpty
+            self.blockedBy > 0 || self.suspended ? nil : !self.inFlight.isEmpty
         }
         if routeViaHost { writeControl(Self.modeHost) }
         if blockedBy > 0 { _ = channel.setOption(ChannelOptions.autoRead, value: false) }

@@ -26,6 +26,8 @@ public actor RunnerHost {
     private var placements: [FlowID: (full: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute])] = [:]
     /// The dependency environments of this runner (see `RunnerHost+Environments`).
     let environments: EnvironmentStore
+    /// Whether the runner holds every flow (`holdAll`): its dispatcher fell silent.
+    public private(set) var holding = false
 
     public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
                 events: @escaping @Sendable (RunnerEvent) -> Void) {
@@ -222,9 +224,18 @@ public actor RunnerHost {
     /// Stops running the given modules here (`fence`, `release`): the rest of
     /// each flow is swapped to a version without them (what was queued for
     /// them is finished first); a flow left with nothing here is removed.
+    ///
+    /// While the runner holds (`holdAll`: a `welcome.drop` after a partition),
+    /// nothing queued for them may run, so each flow they belong to is removed
+    /// here at once, its held runtimes killed; the dispatcher deploys again
+    /// what stays placed here, from the states it last saw.
     public func letGo(_ leases: [ModuleLease]) async throws {
         for (flowID, group) in Dictionary(grouping: leases, by: \.flow) {
             guard let p = placements[flowID], flows[flowID] != nil else { continue }
+            if holding {
+                try await remove(flowID)
+                continue
+            }
             let gone = Set(group.map(\.module))
             let remaining = p.placed.filter { !gone.contains($0.module) }
             if remaining.isEmpty {
@@ -260,6 +271,26 @@ public actor RunnerHost {
             peers.connected(as: me, send: send)
             peers.flush()
         }.get()
+    }
+
+    /// The dispatcher fell silent or the link dropped: it may be placing these
+    /// modules elsewhere, so no handler runs here until `releaseAll` (a module
+    /// never runs on two runners at once). Every runtime process is stopped
+    /// (SIGSTOP) where it is, a handler mid-way included; what it had not
+    /// acknowledged stays with its sender, so nothing is lost either way.
+    public func holdAll() async {
+        guard !holding else { return }
+        holding = true
+        logger.warning("holding every module: no word from the dispatcher")
+        for run in flows.values { await run.suspend(true) }
+    }
+
+    /// The dispatcher is back and still places these modules here (after `welcome.drop`).
+    public func releaseAll() async {
+        guard holding else { return }
+        holding = false
+        logger.info("running the modules again: the dispatcher is back")
+        for run in flows.values { await run.suspend(false) }
     }
 
     /// The connection to the dispatcher is gone.

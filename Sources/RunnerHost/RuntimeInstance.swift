@@ -82,6 +82,8 @@ actor RuntimeInstance {
     }
 
     var pid: Int32? { process?.pid }
+    /// Frozen by the runner's hold (`suspend`): no handler runs; stopped by killing.
+    private(set) var suspended = false
     var state: SupervisionStateMachine.State { machine.state }
     var savedStates: [ModuleID: JSONValue] { states }
 
@@ -94,8 +96,19 @@ actor RuntimeInstance {
         }
     }
 
+    /// The runner's hold: freezes the process (SIGSTOP) so that no handler
+    /// runs, or lets it go on (SIGCONT). While frozen, its silence is not a hang.
+    func suspend(_ on: Bool) {
+        guard on != suspended else { return }
+        suspended = on
+        let link = self.link
+        link.loop.execute { link.suspended = on }
+        process?.freeze(on)
+    }
+
     /// Stops gracefully: the runtime finishes what it received, reports its
-    /// state and exits; killed if it takes longer than `grace`.
+    /// state and exits; killed if it takes longer than `grace`. A frozen one
+    /// (`suspend`) is killed at once: what it holds must not run.
     func stop(grace: Duration = .seconds(5)) async {
         let action = machine.stop()
         guard action == .terminate, let process else {
@@ -103,7 +116,9 @@ actor RuntimeInstance {
             return
         }
         report(.state(.stopping, pid: process.pid, restarts: machine.restarts, reason: nil))
-        if let channel {
+        if suspended {
+            process.kill()
+        } else if let channel {
             var buffer = channel.allocator.buffer(capacity: 16)
             FrameEncoder.writeStop(into: &buffer)
             channel.writeAndFlush(buffer, promise: nil)

@@ -167,6 +167,112 @@ import Testing
         }
     }
 
+    /// A runner silent for 2 intervals is `suspect` (it keeps its modules), and `live`
+    /// again when heard before it is lost; subscribers hear both.
+    @Test func aRunnerSilentForTwoIntervalsIsSuspectThenLiveAgainWithoutLosingItsModules() async throws {
+        // A 3 s heartbeat: suspect after 6 s of silence, lost after 9 s, so the test has 3 s to catch it.
+        try await withServer(extraArguments: ["--heartbeat", "3"]) { server in
+            let runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+            defer { Task { await runner.stop() } }
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let states = try ChildProcess(Repo.flowctl, ["tail", "--events", "state"], environment: ["FLOWCTL_SERVER": server.url])
+            defer { Task { await states.terminate() } }
+            try await states.waitForStderr("subscribed") { $0.contains("following") }
+            func state() async throws -> JSONValue? {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }?["state"]
+            }
+            runner.process.signal(SIGSTOP)
+            let frozen = ContinuousClock.now
+            var seen: [(String, Duration)] = []
+            do {
+                try await eventually("gpu-1 suspect", timeout: .seconds(12)) {
+                    let s = try await state()?.stringValue ?? "?"
+                    if seen.last?.0 != s { seen.append((s, ContinuousClock.now - frozen)) }
+                    return s == "suspect"
+                }
+            } catch {
+                print("suspect test: states seen \(seen)")
+                runner.process.signal(SIGCONT)
+                throw error
+            }
+            runner.process.signal(SIGCONT)
+            try await eventually("gpu-1 live again", timeout: .seconds(20)) { try await state() == "live" }
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1", "a suspect runner keeps its modules")
+            let events = states.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8)) }.filter { $0["type"] == "runnerState" && $0["runner"] == "gpu-1" }
+            #expect(events.contains { $0["state"] == "suspect" })
+            #expect(!events.contains { $0["state"] == "lost" }, "\(events)")
+            try await inject(server, start: 0, count: 50)
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            try await inject(server, start: 50, count: 50)
+            try await eventually("the flow runs on", timeout: .seconds(60)) { Set(seqs(tail)).isSuperset(of: 50..<100) }
+        }
+    }
+
+    /// The runner's hold: cut off from its dispatcher, a runner with a long backlog
+    /// runs no handler from 2 silent intervals on, so the module it had is never
+    /// running on two runners at once, though the backlog would have lasted
+    /// long past the moment the dispatcher placed the module elsewhere.
+    @Test func aCutOffRunnerHoldsItsModulesSoAModuleNeverRunsOnTwoRunnersAtOnce() async throws {
+        try await withServer(extraArguments: ["--tags", "home"]) { server in
+            let serverPort = server.url.split(separator: ":").last.map(String.init)!
+            let proxy = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/tcp_proxy.py", serverPort])
+            defer { Task { await proxy.terminate() } }
+            let line = try await proxy.waitForStdout("the proxy's port") { $0.contains("port") }
+            let proxyPort = try JSONValue(parsing: Data(line.utf8))["port"]!.intValue!
+            let runner = try await JoinedRunner.start(joining: server, url: "http://127.0.0.1:\(proxyPort)", name: "gpu-1", tags: ["gpu"])
+            defer { Task { await runner.stop() } }
+            let journal = FileManager.default.temporaryDirectory.appendingPathComponent("polyflow-hold-\(UUID().uuidString).txt").path
+            defer { try? FileManager.default.removeItem(atPath: journal) }
+            // Each message takes 20 ms and leaves a line: which process ran it, and when.
+            let mid: JSONValue = ["id": "mid", "runtime": "python3", "tags": ["gpu"], "config": ["journal": .string(journal)],
+                "code": "import os, time\ndef on_message(msg, ctx):\n    time.sleep(0.02)\n    with open(ctx.config['journal'], 'a') as f:\n        f.write('%d %f\\n' % (os.getpid(), time.time()))\n    return msg.payload\n"]
+            guard case .object(var gen) = RunnersTests.gen else { return }
+            gen["requireTags"] = ["home"]
+            let flow: JSONValue = ["id": "span", "modules": [.object(gen), mid], "connections": [["from": "gen.out", "to": "mid.in"]]]
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
+            #expect(try await server.runnersOfModules("span") == ["gen": "local", "mid": "gpu-1"])
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            func lines() -> [(pid: Int, at: Double)] {
+                ((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                    let f = $0.split(separator: " ")
+                    guard f.count == 2, let pid = Int(f[0]), let at = Double(f[1]) else { return nil }
+                    return (pid, at)
+                }
+            }
+            // A backlog of 20 s at gpu-1 (the windows let it all through).
+            try await inject(server, start: 0, count: 1000)
+            try await eventually("gpu-1 works through the backlog", timeout: .seconds(60)) { lines().count >= 20 }
+            let oldPid = lines()[0].pid
+            proxy.signal(SIGUSR1)
+            try await eventually("mid placed elsewhere", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "local" }
+            do {
+                try await eventually("mid runs at its new place", timeout: .seconds(60)) { lines().contains { $0.pid != oldPid } }
+            } catch {
+                let flow = try? await server.rpc("getFlow", ["flowId": "span"])
+                throw TimedOut(description: "\(error); getFlow: \(String(describing: flow)); runner: \(runner.process.stderr.suffix(8).joined(separator: " | "))")
+            }
+            try await runner.process.waitForStderr("the hold") { $0.contains("holding every module") }
+            // Nothing lost: the new place works through what gpu-1 had not acknowledged.
+            try await eventually("every message", timeout: .seconds(90)) { Set(seqs(tail)).count >= 1000 }
+            #expect(Set(seqs(tail)) == Set(0..<1000))
+            proxy.signal(SIGUSR2)
+            try await eventually("gpu-1 back", timeout: .seconds(30)) {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }?["state"] == "live"
+            }
+            // The old place ran nothing once the new one began, not even after it came back
+            // (it dropped mid: the frozen process was killed, not thawed).
+            let all = lines()
+            let lastOld = all.filter { $0.pid == oldPid }.map(\.at).max()!
+            let firstNew = all.filter { $0.pid != oldPid }.map(\.at).min()!
+            #expect(lastOld < firstNew, "the old place ran mid until \(lastOld), the new one from \(firstNew)")
+            #expect(all.filter { $0.pid == oldPid }.count < 900, "the backlog at gpu-1 was held, not worked through")
+            print("hold: the old place stopped at \(lastOld), the new one started at \(firstNew) (\(String(format: "%.2f", firstNew - lastOld)) s later)")
+        }
+    }
+
     @Test func aRunnerLostWhilePausedLeavesTheFlowPausedAndItsHeldMessagesAreDeliveredAgain() async throws {
         try await withRunners(runners: [("gpu-1", ["gpu"]), ("gpu-2", ["gpu"])]) { server, runners in
             #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)

@@ -70,6 +70,31 @@ import Testing
         #expect(m.welcomed(welcome(session: 9), at: at(32_100)) == [], "nothing held any more: the dispatcher deploys afresh")
     }
 
+    @Test func anAttemptWithoutAWelcomeIsGivenUp() {
+        var m = Machine(now: t0)
+        _ = m.start()
+        _ = m.connected(at: at(10))
+        #expect(m.tick(at: at(9_999)) == [])
+        let actions = m.tick(at: at(10_000))
+        #expect(actions.first == .closeConnection(reason: "no welcome within 10.0 seconds"))
+        #expect(actions.contains(.scheduleReconnect(after: .milliseconds(250))))
+        #expect(m.link == .backingOff(attempt: 1))
+        // The next attempt has its own time, from when it starts.
+        _ = m.retryTimerFired()
+        #expect(m.tick(at: at(20_000)) == [])
+        #expect(m.tick(at: at(20_250)).contains(.scheduleReconnect(after: .milliseconds(500))))
+    }
+
+    @Test func theWelcomeSetsTheInterval() {
+        var m = Machine(now: t0)
+        _ = m.start()
+        _ = m.connected(at: at(10))
+        _ = m.welcomed(RunnerWelcome(runner: RunnerID("gpu-1"), session: 1, heartbeatMs: 200, lostAfterMs: 600), at: at(20))
+        #expect(m.tick(at: at(220)) == [.sendPing(1)])
+        #expect(m.tick(at: at(420)) == [.holdModules, .sendPing(2)])
+        #expect(m.tick(at: at(620)).contains(.scheduleReconnect(after: .milliseconds(250))))
+    }
+
     @Test func aRefusalIsFinal() {
         var m = Machine(now: t0)
         _ = m.start()

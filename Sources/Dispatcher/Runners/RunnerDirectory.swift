@@ -77,6 +77,18 @@ public actor RunnerDirectory {
     /// Places every flow again (after `register`).
     public func changed() async { await onChange?() }
 
+    /// A connected runner turned `suspect` (silent for a while: it keeps its modules and takes no new
+    /// ones) or `live` again. Not for `lost`: see `lost(_:session:reason:)`.
+    public func setState(_ id: RunnerID, session: Int, _ state: RunnerState) async {
+        guard state != .lost, var info = runners[id], info.session == session, info.state != .lost, info.state != state else { return }
+        info.state = state
+        info.reason = state == .suspect ? "no heartbeat for a while" : nil
+        runners[id] = info
+        onRunnerState?(id, state, info.reason)
+        // Back to live: modules that found no place meanwhile may go there.
+        if state == .live { await onChange?() }
+    }
+
     /// A runner's connection ended (`session`: that connection; a newer one of the same runner is not touched).
     public func lost(_ id: RunnerID, session: Int, reason: String) async {
         guard var info = runners[id], info.session == session else { return }

@@ -65,14 +65,17 @@ struct RunnerSession {
         let session = await directory.newSession()
         let me = StreamEnd(runner: hello.name, session: session)
         let link = RemoteRunnerLink(runnerID: hello.name, session: session)
-        let heard = NIOLockedValueBox<(ContinuousClock.Instant, Date)>((.now, Date()))
+        let heartbeats = NIOLockedValueBox(HeartbeatStateMachine(
+            connectedAt: .now,
+            policy: .init(interval: heartbeat, suspectAfter: min(heartbeat * 2, lostAfter), lostAfter: lostAfter)))
+        let heardAt = NIOLockedValueBox(Date())
         let welcome = RunnerWelcome(runner: hello.name, session: session,
                                     heartbeatMs: Int(heartbeat.components.seconds * 1000 + heartbeat.components.attoseconds / 1_000_000_000_000_000),
                                     lostAfterMs: Int(lostAfter.components.seconds * 1000 + lostAfter.components.attoseconds / 1_000_000_000_000_000),
                                     drop: drop)
         let info = RunnerInfo(id: hello.name, instance: hello.instance, runtimes: hello.runtimes, tags: hello.tags,
                               state: .live, session: session, joined: Date(), reason: nil, local: false)
-        await directory.register(info, link: link, lastHeard: { heard.withLockedValue { $0.1 } })
+        await directory.register(info, link: link, lastHeard: { heardAt.withLockedValue { $0 } })
         do {
             try await outbound.write(.text(String(decoding: DispatcherMessage.welcome(welcome).encoded(), as: UTF8.self)))
         } catch {
@@ -80,6 +83,7 @@ struct RunnerSession {
             await directory.lost(hello.name, session: session, reason: "could not write the welcome: \(error)")
             return
         }
+        _ = heartbeats.withLockedValue { $0.welcomed(at: .now) }
         logger.info("runner \(hello.name.rawValue) joined (session \(session), runtimes \(hello.runtimes.map(\.id.rawValue).joined(separator: ",")), tags \(hello.tags.joined(separator: ",")))")
         var reason = "the connection closed"
         await withTaskGroup(of: String?.self) { group in
@@ -95,16 +99,22 @@ struct RunnerSession {
                 }
                 return nil
             }
-            // Heartbeats: a ping every interval; silent past `lostAfter`: lost.
+            // Heartbeats, as `HeartbeatStateMachine` says: a ping every interval;
+            // silent for 2 intervals: suspect (takes no new modules); past `lostAfter`: lost.
             group.addTask {
-                var n = 0
+                let tick = max(heartbeat / 4, .milliseconds(10))
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: heartbeat)
+                    try? await Task.sleep(for: tick)
                     if Task.isCancelled { return nil }
-                    n += 1
-                    link.write(.ping(n))
-                    let silent = ContinuousClock.now - heard.withLockedValue { $0.0 }
-                    if silent >= lostAfter { return "silent for \(silent.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))" }
+                    for action in heartbeats.withLockedValue({ $0.tick(at: .now) }) {
+                        switch action {
+                        case .sendPing(let n): link.write(.ping(n))
+                        case .markSuspect: await directory.setState(hello.name, session: session, .suspect)
+                        case .markLive: await directory.setState(hello.name, session: session, .live)
+                        case .markLost(let reason), .closeConnection(let reason): return reason
+                        case .replaceModules: break
+                        }
+                    }
                 }
                 return nil
             }
@@ -115,7 +125,10 @@ struct RunnerSession {
             group.addTask {
                 do {
                     while let message = try await messages.next() {
-                        heard.withLockedValue { $0 = (.now, Date()) }
+                        if heartbeats.withLockedValue({ $0.heard(at: .now) }) == [.markLive] {
+                            await directory.setState(hello.name, session: session, .live)
+                        }
+                        heardAt.withLockedValue { $0 = Date() }
                         switch message {
                         case .binary(let batch):
                             if let problem = directory.forward(batch, from: me) {

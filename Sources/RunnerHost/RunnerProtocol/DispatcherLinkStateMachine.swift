@@ -22,14 +22,24 @@ public struct DispatcherLinkStateMachine: Sendable {
         public var grace: Duration
         public var initialBackoff: Duration
         public var maxBackoff: Duration
+        /// How long one attempt may take from its start to the welcome: a link
+        /// that swallows everything (a partition) never fails by itself.
+        public var welcomeTimeout: Duration
 
         public init(interval: Duration = RunnerProtocol.defaultHeartbeatInterval,
                     holdAfter: Duration = RunnerProtocol.defaultSuspectAfter,
                     lostAfter: Duration = RunnerProtocol.defaultLostAfter,
                     grace: Duration = .seconds(30),
-                    initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(5)) {
+                    initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(5),
+                    welcomeTimeout: Duration = .seconds(10)) {
             self.interval = interval; self.holdAfter = holdAfter; self.lostAfter = lostAfter
             self.grace = grace; self.initialBackoff = initialBackoff; self.maxBackoff = maxBackoff
+            self.welcomeTimeout = welcomeTimeout
+        }
+
+        /// The defaults scaled to another interval (`--heartbeat`): hold after 2, lost after 3 intervals.
+        public static func every(_ interval: Duration) -> Policy {
+            Policy(interval: interval, holdAfter: interval * 2, lostAfter: interval * 3)
         }
     }
 
@@ -74,12 +84,16 @@ public struct DispatcherLinkStateMachine: Sendable {
     private var nextPing: Instant
     private var pingNumber = 0
     private var attempt = 0
-    public let policy: Policy
+    /// When the current attempt is given up if no welcome came.
+    private var attemptDeadline: Instant
+    /// The dispatcher's welcome may set another interval.
+    public private(set) var policy: Policy
 
     public init(now: Instant, policy: Policy = Policy()) {
         self.policy = policy
         lastHeard = now
         nextPing = now
+        attemptDeadline = now + policy.welcomeTimeout
     }
 
     public mutating func start() -> [Action] {
@@ -99,6 +113,12 @@ public struct DispatcherLinkStateMachine: Sendable {
         guard link == .awaitingWelcome else { return [] }
         link = .connected(session: welcome.session)
         attempt = 0
+        if welcome.heartbeatMs > 0 {
+            let interval = Duration.milliseconds(welcome.heartbeatMs)
+            policy.interval = interval
+            policy.holdAfter = interval * 2
+            policy.lostAfter = max(.milliseconds(welcome.lostAfterMs), interval * 3)
+        }
         lastHeard = now
         nextPing = now + policy.interval
         var actions: [Action] = []
@@ -130,6 +150,10 @@ public struct DispatcherLinkStateMachine: Sendable {
 
     public mutating func tick(at now: Instant) -> [Action] {
         var actions: [Action] = []
+        if link == .connecting || link == .awaitingWelcome, now >= attemptDeadline {
+            actions.append(.closeConnection(reason: "no welcome within \(policy.welcomeTimeout)"))
+            actions += lose(at: now)
+        }
         if case .connected = link {
             let silence = now - lastHeard
             if silence >= policy.lostAfter {
@@ -178,7 +202,9 @@ public struct DispatcherLinkStateMachine: Sendable {
         link = .backingOff(attempt: attempt)
         var delay = policy.initialBackoff
         for _ in 1..<attempt where delay < policy.maxBackoff { delay = delay * 2 }
-        actions.append(.scheduleReconnect(after: min(delay, policy.maxBackoff)))
+        delay = min(delay, policy.maxBackoff)
+        attemptDeadline = now + delay + policy.welcomeTimeout
+        actions.append(.scheduleReconnect(after: delay))
         return actions
     }
 }

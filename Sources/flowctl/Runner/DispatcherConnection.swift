@@ -8,30 +8,43 @@ import NIOCore
 import NIOPosix
 import RunnerHost
 
-/// The runner's side of the runner protocol: connects, says hello, carries
-/// out the dispatcher's commands on a `RunnerHost`, sends its events and
-/// data batches, answers pings; reconnects with back-off (250 ms doubling to
-/// 5 s) when the link drops, and stops its runtimes after `grace` without a
-/// welcome, so that nothing runs unseen.
+/// The runner's side of the runner protocol, driven by the pure
+/// `DispatcherLinkStateMachine`: connects, says hello, carries out the
+/// dispatcher's commands on a `RunnerHost`, sends its events and data
+/// batches, pings; holds every module when the dispatcher falls silent for 2
+/// intervals (it may be placing them elsewhere); reconnects with back-off
+/// (250 ms doubling to 5 s) and gives up an attempt without a welcome within
+/// 10 s; stops its runtimes after `grace` held, so that nothing runs unseen.
+///
+/// Three kinds of tasks feed the machine: a ticker, the connection attempt
+/// in flight (opened, welcome, anything heard, closed), and the back-off
+/// timers. What the machine returns is carried out by one performer task,
+/// in order (a hold is never overtaken by its release).
 final class DispatcherConnection: Sendable {
     enum Outcome: Sendable { case refused(String), stopped }
-
-    private enum Outgoing: Sendable {
-        case text(String)
-        case binary(ByteBuffer)
-    }
 
     let url: String
     let token: String?
     let name: RunnerID
     let tags: [String]
-    let heartbeat: Duration
     let logger: Logger
     let host: RunnerHost
     /// A random id for this process, the same across reconnects (see "Two runners with the same name").
     let instance: String
-    static let grace: Duration = .seconds(30)
-    private let outbox = NIOLockedValueBox<AsyncStream<Outgoing>.Continuation?>(nil)
+    private let machine: NIOLockedValueBox<DispatcherLinkStateMachine>
+    /// The attempt the machine is about (older ones are abandoned: what they hear is ignored).
+    private let current = NIOLockedValueBox<LinkAttempt?>(nil)
+    /// Where events go: the outbox of the connection the host is attached to.
+    private let events = NIOLockedValueBox<AsyncStream<LinkAttempt.Outgoing>.Continuation?>(nil)
+    private let work: (stream: AsyncStream<Work>, continuation: AsyncStream<Work>.Continuation)
+
+    private enum Work: Sendable {
+        case actions([DispatcherLinkStateMachine.Action])
+        /// Attach the host to a welcomed connection (after the welcome's drop and release).
+        case attach(LinkAttempt, RunnerWelcome, CheckedContinuation<Void, Never>)
+        /// A connection ended: detach the host if it was attached there.
+        case detach(LinkAttempt)
+    }
 
     init(url: String, token: String?, name: RunnerID, tags: [String], heartbeat: Duration,
          configuration: RunnerConfiguration, logger: Logger) {
@@ -39,152 +52,142 @@ final class DispatcherConnection: Sendable {
         self.token = token
         self.name = name
         self.tags = tags
-        self.heartbeat = heartbeat
         self.logger = logger
         self.instance = String((0..<16).map { _ in "0123456789abcdef".randomElement()! })
-        let outbox = self.outbox
+        machine = NIOLockedValueBox(DispatcherLinkStateMachine(now: .now, policy: .every(heartbeat)))
+        work = AsyncStream.makeStream(of: Work.self)
+        let events = self.events
         host = RunnerHost(configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger) { event in
             let text = String(decoding: RunnerMessage.event(event).encoded(), as: UTF8.self)
-            outbox.withLockedValue { $0 }?.yield(.text(text))
+            events.withLockedValue { $0 }?.yield(.text(text))
         }
     }
 
     /// Runs until refused or until SIGINT/SIGTERM; then every runtime is stopped and reaped.
     func run() async -> Outcome {
-        let task = Task { await self.loop() }
+        let outcome = NIOLockedValueBox<Outcome>(.stopped)
+        let performer = Task { await self.perform(outcome: outcome) }
+        let ticker = Task {
+            while !Task.isCancelled {
+                let interval = self.machine.withLockedValue { $0.policy.interval }
+                try? await Task.sleep(for: max(interval / 4, .milliseconds(10)))
+                self.feed { $0.tick(at: .now) }
+            }
+        }
         // The signal watch is not a child task: it never ends by itself, and a task group would wait for it.
-        let watch = Task.detached {
+        let watch = Task.detached { [work] in
             await SignalWatch().wait()
-            task.cancel()
+            work.continuation.finish()
         }
-        let outcome = await task.value
+        feed { $0.start() }
+        await performer.value
+        ticker.cancel()
         watch.cancel()
+        current.withLockedValue { $0 }?.abandon()
         await host.shutdown()
-        return outcome
+        return outcome.withLockedValue { $0 }
     }
 
-    private func loop() async -> Outcome {
-        var delay: Duration = .milliseconds(250)
-        var lastWelcome = ContinuousClock.now
-        var stoppedForGrace = false
-        while !Task.isCancelled {
-            switch await connectOnce() {
-            case .refused(let message):
-                return .refused(message)
-            case .ended(let reason, let welcomed):
-                if welcomed {
-                    delay = .milliseconds(250)
-                    lastWelcome = .now
-                    stoppedForGrace = false
-                }
-                logger.warning("lost the dispatcher at \(url): \(reason); reconnecting in \(delay)")
-            }
-            if !stoppedForGrace, ContinuousClock.now - lastWelcome > Self.grace {
-                logger.warning("no dispatcher for \(Self.grace): stopping every module here (the dispatcher has placed them elsewhere)")
-                await host.shutdown()
-                stoppedForGrace = true
-            }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
-        }
-        return .stopped
+    /// Tells the machine what happened; what it says to do is queued for the performer.
+    private func feed(_ change: (inout DispatcherLinkStateMachine) -> [DispatcherLinkStateMachine.Action]) {
+        let actions = machine.withLockedValue { change(&$0) }
+        if !actions.isEmpty { work.continuation.yield(.actions(actions)) }
     }
 
-    private enum Attempt { case refused(String), ended(String, welcomed: Bool) }
+    /// `feed`, for an attempt's news: ignored when the attempt was given up meanwhile.
+    private func feed(from attempt: LinkAttempt, _ change: (inout DispatcherLinkStateMachine) -> [DispatcherLinkStateMachine.Action]) {
+        guard isCurrent(attempt) else { return }
+        feed(change)
+    }
 
-    /// How long a connection may take to bring the welcome: past it the attempt is
-    /// abandoned (a link that swallows everything, as in a partition, never fails by itself).
-    static let welcomeTimeout: Duration = .seconds(10)
+    private func isCurrent(_ attempt: LinkAttempt) -> Bool { current.withLockedValue { $0 === attempt } }
 
-    private enum AttemptState { case pending, welcomed, abandoned }
+    // MARK: carrying out the machine's actions
 
-    /// One connection, given up when no welcome comes within `welcomeTimeout`.
-    private func connectOnce() async -> Attempt {
-        let state = NIOLockedValueBox(AttemptState.pending)
-        let waiter = NIOLockedValueBox<CheckedContinuation<Attempt, Never>?>(nil)
-        @Sendable func finish(_ attempt: Attempt) {
-            waiter.withLockedValue { c in
-                c?.resume(returning: attempt)
-                c = nil
-            }
+    private func perform(outcome: NIOLockedValueBox<Outcome>) async {
+        var attached: LinkAttempt?
+        func detach() async {
+            guard attached != nil else { return }
+            attached = nil
+            events.withLockedValue { $0 = nil }
+            await host.disconnected()
         }
-        // The attempt runs in a task of its own (it may hang past the timeout); a stop cancels it too.
-        let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Attempt, Never>) in
-                waiter.withLockedValue { $0 = c }
-                let attempt = Task { finish(await self.connect(state: state)) }
-                let timer = Task {
-                    try? await Task.sleep(for: Self.welcomeTimeout)
-                    let gaveUp = state.withLockedValue { s -> Bool in
-                        guard s == .pending else { return false }
-                        s = .abandoned
-                        return true
+        for await item in work.stream {
+            switch item {
+            case .attach(let attempt, let welcome, let done):
+                if isCurrent(attempt) {
+                    attached = attempt
+                    events.withLockedValue { $0 = attempt.continuation }
+                    await host.connected(as: StreamEnd(runner: welcome.runner, session: welcome.session)) { batch in
+                        attempt.send(.binary(batch))
                     }
-                    if gaveUp { finish(.ended("no welcome within \(Self.welcomeTimeout)", welcomed: false)) }
                 }
-                tasks.withLockedValue { $0 = [attempt, timer] }
-                if Task.isCancelled {
-                    attempt.cancel()
-                    timer.cancel()
-                    finish(.ended("stopped", welcomed: false))
+                done.resume()
+            case .detach(let attempt):
+                if attached === attempt { await detach() }
+            case .actions(let actions):
+                for action in actions {
+                    switch action {
+                    case .connect:
+                        let attempt = LinkAttempt()
+                        current.withLockedValue { $0 = attempt }
+                        attempt.start { await self.connect(attempt) }
+                    case .sendHello:
+                        if let attempt = current.withLockedValue({ $0 }) { await attempt.sendHello(self.hello()) }
+                    case .sendPing(let n):
+                        current.withLockedValue { $0 }?.send(.text(String(decoding: RunnerMessage.ping(n).encoded(), as: UTF8.self)))
+                    case .closeConnection(let reason):
+                        logger.warning("giving up the connection to \(url): \(reason)")
+                        let attempt = current.withLockedValue { a -> LinkAttempt? in defer { a = nil }; return a }
+                        attempt?.abandon()
+                        if let attempt, attached === attempt { await detach() }
+                    case .scheduleReconnect(let delay):
+                        logger.warning("reconnecting to \(url) in \(delay)")
+                        Task {
+                            try? await Task.sleep(for: delay)
+                            self.feed { $0.retryTimerFired() }
+                        }
+                    case .holdModules:
+                        await host.holdAll()
+                    case .releaseModules:
+                        await host.releaseAll()
+                    case .drop(let leases):
+                        logger.warning("dropping \(leases.count) modules placed elsewhere meanwhile: \(leases.map(\.description).joined(separator: ", "))")
+                        do { try await host.letGo(leases) } catch { logger.error("could not drop \(leases.count) modules: \(error)") }
+                    case .stopRuntimes(let reason):
+                        logger.warning("stopping every module here: \(reason) (the dispatcher has placed them elsewhere)")
+                        await host.shutdown()
+                        // Nothing is left to hold; what the next welcome brings runs.
+                        await host.releaseAll()
+                    case .exit(let reason):
+                        outcome.withLockedValue { $0 = .refused(reason) }
+                        work.continuation.finish()
+                    }
                 }
             }
-        } onCancel: {
-            for t in tasks.withLockedValue({ $0 }) { t.cancel() }
-            finish(.ended("stopped", welcomed: false))
         }
     }
 
-    private func connect(state: NIOLockedValueBox<AttemptState>) async -> Attempt {
+    private func hello() async -> RunnerHello {
+        let runtimes = await host.listRuntimes().map { RunnerHello.Runtime(id: $0.id, name: $0.name, version: $0.version) }
+        return RunnerHello(name: name, instance: instance, runtimes: runtimes, tags: tags, modules: await host.leases())
+    }
+
+    // MARK: one connection
+
+    /// One attempt: opens the WebSocket, waits for the welcome, then reads until the connection ends.
+    private func connect(_ attempt: LinkAttempt) async {
         var target = url
         if let token { target += "?token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" }
-        let runtimes = await host.listRuntimes().map { RunnerHello.Runtime(id: $0.id, name: $0.name, version: $0.version) }
-        let hello = RunnerHello(name: name, instance: instance, runtimes: runtimes, tags: tags, modules: await host.leases())
-        let result = NIOLockedValueBox<Attempt>(.ended("could not connect", welcomed: false))
-        let host = self.host, logger = self.logger, outboxBox = self.outbox, heartbeat = self.heartbeat
+        let host = self.host, logger = self.logger
+        let reason = NIOLockedValueBox("the connection ended")
         do {
             let configuration = WebSocketClientConfiguration(maxFrameSize: RunnerProtocol.defaultMaxMessageBytes)
             _ = try await WebSocketClient.connect(url: target, configuration: configuration, logger: logger) { inbound, outbound, _ in
-                try await outbound.write(.text(String(decoding: RunnerMessage.hello(hello).encoded(), as: UTF8.self)))
-                nonisolated(unsafe) var messages = inbound.messages(maxSize: RunnerProtocol.defaultMaxMessageBytes).makeAsyncIterator()
-                guard let first = try await messages.next(), case .text(let text) = first else {
-                    result.withLockedValue { $0 = .ended("the dispatcher closed before its welcome", welcomed: false) }
-                    return
-                }
-                let welcome: RunnerWelcome
-                switch try DispatcherMessage.decode(Data(text.utf8)) {
-                case .welcome(let w): welcome = w
-                case .refused(let r):
-                    result.withLockedValue { $0 = .refused("\(r.message) (\(r.code.rawValue))") }
-                    return
-                default:
-                    result.withLockedValue { $0 = .ended("the dispatcher sent something before its welcome", welcomed: false) }
-                    return
-                }
-                let late = state.withLockedValue { s -> Bool in
-                    guard s == .pending else { return true }
-                    s = .welcomed
-                    return false
-                }
-                // An attempt given up on that is welcomed after all: another one has the runner now.
-                guard !late else { return }
-                logger.info("joined as \(welcome.runner) (session \(welcome.session))")
-                if !welcome.drop.isEmpty {
-                    logger.warning("dropping \(welcome.drop.count) modules placed elsewhere meanwhile: \(welcome.drop.map(\.description).joined(separator: ", "))")
-                    try? await host.letGo(welcome.drop)
-                }
-                let (stream, continuation) = AsyncStream.makeStream(of: Outgoing.self)
-                outboxBox.withLockedValue { $0 = continuation }
-                await host.connected(as: StreamEnd(runner: welcome.runner, session: welcome.session)) { batch in
-                    continuation.yield(.binary(batch))
-                }
-                let heard = NIOLockedValueBox(ContinuousClock.now)
-                let interval = welcome.heartbeatMs > 0 ? Duration.milliseconds(welcome.heartbeatMs) : heartbeat
-                let lostAfter = Duration.milliseconds(max(welcome.lostAfterMs, welcome.heartbeatMs * 3))
-                let reason = await withTaskGroup(of: String?.self) { group in
+                let why = await withTaskGroup(of: String?.self) { group in
+                    // The one writer of this connection: hello, pings, pongs, replies, events and data batches, in order.
                     group.addTask {
-                        for await item in stream {
+                        for await item in attempt.outgoing {
                             do {
                                 switch item {
                                 case .text(let t): try await outbound.write(.text(t))
@@ -192,66 +195,108 @@ final class DispatcherConnection: Sendable {
                                 }
                             } catch { return "could not write: \(error)" }
                         }
-                        return nil
+                        return "given up"
                     }
-                    group.addTask {
-                        var n = 0
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: interval)
-                            if Task.isCancelled { return nil }
-                            n += 1
-                            continuation.yield(.text(String(decoding: RunnerMessage.ping(n).encoded(), as: UTF8.self)))
-                            let silent = ContinuousClock.now - heard.withLockedValue { $0 }
-                            if silent >= lostAfter { return "the dispatcher was silent for \(silent)" }
-                        }
-                        return nil
-                    }
-                    group.addTask {
-                        do {
-                            while let message = try await messages.next() {
-                                heard.withLockedValue { $0 = .now }
-                                switch message {
-                                case .binary(let batch):
-                                    host.receive(batch: batch) { problem in logger.error("\(problem)") }
-                                case .text(let text):
-                                    switch try DispatcherMessage.decode(Data(text.utf8)) {
-                                    case .command(let id, let command):
-                                        Task {
-                                            let reply = await host.handle(command)
-                                            continuation.yield(.text(String(decoding: RunnerMessage.reply(id: id, reply).encoded(), as: UTF8.self)))
-                                        }
-                                    case .ping(let n):
-                                        continuation.yield(.text(String(decoding: RunnerMessage.pong(n).encoded(), as: UTF8.self)))
-                                    case .pong: break
-                                    case .welcome, .refused: return "protocol error: a second welcome"
-                                    }
-                                }
-                            }
-                            return "the dispatcher closed the connection"
-                        } catch {
-                            return "the connection failed: \(error)"
-                        }
-                    }
+                    group.addTask { await self.read(inbound, on: attempt) }
+                    self.feed(from: attempt) { $0.connected(at: .now) }
                     var why = "the connection ended"
                     while let r = await group.next() {
                         if let r { why = r; break }
                     }
-                    continuation.finish()
+                    attempt.finishOutgoing()
                     group.cancelAll()
                     return why
                 }
-                outboxBox.withLockedValue { $0 = nil }
-                await host.disconnected()
-                result.withLockedValue { $0 = .ended(reason, welcomed: true) }
+                reason.withLockedValue { $0 = why }
                 try? await outbound.close(.normalClosure, reason: nil)
             }
         } catch {
-            let current = result.withLockedValue { $0 }
-            if case .ended(_, let welcomed) = current, !welcomed {
-                return .ended("cannot connect to \(url): \(error)", welcomed: false)
-            }
+            reason.withLockedValue { $0 = "cannot connect to \(url): \(error)" }
         }
-        return result.withLockedValue { $0 }
+        guard isCurrent(attempt) else { return }
+        logger.warning("lost the dispatcher at \(url): \(reason.withLockedValue { $0 })")
+        work.continuation.yield(.detach(attempt))
+        feed(from: attempt) { $0.disconnected(at: .now) }
+    }
+
+    /// Reads one connection: the welcome (or a refusal), then commands, pings and data batches.
+    private func read(_ inbound: WebSocketInboundStream, on attempt: LinkAttempt) async -> String? {
+        nonisolated(unsafe) var messages = inbound.messages(maxSize: RunnerProtocol.defaultMaxMessageBytes).makeAsyncIterator()
+        do {
+            guard let first = try await messages.next(), case .text(let text) = first else {
+                return "the dispatcher closed before its welcome"
+            }
+            switch try DispatcherMessage.decode(Data(text.utf8)) {
+            case .welcome(let welcome):
+                guard isCurrent(attempt) else { return "given up" }
+                logger.info("joined as \(welcome.runner) (session \(welcome.session))")
+                feed(from: attempt) { $0.welcomed(welcome, at: .now) }
+                // Commands wait until what the welcome says is done (`drop`, then release).
+                await withCheckedContinuation { done in work.continuation.yield(.attach(attempt, welcome, done)) }
+            case .refused(let refusal):
+                feed(from: attempt) { $0.refused(RunnerRefusal(code: refusal.code, message: "\(refusal.message) (\(refusal.code.rawValue))")) }
+                return "refused"
+            default:
+                return "the dispatcher sent something before its welcome"
+            }
+            while let message = try await messages.next() {
+                guard isCurrent(attempt) else { return "given up" }
+                feed(from: attempt) { $0.heard(at: .now) }
+                switch message {
+                case .binary(let batch):
+                    host.receive(batch: batch) { [logger] problem in logger.error("\(problem)") }
+                case .text(let text):
+                    switch try DispatcherMessage.decode(Data(text.utf8)) {
+                    case .command(let id, let command):
+                        Task {
+                            let reply = await self.host.handle(command)
+                            attempt.send(.text(String(decoding: RunnerMessage.reply(id: id, reply).encoded(), as: UTF8.self)))
+                        }
+                    case .ping(let n):
+                        attempt.send(.text(String(decoding: RunnerMessage.pong(n).encoded(), as: UTF8.self)))
+                    case .pong: break
+                    case .welcome, .refused: return "protocol error: a second welcome"
+                    }
+                }
+            }
+            return "the dispatcher closed the connection"
+        } catch {
+            return "the connection failed: \(error)"
+        }
+    }
+}
+
+/// One connection attempt: its outgoing queue and its task. Given up
+/// (`abandon`), it writes nothing more and its task is cancelled.
+final class LinkAttempt: Sendable {
+    enum Outgoing: Sendable {
+        case text(String)
+        case binary(ByteBuffer)
+    }
+
+    let outgoing: AsyncStream<Outgoing>
+    let continuation: AsyncStream<Outgoing>.Continuation
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    init() {
+        (outgoing, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+    }
+
+    func start(_ body: @escaping @Sendable () async -> Void) {
+        task.withLockedValue { $0 = Task { await body() } }
+    }
+
+    func send(_ item: Outgoing) { continuation.yield(item) }
+
+    func sendHello(_ hello: RunnerHello) async {
+        send(.text(String(decoding: RunnerMessage.hello(hello).encoded(), as: UTF8.self)))
+    }
+
+    func finishOutgoing() { continuation.finish() }
+
+    func abandon() {
+        continuation.finish()
+        task.withLockedValue { $0 }?.cancel()
     }
 }
 
