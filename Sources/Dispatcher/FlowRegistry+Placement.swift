@@ -126,6 +126,11 @@ extension FlowRegistry {
             _ = await directory.link(runner)?.send(.remove(flow.id))
         }
         deployedOn[flow.id] = parts
+        // Injected messages follow the modules too.
+        let everywhere = byRunner.flatMap { runner, modules in
+            modules.map { RemoteRoute(module: $0.module, runner: runner, session: sessions[runner] ?? 0, gen: $0.gen) }
+        }.sorted { $0.module < $1.module }
+        await directory.injector.setRoutes(flow: flow.id, modules: flow.modules.map(\.id), routes: everywhere)
     }
 
     /// Sends the flow's runners a command; the first failure is thrown (after all were sent).
@@ -142,6 +147,7 @@ extension FlowRegistry {
     func removeParts(_ flow: FlowID) async {
         for (_, link) in await links(of: flow) { _ = await link.send(.remove(flow)) }
         deployedOn[flow] = nil
+        await directory.injector.forget(flow: flow)
     }
 
     /// The runners a flow is deployed on (every connected runner when `flow` is nil), with their links.

@@ -1,4 +1,5 @@
 import FlowModel
+import NIOCore
 import Foundation
 import Logging
 import PipeBridge
@@ -137,12 +138,29 @@ public actor FlowRegistry {
         try save(stored)
     }
 
+    /// Sends `payload` to a module's input through the dispatcher's inject stream
+    /// (`InjectSource`): kept until its runner says it is done, so a runner lost
+    /// meanwhile loses nothing; waits (bounded) while the module has no place.
     public func inject(_ target: FlowModuleID, port: PortName?, payload: JSONValue) async throws {
-        guard flows[target.flow] != nil else {
+        guard let stored = flows[target.flow] else {
             throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(target.flow).description)
         }
-        let runner = try await runnerOf(target)
-        try check(await runner.send(.inject(flow: target.flow, module: target.module, port: port, payload: payload.jsonText)))
+        func refuse(_ error: RunnerError) -> APIError { .runner(code: error.code, message: error.description) }
+        guard let spec = stored.flow.module(target.module) else {
+            throw refuse(.unknownModule(target.flow, target.module, known: stored.flow.modules.map(\.id.rawValue)))
+        }
+        guard let port = port ?? spec.inputs.first, spec.inputs.contains(port) else {
+            throw refuse(.unknownPort(target, port ?? PortName("in"), known: spec.inputs.map(\.rawValue)))
+        }
+        guard stored.started else { throw refuse(.notRunning(target.flow)) }
+        let text = payload.jsonText
+        // The frame is `D<slot> <payload>`: refuse what a runtime could not read, before it is queued.
+        if text.utf8.count + 12 > PipeProtocol.defaultMaxFrameBytes {
+            throw refuse(.payloadTooLarge(target, bytes: text.utf8.count, limit: PipeProtocol.defaultMaxFrameBytes))
+        }
+        let accepted = await directory.injector.inject(flow: target.flow, target: Endpoint(module: target.module, port: port),
+                                                       payload: ByteBuffer(string: text))
+        if !accepted { throw refuse(.saturated(target)) }
     }
 
     // MARK: debugger
@@ -234,10 +252,18 @@ public actor FlowRegistry {
             }
         }
         let ids = id.map { [$0] } ?? flows.keys.sorted()
-        return ids.compactMap { flowID in
-            guard let stored = flows[flowID] else { return nil }
-            return FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement)
+        var merged: [FlowRunStatus] = []
+        for flowID in ids {
+            guard let stored = flows[flowID] else { continue }
+            var status = FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement)
+            // Injected messages sent again count too.
+            for (module, n) in await directory.injector.redelivered(flow: flowID) {
+                status.redelivered = status.redelivered ?? [:]
+                status.redelivered![module.rawValue, default: 0] += n
+            }
+            merged.append(status)
         }
+        return merged
     }
 
     /// The runtimes of the live runners, each with the runners that have it (`listRuntimes` is their union).

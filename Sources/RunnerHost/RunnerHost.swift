@@ -39,6 +39,7 @@ public actor RunnerHost {
                                              timeLimit: configuration.installTimeLimit, logger: logger,
                                              progress: { events(.dependencies($0)) })
         let peers = PeerRouter(window: RunnerProtocol.defaultWindow, highWater: configuration.queueBound,
+                               cycleHighWater: configuration.cycleQueueBound,
                                maxFrameBytes: configuration.maxFrameBytes, logger: logger)
         self.dataPath = DataPath(loop: eventLoop, peers: peers) { flow, source, payload in
             events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
@@ -97,9 +98,10 @@ public actor RunnerHost {
         for p in placed { if let s = p.state { restoring[p.module] = s } }
         let generations = Dictionary(placed.map { ($0.module, $0.gen) }, uniquingKeysWith: { a, _ in a })
         let elsewhere = Set(full.modules.map(\.id)).subtracting(here)
+        let cycles = elsewhere.isEmpty ? [] : full.modulesOnCrossRunnerCycles(placed: here)
         let peers = dataPath.peers
         try await dataPath.loop.submit {
-            peers.setPlacement(flow: full.id, generations: generations, elsewhere: elsewhere)
+            peers.setPlacement(flow: full.id, generations: generations, elsewhere: elsewhere, cycles: cycles)
             peers.setRoutes(flow: full.id, routes)
             peers.flush()
         }.get()
@@ -289,7 +291,7 @@ public actor RunnerHost {
     public func releaseAll() async {
         guard holding else { return }
         holding = false
-        logger.info("running the modules again: the dispatcher is back")
+        if !flows.isEmpty { logger.info("running the modules again: the dispatcher is back") }
         for run in flows.values { await run.suspend(false) }
     }
 

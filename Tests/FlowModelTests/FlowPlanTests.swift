@@ -16,6 +16,15 @@ import Testing
        {"from": "double.out", "to": "collect.in"}, {"from": "square.out", "to": "collect.in"}]}
     """.utf8))
 
+    @Test func modulesOnACycleThroughAnotherRunnerAreFound() {
+        // source → double (elsewhere) → collect: source and collect here.
+        let here: Set<ModuleID> = [ModuleID("source"), ModuleID("collect"), ModuleID("square")]
+        #expect(flow.modulesOnCrossRunnerCycles(placed: here) == [ModuleID("source")])
+        // Everything here, or the way back leads nowhere here: no such cycle.
+        #expect(flow.modulesOnCrossRunnerCycles(placed: Set(flow.modules.map(\.id))).isEmpty)
+        #expect(flow.modulesOnCrossRunnerCycles(placed: [ModuleID("source")]).isEmpty)
+    }
+
     @Test func oneInstancePerRuntime() {
         let plan = FlowPlan(flow: flow)
         #expect(plan.instances.map(\.runtime) == [.node, .python3])

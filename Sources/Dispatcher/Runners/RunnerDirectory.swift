@@ -2,6 +2,7 @@ import FlowModel
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import RunnerHost
 
 /// A runner as `listRunners` shows it.
@@ -26,7 +27,8 @@ public actor RunnerDirectory {
     private var runners: [RunnerID: RunnerInfo] = [:]
     private var links: [RunnerID: any RunnerLink] = [:]
     private var lastHeard: [RunnerID: @Sendable () -> Date] = [:]
-    private var nextSession = 1
+    /// Session 1 is the dispatcher's own (`injector.end`); connections of runners count from 2.
+    private var nextSession = 2
     /// Live connections by (runner, session), read on every forwarded batch without a hop to the actor.
     private let routing = NIOLockedValueBox<[StreamEnd: any RunnerLink]>([:])
     /// Batches dropped because their receiver's connection is gone.
@@ -34,7 +36,16 @@ public actor RunnerDirectory {
     private var onChange: (@Sendable () async -> Void)?
     private var onRunnerState: (@Sendable (RunnerID, RunnerState, String?) -> Void)?
 
-    public init() {}
+    /// Messages injected through the API: a stream of the dispatcher's own to each runner.
+    public nonisolated let injector: InjectSource
+
+    public init() {
+        let end = StreamEnd(runner: RunnerID("dispatcher"), session: 1)
+        injector = InjectSource(end: end, loop: MultiThreadedEventLoopGroup.singleton.next())
+        let routing = self.routing, dropped = self.dropped, injector = self.injector
+        routing.withLockedValue { $0[end] = InjectorLink(injector: injector) }
+        injector.connect { batch in _ = Self.forward(batch, from: end, routing: routing, dropped: dropped) }
+    }
 
     /// Called after every join and every loss (the registry places again).
     public func setOnChange(_ handler: @escaping @Sendable () async -> Void) { onChange = handler }
@@ -131,6 +142,11 @@ public actor RunnerDirectory {
     /// receiver is gone is dropped and counted: its sender keeps the frames
     /// and sends them again where `routes` says.
     public nonisolated func forward(_ batch: ByteBuffer, from sender: StreamEnd) -> String? {
+        Self.forward(batch, from: sender, routing: routing, dropped: dropped)
+    }
+
+    private static func forward(_ batch: ByteBuffer, from sender: StreamEnd,
+                                routing: NIOLockedValueBox<[StreamEnd: any RunnerLink]>, dropped: NIOLockedValueBox<Int>) -> String? {
         let header: DataBatchHeader
         do { header = try DataBatchCodec.readHeader(batch) } catch { return "unreadable data batch: \(error)" }
         guard header.from == sender else {
@@ -156,4 +172,12 @@ public actor RunnerDirectory {
     }
 
     public nonisolated var droppedBatches: Int { dropped.withLockedValue { $0 } }
+}
+
+/// Where batches for the injector's end go: the runners' acks for injected messages.
+struct InjectorLink: RunnerLink {
+    let injector: InjectSource
+    var runnerID: RunnerID { injector.end.runner }
+    func send(_ command: RemoteCommand) async -> RunnerReply { .failure(code: "not-a-runner", message: "the dispatcher's inject stream takes no commands") }
+    func deliver(batch: ByteBuffer) { injector.receive(batch: batch) }
 }

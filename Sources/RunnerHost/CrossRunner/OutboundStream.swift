@@ -37,20 +37,25 @@ final class OutboundStream: @unchecked Sendable {
 
     var queuedCount: Int { unacked.count + waiting.count }
 
-    func enqueue(_ frame: OutboundFrame) {
+    /// Returns the frame's number when it went into the window at once (nil: it waits).
+    @discardableResult
+    func enqueue(_ frame: OutboundFrame) -> Int? {
         if waiting.isEmpty, unacked.count < window {
-            number(frame)
+            return number(frame)
         } else {
             waiting.append(frame)
+            return nil
         }
     }
 
-    private func number(_ frame: OutboundFrame) {
+    @discardableResult
+    private func number(_ frame: OutboundFrame) -> Int {
         var f = frame
         f.seq = nextSeq
         nextSeq += 1
         unacked.append(f)
         unsent.append(f)
+        return f.seq
     }
 
     /// The peer says frames up to `ack` are done and up to `recv` arrived: frees them and fills the window again.

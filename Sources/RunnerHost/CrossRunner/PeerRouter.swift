@@ -17,6 +17,10 @@ final class PeerRouter: @unchecked Sendable {
     private let window: Int
     /// Messages waiting (beyond the window, or for an unplaced module) past which their senders are held.
     private let highWater: Int
+    /// The same for a sender on a cycle through another runner (it must write on for what comes back to reach it).
+    private let cycleHighWater: Int
+    /// Per flow: the modules here on a cycle through a module elsewhere.
+    private var cycles: [FlowID: Set<ModuleID>] = [:]
     private var parkedGates: [FlowModuleID: PeerGate] = [:]
     private let maxFrameBytes: Int
     private let logger: Logger
@@ -38,16 +42,17 @@ final class PeerRouter: @unchecked Sendable {
     /// Frames sent again after their target moved, per module: an upper bound of the duplicates.
     private(set) var redelivered: [FlowModuleID: Int] = [:]
 
-    init(window: Int = RunnerProtocol.defaultWindow, highWater: Int = 1024, maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes,
-         logger: Logger = Logger(label: "polyflow-peers")) {
+    init(window: Int = RunnerProtocol.defaultWindow, highWater: Int = 1024, cycleHighWater: Int = 1_000_000,
+         maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes, logger: Logger = Logger(label: "polyflow-peers")) {
         self.window = window
         self.highWater = highWater
+        self.cycleHighWater = max(cycleHighWater, highWater)
         self.maxFrameBytes = maxFrameBytes
         self.logger = logger
     }
 
     /// Whether any flow of this runner has modules elsewhere (nothing to do on the hot path otherwise).
-    var isEmpty: Bool { routes.isEmpty && parked.isEmpty && outbound.isEmpty }
+    var isEmpty: Bool { routes.isEmpty && parked.isEmpty && outbound.isEmpty && inbound.isEmpty }
 
     // MARK: the connection
 
@@ -122,8 +127,9 @@ final class PeerRouter: @unchecked Sendable {
     }
 
     /// The generations of the flow's modules placed here, and the flow's modules placed elsewhere (or nowhere).
-    func setPlacement(flow: FlowID, generations: [ModuleID: Int], elsewhere: Set<ModuleID>) {
+    func setPlacement(flow: FlowID, generations: [ModuleID: Int], elsewhere: Set<ModuleID>, cycles: Set<ModuleID> = []) {
         gens[flow] = generations
+        self.cycles[flow] = cycles.isEmpty ? nil : cycles
         self.elsewhere[flow] = elsewhere.isEmpty ? nil : elsewhere
     }
 
@@ -134,6 +140,7 @@ final class PeerRouter: @unchecked Sendable {
     func forget(flow: FlowID) {
         inputs[flow] = nil
         gens[flow] = nil
+        cycles[flow] = nil
         elsewhere[flow] = nil
         routes[flow] = nil
         for key in parked.keys where key.flow == flow {
@@ -150,21 +157,37 @@ final class PeerRouter: @unchecked Sendable {
     /// A message from `sender` for `target` of `flow`, which runs on another
     /// runner (or nowhere yet). Past `highWater` waiting messages the sender
     /// stops being read until they are half gone: back pressure across runners.
-    func send(flow: FlowID, target: Endpoint, payload: ByteBuffer, from sender: InstanceLink) {
+    /// Returns the stream and number the frame got, when it went into a window at once.
+    @discardableResult
+    func send(flow: FlowID, target: Endpoint, payload: ByteBuffer, from sender: InstanceLink?) -> (peer: StreamEnd, seq: Int)? {
         var frame = OutboundFrame(flow: flow, target: target, gen: 0, payload: payload)
         let key = FlowModuleID(flow: flow, module: target.module)
         guard me != nil, sendBatch != nil, let route = routes[flow]?[target.module], parked[key] == nil else {
             park(frame)
-            if parked[key, default: []].count > highWater { (parkedGates[key] ?? { let g = PeerGate(); parkedGates[key] = g; return g }()).hold(sender) }
-            return
+            if let sender, parked[key, default: []].count > highWater {
+                (parkedGates[key] ?? { let g = PeerGate(); parkedGates[key] = g; return g }()).hold(sender)
+            }
+            return nil
         }
         frame.gen = route.gen
         let peer = StreamEnd(runner: route.runner, session: route.session)
         let s = stream(to: peer)
-        s.enqueue(frame)
-        if s.waiting.count > highWater { s.gate.hold(sender) }
+        let numbered = s.enqueue(frame)
+        if let sender, s.waiting.count > highWater, s.waiting.count > cycleHighWater || !onCycle(sender, flow: flow) {
+            s.gate.hold(sender)
+        }
         dirty.insert(peer)
+        return numbered.map { (peer, $0) }
     }
+
+    /// Whether `sender` runs a module of `flow` on a cycle through another runner (checked only past `highWater`).
+    private func onCycle(_ sender: InstanceLink, flow: FlowID) -> Bool {
+        guard let modules = cycles[flow] else { return false }
+        return sender.slots.contains { modules.contains($0.module) }
+    }
+
+    /// How many frames `peer` said it received on our stream to it (nil: no stream to it any more).
+    func received(by peer: StreamEnd) -> Int? { outbound[peer]?.peerReceived }
 
     /// Messages waiting for one module elsewhere (parked and unacknowledged), for `status` and injection bounds.
     func queued(flow: FlowID, module: ModuleID) -> Int {

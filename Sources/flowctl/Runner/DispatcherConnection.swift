@@ -65,6 +65,9 @@ final class DispatcherConnection: Sendable {
 
     /// Runs until refused or until SIGINT/SIGTERM; then every runtime is stopped and reaped.
     func run() async -> Outcome {
+        // Find the runtimes before the first attempt (its welcome is timed).
+        _ = await host.listRuntimes()
+        machine.withLockedValue { $0 = DispatcherLinkStateMachine(now: .now, policy: $0.policy) }
         let outcome = NIOLockedValueBox<Outcome>(.stopped)
         let performer = Task { await self.perform(outcome: outcome) }
         let ticker = Task {
@@ -133,7 +136,7 @@ final class DispatcherConnection: Sendable {
                         current.withLockedValue { $0 = attempt }
                         attempt.start { await self.connect(attempt) }
                     case .sendHello:
-                        if let attempt = current.withLockedValue({ $0 }) { await attempt.sendHello(self.hello()) }
+                        current.withLockedValue { $0 }?.sendHello()
                     case .sendPing(let n):
                         current.withLockedValue { $0 }?.send(.text(String(decoding: RunnerMessage.ping(n).encoded(), as: UTF8.self)))
                     case .closeConnection(let reason):
@@ -176,7 +179,10 @@ final class DispatcherConnection: Sendable {
     // MARK: one connection
 
     /// One attempt: opens the WebSocket, waits for the welcome, then reads until the connection ends.
+    /// The hello is made first (finding the runtimes may take a while): the dispatcher times the hello.
     private func connect(_ attempt: LinkAttempt) async {
+        let hello = await self.hello()
+        attempt.hello.withLockedValue { $0 = hello }
         var target = url
         if let token { target += "?token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" }
         let host = self.host, logger = self.logger
@@ -276,6 +282,8 @@ final class LinkAttempt: Sendable {
 
     let outgoing: AsyncStream<Outgoing>
     let continuation: AsyncStream<Outgoing>.Continuation
+    /// The hello to send once the socket is open.
+    let hello = NIOLockedValueBox<RunnerHello?>(nil)
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     init() {
@@ -288,7 +296,8 @@ final class LinkAttempt: Sendable {
 
     func send(_ item: Outgoing) { continuation.yield(item) }
 
-    func sendHello(_ hello: RunnerHello) async {
+    func sendHello() {
+        guard let hello = hello.withLockedValue({ $0 }) else { return }
         send(.text(String(decoding: RunnerMessage.hello(hello).encoded(), as: UTF8.self)))
     }
 
