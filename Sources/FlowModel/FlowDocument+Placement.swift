@@ -12,7 +12,7 @@ extension FlowDocument {
     /// placed elsewhere (`gen → remote → sink` with `gen` and `sink` here).
     /// A runtime that runs one of them cannot be held back for what waits to
     /// go out without risking a stall: the messages coming back can only be
-    /// handled once it writes again (see docs/architecture.md, "Cycles").
+    /// handled once it writes again (see docs/architecture.md, "Cross-runner data", back pressure).
     public func modulesOnCrossRunnerCycles(placed: Set<ModuleID>) -> Set<ModuleID> {
         var next: [ModuleID: Set<ModuleID>] = [:]
         for c in connections { next[c.from.module, default: []].insert(c.to.module) }
