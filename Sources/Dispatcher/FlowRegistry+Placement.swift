@@ -113,13 +113,15 @@ extension FlowRegistry {
             if old[runner] == part { continue }
             let placed = byRunner[runner] ?? []
             let reply = await link.send(.deploy(RemoteDeploy(flow: flow, placed: placed, routes: part.routes, breakpoints: part.breakpoints,
-                                                             revision: revision, start: start || (startNewParts && old[runner] == nil))))
+                                                             revision: revision, start: start || (startNewParts && old[runner] == nil),
+                                                             paused: paused && old[runner] == nil)))
             if case .failure(let code, let message) = reply {
                 // A new flow that does not load anywhere is deployed nowhere.
                 if old.isEmpty { for r in done { _ = await directory.link(r)?.send(.remove(flow.id)) } }
                 throw APIError.runner(code: code, message: parts.count > 1 ? "on runner \(runner): \(message)" : message)
             }
             done.append(runner)
+            // The `paused` in the deploy holds from the start; a runner that does not know it (older, or a browser) pauses now.
             if paused, old[runner] == nil { _ = await link.send(.pause(flow.id)) }
         }
         for runner in old.keys.sorted() where parts[runner] == nil {

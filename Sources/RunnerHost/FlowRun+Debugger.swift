@@ -143,6 +143,12 @@ public struct PausedAt: Sendable, Codable, Equatable {
 }
 
 extension FlowRun {
+    /// Started as a new part of a paused flow (its debugger paused from the start): says so.
+    func startedPaused() {
+        guard state == .running || state == .degraded else { return }
+        setState(.paused, reason: nil)
+    }
+
     /// Holds the flow's messages here (another runner of the flow hit a breakpoint).
     func pause() async throws {
         let debugger = self.debugger

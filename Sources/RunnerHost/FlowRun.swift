@@ -47,7 +47,8 @@ actor FlowRun {
     ///   - quiet: a load check: its events are not published.
     init(plan: FlowPlan, runtimes: [RuntimeKind: RuntimeInfo], configuration: RunnerConfiguration,
          locator: RuntimeLocator, dataPath: DataPath, states: [ModuleID: JSONValue], runInit: Set<ModuleID>,
-         quiet: Bool, breakpoints: [Breakpoint] = [], logger: Logger, emit: @escaping @Sendable (RunnerEvent) -> Void) {
+         quiet: Bool, breakpoints: [Breakpoint] = [], paused: Bool = false, logger: Logger,
+         emit: @escaping @Sendable (RunnerEvent) -> Void) {
         self.plan = plan
         self.maxFrameBytes = configuration.maxFrameBytes
         if quiet { self.emit = { @Sendable (_: RunnerEvent) in } } else { self.emit = emit }
@@ -74,6 +75,8 @@ actor FlowRun {
         dataPath.loop.execute {
             dataPath.connect(links, plan: plan, register: !quiet)
             debugger.load(breakpoints)
+            // A new part of a paused flow holds from the start: what waited for it waits on.
+            if paused { debugger.pause() }
             if !quiet { dataPath.peers.deliverParked(flow: plan.flow.id) }
         }
         self.links = links

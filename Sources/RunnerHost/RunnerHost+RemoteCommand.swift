@@ -10,7 +10,7 @@ extension RunnerHost {
             case .listRuntimes: return .runtimes(await listRuntimes())
             case .deploy(let d):
                 try await deploy(d.flow, placed: d.placed, routes: d.routes, breakpoints: d.breakpoints,
-                                 revision: d.revision, start: d.start)
+                                 revision: d.revision, start: d.start, paused: d.paused)
             case .routes(let flow, let routes): await setRoutes(flow: flow, routes)
             case .fence(let leases), .release(let leases):
                 try await letGo(leases)

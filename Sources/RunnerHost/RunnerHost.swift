@@ -90,7 +90,7 @@ public actor RunnerHost {
     ///     where `routes` says, or nowhere yet (their messages wait).
     public func deploy(_ full: FlowDocument, placed: [PlacedModule]? = nil, routes: [RemoteRoute] = [],
                        breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
-                       restoring: [ModuleID: JSONValue] = [:]) async throws {
+                       restoring: [ModuleID: JSONValue] = [:], paused: Bool = false) async throws {
         let placed = placed ?? full.modules.map { PlacedModule(module: $0.id, gen: 1) }
         let here = Set(placed.map(\.module))
         let flow = full.restricted(to: here)
@@ -124,7 +124,7 @@ public actor RunnerHost {
         let restored = restoring.filter { flow.module($0.key) != nil }
         if old == nil, start {
             let run = makeRun(plan, states: restored, runInit: Set(flow.modules.map(\.id)).subtracting(restored.keys),
-                              quiet: false, breakpoints: breakpoints)
+                              quiet: false, breakpoints: breakpoints, paused: paused)
             await run.activate()
             do {
                 try await run.start()
@@ -132,6 +132,7 @@ public actor RunnerHost {
                 await run.shutdown()
                 throw error
             }
+            if paused { await run.startedPaused() }
             flows[flow.id] = run
             return
         }
@@ -376,8 +377,8 @@ public actor RunnerHost {
     }
 
     private func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool,
-                         breakpoints: [Breakpoint] = []) -> FlowRun {
+                         breakpoints: [Breakpoint] = [], paused: Bool = false) -> FlowRun {
         FlowRun(plan: plan, runtimes: runtimes, configuration: configuration, locator: locator, dataPath: dataPath,
-                states: states, runInit: runInit, quiet: quiet, breakpoints: breakpoints, logger: logger, emit: emit)
+                states: states, runInit: runInit, quiet: quiet, breakpoints: breakpoints, paused: paused, logger: logger, emit: emit)
     }
 }

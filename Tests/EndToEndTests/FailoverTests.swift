@@ -293,6 +293,38 @@ import Testing
         }
     }
 
+    /// A new part of a paused flow (mid's, on gpu-2, after gpu-1 died) holds the
+    /// messages that were held for its module on the runner that died: nothing
+    /// runs there until the flow is resumed. (The deploy says `paused`, so the
+    /// part holds from its start; the `pause` the dispatcher sends right after
+    /// reaches it before any sender is told the new place.)
+    @Test func aNewPartOfAPausedFlowHoldsTheMessagesThatWaitedForIt() async throws {
+        try await withRunners(runners: [("gpu-1", ["gpu"]), ("gpu-2", ["gpu"])]) { server, runners in
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            // Paused with nothing queued (an empty step), then one message, stepped through gen:
+            // its 5 outputs wait for mid on gpu-1, held there.
+            _ = try await server.rpc("singleStepFlow", ["flowId": "span"])
+            try await inject(server, start: 0, count: 5)
+            let first = try await server.rpc("singleStepFlow", ["flowId": "span"])["result"]
+            #expect(first?["span/gen"]?["outputStates"]?["out"]?.arrayValue?.count == 5, "\(String(describing: first))")
+            func mid() async throws -> JSONValue? { try await server.status("span")["modules"]?.arrayValue?.first { $0["id"] == "mid" } }
+            try await eventually("5 held at mid on gpu-1", timeout: .seconds(30)) { try await mid()?["queued"]?.intValue == 5 }
+            runners[0].process.signal(SIGKILL)
+            try await eventually("mid on gpu-2", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-2" }
+            try await eventually("held again on gpu-2", timeout: .seconds(30)) {
+                let paused = try await server.status("span")["status"] == "paused"
+                let queued = try await mid()?["queued"]?.intValue
+                return paused && queued == 5
+            }
+            #expect(try await mid()?["messagesIn"]?.intValue == 0, "nothing ran at the new place while paused")
+            _ = try await server.rpc("resumeFlow", ["flowId": "span"])
+            try await eventually("all 5", timeout: .seconds(30)) { Set(seqs(tail)) == Set(0..<5) }
+        }
+    }
+
     @Test func aRunnerLostWhilePausedLeavesTheFlowPausedAndItsHeldMessagesAreDeliveredAgain() async throws {
         try await withRunners(runners: [("gpu-1", ["gpu"]), ("gpu-2", ["gpu"])]) { server, runners in
             #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)

@@ -72,14 +72,28 @@ public struct RemoteDeploy: Sendable, Equatable, Codable {
     public var breakpoints: [Breakpoint]
     public var revision: Int?
     public var start: Bool
+    /// The flow is paused on its other runners: a new part starts paused, holding
+    /// every message (those parked for its modules included) until `resume` or `step`.
+    public var paused: Bool
 
     public init(flow: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute] = [],
-                breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false) {
+                breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false, paused: Bool = false) {
         self.flow = flow; self.placed = placed; self.routes = routes
-        self.breakpoints = breakpoints; self.revision = revision; self.start = start
+        self.breakpoints = breakpoints; self.revision = revision; self.start = start; self.paused = paused
     }
 
-    enum CodingKeys: String, CodingKey { case flow, placed, routes, breakpoints, revision, start }
+    enum CodingKeys: String, CodingKey { case flow, placed, routes, breakpoints, revision, start, paused }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(flow, forKey: .flow)
+        try c.encode(placed, forKey: .placed)
+        try c.encode(routes, forKey: .routes)
+        try c.encode(breakpoints, forKey: .breakpoints)
+        try c.encodeIfPresent(revision, forKey: .revision)
+        try c.encode(start, forKey: .start)
+        if paused { try c.encode(true, forKey: .paused) }
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -89,6 +103,7 @@ public struct RemoteDeploy: Sendable, Equatable, Codable {
         breakpoints = try c.decodeIfPresent([Breakpoint].self, forKey: .breakpoints) ?? []
         revision = try c.decodeIfPresent(Int.self, forKey: .revision)
         start = try c.decodeIfPresent(Bool.self, forKey: .start) ?? false
+        paused = try c.decodeIfPresent(Bool.self, forKey: .paused) ?? false
     }
 }
 
