@@ -274,17 +274,8 @@ final class PeerRouter: @unchecked Sendable {
     // MARK: flushing
 
     /// Writes one batch (or more, past the target size) per peer that has frames or owes an ack.
-    ///
-    /// The `ack` never runs ahead of the outputs: a frame is done once its runtime
-    /// acknowledged it, and what the handler sent to other runners was read
-    /// before that ack; but an output that waits here for room in a full window
-    /// has not left yet. While any does, the acks stay where they were, so a
-    /// runner that dies then has its inputs delivered again elsewhere instead
-    /// of losing those outputs. (Outputs parked for a module placed nowhere do
-    /// not hold the acks back: see docs/architecture.md, Known limits.)
     func flush() {
-        let outputsWait = outbound.values.contains { !$0.waiting.isEmpty }
-        for (peer, s) in inbound where s.owesAck || (!outputsWait && s.done > s.advertised) { dirty.insert(peer) }
+        for (peer, s) in inbound where s.owesAck { dirty.insert(peer) }
         guard !dirty.isEmpty, let me, let sendBatch else { return }
         let peers = dirty
         dirty.removeAll(keepingCapacity: true)
@@ -292,12 +283,11 @@ final class PeerRouter: @unchecked Sendable {
             let out = outbound[peer]
             let inb = inbound[peer]
             let frames = out?.takeUnsent() ?? []
-            let owes = (inb?.owesAck ?? false) || (!outputsWait && (inb.map { $0.done > $0.advertised } ?? false))
+            let owes = inb?.owesAck ?? false
             guard !frames.isEmpty || owes else { continue }
             inb?.owesAck = false
             let recv = inb?.received ?? 0
-            let ack = outputsWait ? (inb?.advertised ?? 0) : (inb?.done ?? 0)
-            inb?.advertised = ack
+            let ack = inb?.done ?? 0
             var index = 0
             repeat {
                 var buffer = ByteBufferAllocator().buffer(capacity: 256)
