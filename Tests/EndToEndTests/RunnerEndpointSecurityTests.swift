@@ -119,4 +119,45 @@ import Testing
             #expect(local?["state"] == "live")
         }
     }
+
+    /// A runner that takes its modules and then stops reading: the dispatcher holds at
+    /// most 64 MiB of data batches for it, then cuts it off (lost, with the reason).
+    @Test func aRunnerThatStopsReadingIsCutOffBeforeTheDispatcherHoldsTooMuchForIt() async throws {
+        // A long heartbeat: the hand-made runner answers no pings, and is to be lost for its outbox, not its silence.
+        try await withServer(extraArguments: ["--heartbeat", "20"]) { server in
+            let port = server.url.split(separator: ":").last.map(String.init)!
+            let stuck = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/stuck_runner.py", port, "stuck", "stuck"])
+            defer { Task { await stuck.terminate() } }
+            let flow: JSONValue = ["id": "big", "modules": [["id": "slow", "runtime": "python3", "requireTags": ["stuck"],
+                                                             "code": "def on_message(msg, ctx):\n    return None\n"]]]
+            try await eventually("stuck joined") {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.contains { $0["id"] == "stuck" } == true
+            }
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
+            _ = try await stuck.waitForStdout("its deploy") { $0.contains("deployed") }
+            // 4 MiB messages for it, 8 at a time, until it is cut off (at most 40 of them: 160 MiB).
+            let payload = JSONValue.string(String(repeating: "x", count: 4 << 20))
+            func state() async throws -> JSONValue? {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "stuck" }
+            }
+            var sent = 0
+            while sent < 40, try await state()?["state"] != "lost" {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<8 { group.addTask { _ = try await server.rpc("inject", ["flowModuleId": "big/slow", "payload": payload]) } }
+                    try await group.waitForAll()
+                }
+                sent += 8
+            }
+            try await eventually("stuck is lost", timeout: .seconds(30)) { try await state()?["state"] == "lost" }
+            let reason = try await state()?["reason"]?.stringValue ?? ""
+            #expect(reason.contains("does not read"), "\(reason)")
+            print("stuck runner: cut off after \(sent) messages of 4 MiB: \(reason)")
+            // The dispatcher stays up and serves: its own runner is live.
+            let local = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "local" }
+            #expect(local?["state"] == "live")
+            // Its module now runs nowhere (no other runner has the tag): what was sent to it waits.
+            let slow = try await server.status("big")["modules"]?.arrayValue?.first { $0["id"] == "slow" }
+            #expect(slow?["state"] == "unplaced", "\(String(describing: slow))")
+        }
+    }
 }

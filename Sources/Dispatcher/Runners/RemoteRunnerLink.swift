@@ -7,6 +7,11 @@ import RunnerHost
 /// A runner joined over WebSocket at `/runners`. Everything it is sent goes
 /// through one ordered outbox (commands, pings, data batches), written by
 /// the session's one writer task, so a stream's batches keep their order.
+///
+/// The outbox is bounded in bytes (`maxPendingBytes`): a runner that stops
+/// reading while batches keep coming for it is cut off (lost, its modules
+/// placed elsewhere, the senders keeping their frames) instead of growing the
+/// dispatcher's memory without end.
 final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     let runnerID: RunnerID
     let session: Int
@@ -20,10 +25,16 @@ final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     /// A command not answered within this time fails with `runner-timeout` (a deploy waits for its load check).
     let commandTimeout: Duration
     let deployTimeout: Duration
+    /// Bytes of data batches queued and not yet written to the runner's socket.
+    private let pending = NIOLockedValueBox(0)
+    let maxPendingBytes: Int
+    static let defaultMaxPendingBytes = 64 * 1024 * 1024
 
-    init(runnerID: RunnerID, session: Int, commandTimeout: Duration = .seconds(30), deployTimeout: Duration = .seconds(120)) {
+    init(runnerID: RunnerID, session: Int, commandTimeout: Duration = .seconds(30), deployTimeout: Duration = .seconds(120),
+         maxPendingBytes: Int = RemoteRunnerLink.defaultMaxPendingBytes) {
         self.runnerID = runnerID
         self.session = session
+        self.maxPendingBytes = maxPendingBytes
         self.commandTimeout = commandTimeout
         self.deployTimeout = deployTimeout
         (outbox, continuation) = AsyncStream.makeStream(of: Outgoing.self)
@@ -54,7 +65,26 @@ final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
         }
     }
 
-    func deliver(batch: ByteBuffer) { continuation.yield(.binary(batch)) }
+    func deliver(batch: ByteBuffer) {
+        // Closed: dropped (the senders keep their frames and send them where the next `routes` say).
+        guard closedReason == nil else { return }
+        let size = batch.readableBytes
+        let over = pending.withLockedValue { p -> Int? in
+            p += size
+            return p > maxPendingBytes ? p : nil
+        }
+        if let over {
+            close(reason: "it does not read what it is sent: \(over / (1024 * 1024)) MiB of data batches waiting for it (the limit is \(maxPendingBytes / (1024 * 1024)) MiB)")
+            return
+        }
+        continuation.yield(.binary(batch))
+    }
+
+    /// The session's writer wrote a data batch of `bytes`.
+    func written(bytes: Int) { pending.withLockedValue { $0 -= bytes } }
+
+    /// Why the link was closed, once it is.
+    var closedReason: String? { state.withLockedValue { $0.closed } }
 
     func write(_ message: DispatcherMessage) {
         continuation.yield(.text(String(decoding: message.encoded(), as: UTF8.self)))
@@ -69,6 +99,7 @@ final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     /// The connection ended: every command waiting fails with the reason.
     func close(reason: String) {
         let waiters = state.withLockedValue { s -> [CheckedContinuation<RunnerReply, Never>] in
+            guard s.closed == nil else { return [] }
             s.closed = reason
             defer { s.waiting = [:] }
             return Array(s.waiting.values)

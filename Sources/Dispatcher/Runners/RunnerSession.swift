@@ -93,11 +93,14 @@ struct RunnerSession {
                     do {
                         switch item {
                         case .text(let t): try await outbound.write(.text(t))
-                        case .binary(let b): try await outbound.write(.binary(b))
+                        case .binary(let b):
+                            try await outbound.write(.binary(b))
+                            link.written(bytes: b.readableBytes)
                         }
                     } catch { return "could not write to the runner: \(error)" }
                 }
-                return nil
+                // The outbox ends when the link is closed: by the session (a reason is already set), or for its size.
+                return link.closedReason
             }
             // Heartbeats, as `HeartbeatStateMachine` says: a ping every interval;
             // silent for 2 intervals: suspect (takes no new modules); past `lostAfter`: lost.
@@ -106,6 +109,8 @@ struct RunnerSession {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: tick)
                     if Task.isCancelled { return nil }
+                    // Closed meanwhile (its outbox overflowed: the writer may be stuck on a socket that is not read).
+                    if let why = link.closedReason { return why }
                     for action in heartbeats.withLockedValue({ $0.tick(at: .now) }) {
                         switch action {
                         case .sendPing(let n): link.write(.ping(n))
