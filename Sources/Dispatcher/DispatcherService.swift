@@ -29,6 +29,8 @@ public struct DispatcherConfiguration: Sendable {
     /// How often the dispatcher pings runners, and how long a silent one stays before it is lost (`--heartbeat`).
     public var heartbeat: Duration = RunnerProtocol.defaultHeartbeatInterval
     public var lostAfterBeats = 3
+    /// How many bytes of data batches the dispatcher holds for one joined runner before it cuts it off (`--runner-outbox-mib`).
+    public var runnerOutboxBytes = RemoteRunnerLink.defaultMaxPendingBytes
     /// The embedded runner's tags (`--tags` on `serve`).
     public var localTags: [String] = []
     /// Flow documents (code inlined) to deploy and start once serving.
@@ -90,7 +92,8 @@ public struct Dispatcher: Sendable {
         if let host { await directory.addLocal(host, tags: configuration.localTags) }
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
         let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,
-                                           lostAfter: configuration.heartbeat * configuration.lostAfterBeats, logger: logger,
+                                           lostAfter: configuration.heartbeat * configuration.lostAfterBeats,
+                                           outboxBytes: configuration.runnerOutboxBytes, logger: logger,
                                            token: configuration.token)
         let files = StaticFiles(webDirectory: configuration.webDirectory, runtimesDirectory: configuration.runner.runtimesDirectory)
         let router = APIServer.makeRouter(endpoint: endpoint, hub: hub, runners: runnerSessions, files: files)

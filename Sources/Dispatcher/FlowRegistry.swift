@@ -236,9 +236,17 @@ public actor FlowRegistry {
     public func all() -> [StoredFlow] { flows.values.sorted { $0.flow.id < $1.flow.id } }
 
     /// Each flow's status, merged over the runners it is placed on (modules and instances say which runner).
+    /// A runner that does not answer (suspect, or its connection gone) does not hold it up: its modules
+    /// show `unreachable`, with their last saved state, and the flow `degraded`.
     public func runnerStatus(_ id: FlowID?) async throws -> [FlowRunStatus] {
         var parts: [FlowID: [FlowRunStatus]] = [:]
+        var unreachable: [RunnerID: String] = [:]
+        let suspects = await directory.suspects()
         for (runner, link) in await links(of: id) {
+            if suspects.contains(runner) {
+                unreachable[runner] = "runner \(runner) is suspect: no heartbeat for 2 intervals"
+                continue
+            }
             switch await link.send(.status(id)) {
             case .status(let list):
                 for var s in list {
@@ -247,7 +255,11 @@ public actor FlowRegistry {
                     parts[s.flow, default: []].append(s)
                 }
             case .failure(let code, let message):
-                if id != nil, code != "unknown-flow" { throw APIError.runner(code: code, message: message) }
+                if code == "runner-lost" || code == "runner-timeout" {
+                    unreachable[runner] = message
+                } else if id != nil, code != "unknown-flow" {
+                    throw APIError.runner(code: code, message: message)
+                }
             default: break
             }
         }
@@ -255,7 +267,8 @@ public actor FlowRegistry {
         var merged: [FlowRunStatus] = []
         for flowID in ids {
             guard let stored = flows[flowID] else { continue }
-            var status = FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement)
+            var status = FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement,
+                                               unreachable: unreachable, savedStates: stored.restorableStates)
             // Injected messages sent again count too.
             for (module, n) in await directory.injector.redelivered(flow: flowID) {
                 status.redelivered = status.redelivered ?? [:]

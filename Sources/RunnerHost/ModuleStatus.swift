@@ -6,6 +6,9 @@ public enum ModuleState: String, Sendable, Codable {
     case loading, running, loadError = "load-error", paused, stopped
     /// No runner can take it yet (see `unplacedReason` on its status).
     case unplaced
+    /// Placed on a runner that does not answer now: `suspect`, or lost and not
+    /// placed again yet (see `unreachableReason`); `moduleState` is the last saved.
+    case unreachable
 }
 
 /// One recorded module error: what came in, what went wrong, when.
@@ -51,11 +54,22 @@ public struct ModuleStatus: Sendable, Codable {
     public var runner: String?
     /// Why it runs on no runner (`state` is `unplaced`).
     public var unplacedReason: String?
+    /// Why its runner does not answer (`state` is `unreachable`).
+    public var unreachableReason: String?
 
     /// A module that runs on no runner yet.
     public static func unplaced(_ id: ModuleID, runtime: RuntimeKind, reason: String) -> ModuleStatus {
         ModuleStatus(id: id, runtime: runtime, state: .unplaced, messagesIn: 0, messagesOut: 0, errors: 0, queued: 0,
                      lastError: nil, recentErrors: [], recentLogs: [], moduleState: nil, unplacedReason: reason)
+    }
+
+    /// A module whose runner does not answer now, with its last saved state.
+    public static func unreachable(_ id: ModuleID, runtime: RuntimeKind, runner: RunnerID, reason: String, state: JSONValue?) -> ModuleStatus {
+        var s = ModuleStatus(id: id, runtime: runtime, state: .unreachable, messagesIn: 0, messagesOut: 0, errors: 0, queued: 0,
+                             lastError: nil, recentErrors: [], recentLogs: [], moduleState: state)
+        s.runner = runner.rawValue
+        s.unreachableReason = reason
+        return s
     }
 }
 

@@ -48,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between heartbeats with joined runners; one silent for 3 of them is lost.")
     var heartbeat = 1.0
 
+    @Option(name: .customLong("runner-outbox-mib"), help: "MiB of data the dispatcher holds for one joined runner that does not read; past it the runner is cut off.")
+    var runnerOutboxMiB = 256
+
     func run() async throws {
         try await reportingErrors {
             try LogSetup.bootstrap(logLevel)
@@ -71,6 +74,10 @@ struct Serve: AsyncParsableCommand {
             configuration.localTags = try RunnerTags.parse(tags, option: "--tags")
             guard heartbeat >= 0.05, heartbeat <= 60 else { throw CLIError("--heartbeat \(heartbeat): expected seconds between 0.05 and 60") }
             configuration.heartbeat = .milliseconds(Int(heartbeat * 1000))
+            guard runnerOutboxMiB >= 1, runnerOutboxMiB <= 65_536 else {
+                throw CLIError("--runner-outbox-mib \(runnerOutboxMiB): expected a number of MiB between 1 and 65536")
+            }
+            configuration.runnerOutboxBytes = runnerOutboxMiB * 1024 * 1024
             let dispatcher = Dispatcher(configuration: configuration, logger: Logger(label: "polyflow"))
             let host = self.host
             do {

@@ -11,6 +11,19 @@ import Testing
         tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"]?["seq"]?.intValue }
     }
 
+    /// `Tests/Fixtures/tcp_proxy.py` in front of the server: SIGUSR1 holds it silent (a partition), SIGUSR2 heals it.
+    func partitionProxy(to server: PolyflowServer) async throws -> (ChildProcess, port: Int) {
+        let serverPort = server.url.split(separator: ":").last.map(String.init)!
+        let proxy = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/tcp_proxy.py", serverPort])
+        do {
+            let line = try await proxy.waitForStdout("the proxy's port") { $0.contains("port") }
+            return (proxy, try JSONValue(parsing: Data(line.utf8))["port"]!.intValue!)
+        } catch {
+            await proxy.terminate()
+            throw error
+        }
+    }
+
     func inject(_ server: PolyflowServer, start: Int, count: Int) async throws {
         let reply = try await server.rpc("inject", ["flowModuleId": "span/gen", "payload": ["start": .int(start), "count": .int(count)]])
         #expect(reply["result"] == true, "\(reply)")
@@ -117,11 +130,8 @@ import Testing
 
     @Test func aPartitionIsDetectedByHeartbeatsAndTheReturningRunnerRunsNothingOfTheModulesThatMoved() async throws {
         try await withServer { server in
-            let serverPort = server.url.split(separator: ":").last.map(String.init)!
-            let proxy = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/tcp_proxy.py", serverPort])
+            let (proxy, proxyPort) = try await partitionProxy(to: server)
             defer { Task { await proxy.terminate() } }
-            let line = try await proxy.waitForStdout("the proxy's port") { $0.contains("port") }
-            let proxyPort = try JSONValue(parsing: Data(line.utf8))["port"]!.intValue!
             let runner = try await JoinedRunner.start(joining: server, url: "http://127.0.0.1:\(proxyPort)", name: "gpu-1", tags: ["gpu"])
             defer { Task { await runner.stop() } }
             let flow: JSONValue = ["id": "span", "modules": [RunnersTests.gen,
@@ -241,11 +251,8 @@ import Testing
     /// long past the moment the dispatcher placed the module elsewhere.
     @Test func aCutOffRunnerHoldsItsModulesSoAModuleNeverRunsOnTwoRunnersAtOnce() async throws {
         try await withServer(extraArguments: ["--tags", "home"]) { server in
-            let serverPort = server.url.split(separator: ":").last.map(String.init)!
-            let proxy = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/tcp_proxy.py", serverPort])
+            let (proxy, proxyPort) = try await partitionProxy(to: server)
             defer { Task { await proxy.terminate() } }
-            let line = try await proxy.waitForStdout("the proxy's port") { $0.contains("port") }
-            let proxyPort = try JSONValue(parsing: Data(line.utf8))["port"]!.intValue!
             let runner = try await JoinedRunner.start(joining: server, url: "http://127.0.0.1:\(proxyPort)", name: "gpu-1", tags: ["gpu"])
             defer { Task { await runner.stop() } }
             let journal = FileManager.default.temporaryDirectory.appendingPathComponent("polyflow-hold-\(UUID().uuidString).txt").path

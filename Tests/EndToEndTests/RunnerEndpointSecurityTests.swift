@@ -121,10 +121,10 @@ import Testing
     }
 
     /// A runner that takes its modules and then stops reading: the dispatcher holds at
-    /// most 64 MiB of data batches for it, then cuts it off (lost, with the reason).
+    /// most `--runner-outbox-mib` of data batches for it (32 here), then cuts it off (lost, with the reason).
     @Test func aRunnerThatStopsReadingIsCutOffBeforeTheDispatcherHoldsTooMuchForIt() async throws {
         // A long heartbeat: the hand-made runner answers no pings, and is to be lost for its outbox, not its silence.
-        try await withServer(extraArguments: ["--heartbeat", "20"]) { server in
+        try await withServer(extraArguments: ["--heartbeat", "20", "--runner-outbox-mib", "32"]) { server in
             let port = server.url.split(separator: ":").last.map(String.init)!
             let stuck = try ChildProcess("/usr/bin/env", ["python3", Repo.root + "/Tests/Fixtures/stuck_runner.py", port, "stuck", "stuck"])
             defer { Task { await stuck.terminate() } }
@@ -136,6 +136,7 @@ import Testing
             #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
             _ = try await stuck.waitForStdout("its deploy") { $0.contains("deployed") }
             // 4 MiB messages for it, 8 at a time, until it is cut off (at most 40 of them: 160 MiB).
+            // (Some MiB go into the sockets' buffers before the dispatcher's writes stall.)
             let payload = JSONValue.string(String(repeating: "x", count: 4 << 20))
             func state() async throws -> JSONValue? {
                 try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "stuck" }

@@ -1,16 +1,25 @@
 import FlowModel
 import RunnerHost
 
-/// One flow's status from the parts its runners report, plus the modules that run nowhere.
+/// One flow's status from the parts its runners report, plus the modules that run nowhere
+/// and those whose runner did not answer (`unreachable`: runner → why).
 enum FlowStatusMerge {
-    static func merge(flow: FlowDocument, parts: [FlowRunStatus], placement: [FlowModuleID: ModulePlacement]) -> FlowRunStatus {
+    static func merge(flow: FlowDocument, parts: [FlowRunStatus], placement: [FlowModuleID: ModulePlacement],
+                      unreachable: [RunnerID: String] = [:], savedStates: [ModuleID: JSONValue] = [:]) -> FlowRunStatus {
         var modules: [ModuleID: ModuleStatus] = [:]
         for part in parts { for m in part.modules { modules[m.id] = m } }
         var unplaced: [String] = []
         for m in flow.modules where modules[m.id] == nil {
-            if case .unplaced(let reason, _) = placement[FlowModuleID(flow: flow.id, module: m.id)] {
+            switch placement[FlowModuleID(flow: flow.id, module: m.id)] {
+            case .unplaced(let reason, _):
                 modules[m.id] = .unplaced(m.id, runtime: m.runtime, reason: reason.description)
                 unplaced.append("module \(m.id) runs on no runner: \(reason)")
+            case .placed(let runner, _):
+                let why = unreachable[runner] ?? "runner \(runner) is not connected; its modules will be placed again"
+                modules[m.id] = .unreachable(m.id, runtime: m.runtime, runner: runner, reason: why, state: savedStates[m.id])
+                unplaced.append("module \(m.id) is on runner \(runner), which does not answer: \(why)")
+            case nil:
+                break
             }
         }
         let states = Set(parts.map(\.state))

@@ -12,8 +12,8 @@ import RunnerHost
 /// reading while batches keep coming for it is cut off (lost, its modules
 /// placed elsewhere, the senders keeping their frames) instead of growing the
 /// dispatcher's memory without end.
-final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
-    let runnerID: RunnerID
+public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
+    public let runnerID: RunnerID
     let session: Int
     enum Outgoing: Sendable {
         case text(String)
@@ -28,7 +28,9 @@ final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     /// Bytes of data batches queued and not yet written to the runner's socket.
     private let pending = NIOLockedValueBox(0)
     let maxPendingBytes: Int
-    static let defaultMaxPendingBytes = 64 * 1024 * 1024
+    /// 256 MiB: a runner that reads, however slow its modules, takes what it is sent
+    /// (its host queues it); only one that stops reading, or a very slow network, gets there.
+    public static let defaultMaxPendingBytes = 256 * 1024 * 1024
 
     init(runnerID: RunnerID, session: Int, commandTimeout: Duration = .seconds(30), deployTimeout: Duration = .seconds(120),
          maxPendingBytes: Int = RemoteRunnerLink.defaultMaxPendingBytes) {
@@ -40,7 +42,7 @@ final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
         (outbox, continuation) = AsyncStream.makeStream(of: Outgoing.self)
     }
 
-    func send(_ command: RemoteCommand) async -> RunnerReply {
+    public func send(_ command: RemoteCommand) async -> RunnerReply {
         let timeout = if case .deploy = command { deployTimeout } else { commandTimeout }
         let runner = runnerID
         return await withCheckedContinuation { (c: CheckedContinuation<RunnerReply, Never>) in
@@ -65,7 +67,7 @@ final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
         }
     }
 
-    func deliver(batch: ByteBuffer) {
+    public func deliver(batch: ByteBuffer) {
         // Closed: dropped (the senders keep their frames and send them where the next `routes` say).
         guard closedReason == nil else { return }
         let size = batch.readableBytes

@@ -125,6 +125,9 @@ public actor RunnerDirectory {
 
     public func link(_ id: RunnerID) -> (any RunnerLink)? { links[id] }
 
+    /// The runners that are `suspect` now (silent for a while, not yet lost).
+    public func suspects() -> Set<RunnerID> { Set(runners.values.filter { $0.state == .suspect }.map(\.id)) }
+
     public func session(_ id: RunnerID) -> Int? { runners[id].flatMap { $0.state == .lost ? nil : $0.session } }
 
     /// The live runners that have each runtime.

@@ -18,6 +18,8 @@ struct RunnerSession {
     let events: RunnerEventSink
     let heartbeat: Duration
     let lostAfter: Duration
+    /// The bound of what waits to be written to one runner (`RemoteRunnerLink.maxPendingBytes`).
+    var outboxBytes = RemoteRunnerLink.defaultMaxPendingBytes
     let logger: Logger
     /// The server's token, if any: a runner that offered none at the upgrade must give it in its hello.
     var token: String? = nil
@@ -64,7 +66,7 @@ struct RunnerSession {
         }
         let session = await directory.newSession()
         let me = StreamEnd(runner: hello.name, session: session)
-        let link = RemoteRunnerLink(runnerID: hello.name, session: session)
+        let link = RemoteRunnerLink(runnerID: hello.name, session: session, maxPendingBytes: outboxBytes)
         let heartbeats = NIOLockedValueBox(HeartbeatStateMachine(
             connectedAt: .now,
             policy: .init(interval: heartbeat, suspectAfter: min(heartbeat * 2, lostAfter), lostAfter: lostAfter)))
