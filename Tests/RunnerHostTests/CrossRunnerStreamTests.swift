@@ -1,4 +1,5 @@
 import FlowModel
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import RunnerHost
@@ -17,14 +18,13 @@ import Testing
         for i in 0..<5 { s.enqueue(frame(i)) }
         #expect(s.takeUnsent().map(\.seq) == [1, 2, 3])
         #expect(s.waiting.count == 2)
-        // recv alone frees nothing: a frame is kept until it is done.
-        s.acknowledged(recv: 3, ack: 0)
-        #expect(s.unacked.count == 3)
-        #expect(s.takeUnsent().isEmpty)
-        s.acknowledged(recv: 3, ack: 2)
-        #expect(s.unacked.map(\.seq) == [3, 4, 5])
+        // Arrival moves the window; a frame is kept until it is done.
+        s.acknowledged(recv: 2, ack: 0)
+        #expect(s.unacked.map(\.seq) == [1, 2, 3, 4, 5])
         #expect(s.takeUnsent().map(\.seq) == [4, 5])
         #expect(s.waiting.isEmpty)
+        s.acknowledged(recv: 5, ack: 2)
+        #expect(s.unacked.map(\.seq) == [3, 4, 5])
         #expect(s.upcomingSeq == 6)
     }
 
@@ -63,5 +63,39 @@ import Testing
         #expect(s.done == 3)
         s.complete(4)
         #expect(s.done == 4)
+    }
+
+    /// The ack never runs ahead of the outputs: while an output waits for room in a
+    /// full window, the acks this runner sends stay where they were.
+    @Test func theAckWaitsWhileAnOutputWaitsForRoomInAFullWindow() throws {
+        let me = StreamEnd(runner: RunnerID("mid"), session: 3)
+        let upstream = StreamEnd(runner: RunnerID("src"), session: 4)
+        let sent = NIOLockedValueBox<[ByteBuffer]>([])
+        let router = PeerRouter(window: 1)
+        router.connected(as: me) { batch in sent.withLockedValue { $0.append(batch) } }
+        let flow = FlowID("f")
+        router.setPlacement(flow: flow, generations: [ModuleID("here"): 1], elsewhere: [ModuleID("next")])
+        router.setRoutes(flow: flow, [RemoteRoute(module: ModuleID("next"), runner: peer.runner, session: peer.session, gen: 1)])
+        // Two outputs for `next`: one in the window, one waiting.
+        for i in 0..<2 { router.send(flow: flow, target: Endpoint(module: ModuleID("next"), port: PortName("in")), payload: ByteBuffer(string: "\(i)"), from: nil) }
+        // A frame from upstream that is done at once (refused: it is not for a module here at that generation).
+        func batch(from: StreamEnd, firstSeq: Int, recv: Int, ack: Int, frames: Int) -> ByteBuffer {
+            var b = ByteBufferAllocator().buffer(capacity: 64)
+            DataBatchCodec.writeHeader(DataBatchHeader(from: from, to: me, firstSeq: firstSeq, recv: recv, ack: ack), into: &b)
+            for _ in 0..<frames { DataBatchCodec.writeFrame(gen: 9, flow: flow, module: ModuleID("here"), port: PortName("in"), payload: ByteBuffer(string: "x"), into: &b) }
+            return b
+        }
+        #expect(router.receive(batch(from: upstream, firstSeq: 1, recv: 0, ack: 0, frames: 1)) == nil)
+        router.flush()
+        func lastHeader(to: StreamEnd) throws -> DataBatchHeader? {
+            try sent.withLockedValue { $0 }.map { try DataBatchCodec.readHeader($0) }.last { $0.to == to }
+        }
+        #expect(try lastHeader(to: upstream)?.recv == 1)
+        #expect(try lastHeader(to: upstream)?.ack == 0, "an output waits: the ack stays")
+        // The first output arrived at `next` (not yet done there): the second leaves, and the ack follows it.
+        #expect(router.receive(batch(from: peer, firstSeq: 1, recv: 1, ack: 0, frames: 0)) == nil)
+        router.flush()
+        #expect(try lastHeader(to: upstream)?.ack == 1)
+        #expect(try lastHeader(to: peer).map { $0.firstSeq } == 2, "the waiting output went out")
     }
 }

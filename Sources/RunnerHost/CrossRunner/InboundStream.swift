@@ -15,6 +15,8 @@ final class InboundStream: @unchecked Sendable {
     private var doneAbove: Set<Int> = []
     /// Something moved that the peer has not been told.
     var owesAck = false
+    /// The `ack` last sent: it may lag `done` while outputs wait to go out (see `PeerRouter.flush`).
+    var advertised = 0
 
     init(peer: StreamEnd) { self.peer = peer }
 

@@ -11,8 +11,11 @@ struct OutboundFrame {
 }
 
 /// The frames this runner sends to one peer connection: numbered, kept until
-/// the peer acknowledges them as done, at most `window` of them unacknowledged;
-/// the rest wait here, in order.
+/// the peer acknowledges them as done; at most `window` of them on their way
+/// (sent, not yet received there: the peer's `recv`); the rest wait here, in
+/// order. The window follows arrival, not `ack`, so that a runner may hold
+/// its acks back while its own outputs wait (see `PeerRouter.flush`) without
+/// ever stopping a window: arrival does not wait for anything.
 ///
 /// Confined to the runner's event loop.
 final class OutboundStream: @unchecked Sendable {
@@ -37,10 +40,13 @@ final class OutboundStream: @unchecked Sendable {
 
     var queuedCount: Int { unacked.count + waiting.count }
 
+    /// Frames sent that the peer has not said it received.
+    var onTheirWay: Int { nextSeq - 1 - peerReceived }
+
     /// Returns the frame's number when it went into the window at once (nil: it waits).
     @discardableResult
     func enqueue(_ frame: OutboundFrame) -> Int? {
-        if waiting.isEmpty, unacked.count < window {
+        if waiting.isEmpty, onTheirWay < window {
             return number(frame)
         } else {
             waiting.append(frame)
@@ -68,7 +74,7 @@ final class OutboundStream: @unchecked Sendable {
             unacked.removeFirst()
             moved = true
         }
-        while unacked.count < window, let next = waiting.popFirst() { number(next) }
+        while onTheirWay < window, let next = waiting.popFirst() { number(next) }
         return moved
     }
 

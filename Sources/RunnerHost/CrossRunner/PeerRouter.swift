@@ -173,7 +173,8 @@ final class PeerRouter: @unchecked Sendable {
         let peer = StreamEnd(runner: route.runner, session: route.session)
         let s = stream(to: peer)
         let numbered = s.enqueue(frame)
-        if let sender, s.waiting.count > highWater, s.waiting.count > cycleHighWater || !onCycle(sender, flow: flow) {
+        let kept = s.queuedCount - window
+        if let sender, kept > highWater, kept > cycleHighWater || !onCycle(sender, flow: flow) {
             s.gate.hold(sender)
         }
         dirty.insert(peer)
@@ -245,7 +246,7 @@ final class PeerRouter: @unchecked Sendable {
         let peer = batch.header.from
         if let out = outbound[peer] {
             out.acknowledged(recv: batch.header.recv, ack: batch.header.ack)
-            if out.waiting.count <= highWater / 2 { out.gate.openAll() }
+            if out.queuedCount - window <= highWater / 2 { out.gate.openAll() }
             dirty.insert(peer)
         }
         guard !batch.frames.isEmpty else { return nil }
@@ -274,8 +275,17 @@ final class PeerRouter: @unchecked Sendable {
     // MARK: flushing
 
     /// Writes one batch (or more, past the target size) per peer that has frames or owes an ack.
+    ///
+    /// The `ack` never runs ahead of the outputs: a frame is done once its
+    /// runtime acknowledged it, and what the handler sent to other runners was
+    /// read before that ack, so it is in this flush or an earlier one, unless
+    /// it waits for room in a full window. While any output waits, the acks
+    /// this runner sends stay where they were, so a runner that dies then has
+    /// its inputs delivered again elsewhere instead of losing those outputs.
+    /// This cannot stall: windows follow arrival (`recv`, always sent), not acks.
     func flush() {
-        for (peer, s) in inbound where s.owesAck { dirty.insert(peer) }
+        let outputsWait = outbound.values.contains { !$0.waiting.isEmpty }
+        for (peer, s) in inbound where s.owesAck || (!outputsWait && s.done > s.advertised) { dirty.insert(peer) }
         guard !dirty.isEmpty, let me, let sendBatch else { return }
         let peers = dirty
         dirty.removeAll(keepingCapacity: true)
@@ -283,11 +293,12 @@ final class PeerRouter: @unchecked Sendable {
             let out = outbound[peer]
             let inb = inbound[peer]
             let frames = out?.takeUnsent() ?? []
-            let owes = inb?.owesAck ?? false
+            let owes = (inb?.owesAck ?? false) || (!outputsWait && (inb.map { $0.done > $0.advertised } ?? false))
             guard !frames.isEmpty || owes else { continue }
             inb?.owesAck = false
             let recv = inb?.received ?? 0
-            let ack = inb?.done ?? 0
+            let ack = outputsWait ? (inb?.advertised ?? 0) : (inb?.done ?? 0)
+            inb?.advertised = ack
             var index = 0
             repeat {
                 var buffer = ByteBufferAllocator().buffer(capacity: 256)
