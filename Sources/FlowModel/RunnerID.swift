@@ -12,4 +12,7 @@ public struct RunnerID: Hashable, Codable, Sendable, CustomStringConvertible, Co
 
     /// The embedded runner of `flowctl serve`.
     public static let local = RunnerID("local")
+
+    /// The dispatcher itself, as the sender of injected messages (no runner may take this name).
+    public static let dispatcher = RunnerID("dispatcher")
 }

@@ -49,6 +49,11 @@ import Testing
         #expect(refusal(decide(none)) == .badHello)
     }
 
+    @Test func theDispatchersOwnNameIsRefused() {
+        // "dispatcher" sends injected messages (`InjectSource`): no runner may look like it.
+        #expect(refusal(decide(hello("dispatcher"))) == .badHello)
+    }
+
     @Test func aSecondRunnerWithALiveNameIsRefused() {
         for state in [RunnerState.joining, .live, .suspect] {
             guard case .refuse(let r) = decide(hello(instance: "other"), holder: .init(instance: "i1", state: state)) else {

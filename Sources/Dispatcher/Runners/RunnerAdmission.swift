@@ -50,6 +50,9 @@ public enum RunnerAdmission {
         if let problem = formProblem(hello) {
             return .refuse(RunnerRefusal(code: .badHello, message: problem))
         }
+        if hello.name == .dispatcher {
+            return .refuse(RunnerRefusal(code: .badHello, message: "the name \"dispatcher\" is the dispatcher's own: give this runner another --name"))
+        }
         var replacing = false
         if let holder, holder.state != .lost {
             guard holder.instance == hello.instance else {

@@ -40,7 +40,7 @@ public actor RunnerDirectory {
     public nonisolated let injector: InjectSource
 
     public init() {
-        let end = StreamEnd(runner: RunnerID("dispatcher"), session: 1)
+        let end = StreamEnd(runner: .dispatcher, session: 1)
         injector = InjectSource(end: end, loop: MultiThreadedEventLoopGroup.singleton.next())
         let routing = self.routing, dropped = self.dropped, injector = self.injector
         routing.withLockedValue { $0[end] = InjectorLink(injector: injector) }
