@@ -185,7 +185,7 @@ final class DispatcherConnection: Sendable {
         attempt.hello.withLockedValue { $0 = hello }
         var target = url
         if let token { target += "?token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" }
-        let host = self.host, logger = self.logger
+        let logger = self.logger
         let reason = NIOLockedValueBox("the connection ended")
         do {
             let configuration = WebSocketClientConfiguration(maxFrameSize: RunnerProtocol.defaultMaxMessageBytes)
