@@ -13,15 +13,20 @@ function describeError(value) {
   }
 }
 
-/** The stack of an Error (or null), without the frames of the runtime below the user's code. */
-function stackOf(value, filenamePrefix = 'module:') {
-  let stack;
+/** `value.stack` when it is a string; null otherwise, or when reading it throws (a hostile getter). */
+function stackText(value) {
   try {
-    stack = value && typeof value === 'object' ? value.stack : undefined;
+    const stack = value && typeof value === 'object' ? value.stack : undefined;
+    return typeof stack === 'string' ? stack : null;
   } catch {
     return null;
   }
-  if (typeof stack !== 'string') return null;
+}
+
+/** The stack of an Error (or null), without the frames of the runtime below the user's code. */
+function stackOf(value, filenamePrefix = 'module:') {
+  const stack = stackText(value);
+  if (stack === null) return null;
   const lines = stack.split('\n');
   let lastUserFrame = -1;
   for (let i = 0; i < lines.length; i++) {
@@ -39,13 +44,8 @@ function escapeRegExp(text) {
  * SyntaxError, else the first stack frame in that file. null when unknown.
  */
 function lineIn(value, filename) {
-  let stack;
-  try {
-    stack = value && typeof value === 'object' ? value.stack : undefined;
-  } catch {
-    return null;
-  }
-  if (typeof stack !== 'string') return null;
+  const stack = stackText(value);
+  if (stack === null) return null;
   const name = escapeRegExp(filename);
   const header = new RegExp(`^${name}:(\\d+)\\n`).exec(stack);
   if (header) return Number(header[1]);

@@ -15,8 +15,8 @@ import threading
 import unittest
 import urllib.request
 
-from polyflow_server import PolyflowServer
-from webdriver import ChromeDriver, find_chromedriver, poll
+from chromium_case import ChromiumServerTestCase
+from webdriver import find_chromedriver, poll
 
 ON_CI = os.environ.get("CI") == "true"
 SLOW = 90  # seconds: the machine may be shared with a Swift build
@@ -54,29 +54,8 @@ def setUpModule():
         raise unittest.SkipTest("chromedriver is not installed (apt-get install chromium chromium-driver)")
 
 
-class BrowserRunnerTestCase(unittest.TestCase):
-    server_flows = ()
-    server_args = ()
+class BrowserRunnerTestCase(ChromiumServerTestCase):
     token = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.driver = ChromeDriver()
-        cls.driver.start()
-        try:
-            cls.server = PolyflowServer(cls.server_flows, cls.server_args)
-        except Exception:
-            cls.driver.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.driver.stop()
-
-    def setUp(self):
-        self.browser = self.driver.session()
-        self.addCleanup(self.browser.quit)
 
     # The runner tabs
     def runner_url(self, name):
@@ -334,7 +313,7 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
 
 
 class ExampleAndPageSwitchTests(BrowserRunnerTestCase):
-    server_flows = ("browser.json",)
+    flows = ("browser.json",)
 
     def test_the_example_flow_draws_a_live_table_in_the_runner_tab(self):
         self.open_runner("tab-1")

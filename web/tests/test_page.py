@@ -8,8 +8,9 @@ import json
 import os
 import unittest
 
-from polyflow_server import REPO, PolyflowServer
-from webdriver import ENTER, SPACE, TAB, ChromeDriver, find_chromedriver, poll
+from chromium_case import ChromiumServerTestCase
+from polyflow_server import REPO
+from webdriver import ENTER, SPACE, TAB, find_chromedriver, poll
 
 SCREENSHOTS = os.environ.get("POLYFLOW_SCREENSHOTS") == "1"
 ON_CI = os.environ.get("CI") == "true"
@@ -32,29 +33,7 @@ def severe(logs):
     return [e for e in logs if e.get("level") == "SEVERE"]
 
 
-class PageTestCase(unittest.TestCase):
-    flows = ()
-    server_args = ()
-
-    @classmethod
-    def setUpClass(cls):
-        cls.driver = ChromeDriver()
-        cls.driver.start()
-        try:
-            cls.server = PolyflowServer(cls.flows, cls.server_args)
-        except Exception:
-            cls.driver.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.driver.stop()
-
-    def setUp(self):
-        self.browser = self.driver.session()
-        self.addCleanup(self.browser.quit)
-
+class PageTestCase(ChromiumServerTestCase):
     def open(self, fragment="/"):
         self.browser.get(self.server.url + "/#" + fragment)
 

@@ -70,14 +70,17 @@ struct RunnerSession {
         let heartbeats = NIOLockedValueBox(HeartbeatStateMachine(
             connectedAt: .now,
             policy: .init(interval: heartbeat, suspectAfter: min(heartbeat * 2, lostAfter), lostAfter: lostAfter)))
-        let heardAt = NIOLockedValueBox(Date())
         let welcome = RunnerWelcome(runner: hello.name, session: session,
                                     heartbeatMs: Int(heartbeat.components.seconds * 1000 + heartbeat.components.attoseconds / 1_000_000_000_000_000),
                                     lostAfterMs: Int(lostAfter.components.seconds * 1000 + lostAfter.components.attoseconds / 1_000_000_000_000_000),
                                     drop: drop)
         let info = RunnerInfo(id: hello.name, instance: hello.instance, runtimes: hello.runtimes, tags: hello.tags,
                               state: .live, session: session, joined: Date(), reason: nil, local: false)
-        await directory.register(info, link: link, lastHeard: { heardAt.withLockedValue { $0 } })
+        // When it was last heard, as a date for `listRunners`, from the heartbeat machine's own clock.
+        await directory.register(info, link: link, lastHeard: {
+            let silence = ContinuousClock.now - heartbeats.withLockedValue { $0.lastHeard }
+            return Date(timeIntervalSinceNow: -Double(silence.components.seconds) - Double(silence.components.attoseconds) / 1e18)
+        })
         do {
             try await outbound.write(.text(String(decoding: DispatcherMessage.welcome(welcome).encoded(), as: UTF8.self)))
         } catch {
@@ -135,7 +138,6 @@ struct RunnerSession {
                         if heartbeats.withLockedValue({ $0.heard(at: .now) }) == [.markLive] {
                             await directory.setState(hello.name, session: session, .live)
                         }
-                        heardAt.withLockedValue { $0 = Date() }
                         switch message {
                         case .binary(let batch):
                             if let problem = directory.forward(batch, from: me) {

@@ -247,7 +247,7 @@ final class DispatcherConnection: Sendable {
             }
             while let message = try await messages.next() {
                 guard isCurrent(attempt) else { return "given up" }
-                feed(from: attempt) { $0.heard(at: .now) }
+                feed { $0.heard(at: .now) }
                 switch message {
                 case .binary(let batch):
                     host.receive(batch: batch) { [logger] problem in logger.error("\(problem)") }

@@ -150,7 +150,11 @@ test('messages over welcome.maxMessageBytes: states split per module, a reply be
   assert.match(status.message, /over the dispatcher's limit of 1000/);
 });
 
-test('events of a handler that finishes while the link is down go out after the next welcome, not before', async () => {
+/**
+ * Module `a` gets message `payload` and finishes it while the link is down; `then(h)` runs
+ * once the runner has reconnected (the socket is open again, no welcome yet).
+ */
+async function handlerFinishingWhileTheLinkIsDown(id, payload, then) {
   const h = startRunner();
   await h.welcome();
   let open;
@@ -158,20 +162,26 @@ test('events of a handler that finishes while the link is down go out after the 
   try {
     const flow = { id: 'f', modules: [browserModule('a', 'module.exports = async (msg) => { await globalThis.gate; return msg.payload; };')], connections: [] };
     await h.command(deployCommand(flow, ['a']));
-    h.socket.receive({ t: 'command', id: 70, command: { op: 'inject', flow: 'f', module: 'a', payload: '7' } });
+    h.socket.receive({ t: 'command', id, command: { op: 'inject', flow: 'f', module: 'a', payload } });
     await h.clock.settle();
     h.socket.drop();
     open();
     await h.clock.settle();
     await h.clock.advance(250);
     h.socket.open();
+    await then(h);
+  } finally {
+    delete globalThis.gate;
+  }
+}
+
+test('events of a handler that finishes while the link is down go out after the next welcome, not before', async () => {
+  await handlerFinishingWhileTheLinkIsDown(70, '7', async (h) => {
     assert.deepStrictEqual(h.socket.texts().map((m) => m.t), ['hello'], 'nothing but hello before the welcome');
     h.socket.receive({ ...WELCOME, session: 30 });
     await h.clock.settle();
     assert.deepStrictEqual(h.socket.events('output').map((e) => e.payload), ['7']);
-  } finally {
-    delete globalThis.gate;
-  }
+  });
 });
 
 test('close() stops the modules, closes the socket with 1000 and never reconnects', async () => {
@@ -189,25 +199,10 @@ test('close() stops the modules, closes the socket with 1000 and never reconnect
 });
 
 test('welcome.drop applies before anything is sent: an output of a dropped module kept while the link was down is not', async () => {
-  const h = startRunner();
-  await h.welcome();
-  let open;
-  globalThis.gate = new Promise((resolve) => { open = resolve; });
-  try {
-    const flow = { id: 'f', modules: [browserModule('a', 'module.exports = async (msg) => { await globalThis.gate; return msg.payload; };')], connections: [] };
-    await h.command(deployCommand(flow, ['a']));
-    h.socket.receive({ t: 'command', id: 80, command: { op: 'inject', flow: 'f', module: 'a', payload: '8' } });
-    await h.clock.settle();
-    h.socket.drop();
-    open();
-    await h.clock.settle();
-    await h.clock.advance(250);
-    h.socket.open();
+  await handlerFinishingWhileTheLinkIsDown(80, '8', async (h) => {
     h.socket.receive({ ...WELCOME, session: 31, drop: [{ flow: 'f', module: 'a', gen: 1 }] });
     await h.clock.settle();
     assert.deepStrictEqual(h.socket.events('output'), []);
     assert.strictEqual(h.runner.hosts.size, 0);
-  } finally {
-    delete globalThis.gate;
-  }
+  });
 });
