@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import flows
@@ -110,6 +111,16 @@ def remove_flow(server, fid):
         server.rpc.call("removeFlow", timeout=60, flowId=fid)
     except BenchError:
         pass
+
+
+@contextmanager
+def deployed(server, doc):
+    """The flow `doc` deployed for the block, removed after it; yields its id."""
+    server.deploy(doc)
+    try:
+        yield doc["id"]
+    finally:
+        remove_flow(server, doc["id"])
 
 
 def run_flow_once(server, fid, module, payload, n, timeout):
@@ -276,21 +287,15 @@ def case_cross_runner(ctx):
     payload = {"n": n, "pad": 0, "batch": flows.CREDIT_BATCH, "window": flows.CREDIT_WINDOW}
     runner = join_runner(ctx, srv, "bench-r2", ["r2"])
     try:
-        srv.deploy(flows.cross_chain_tagged("xrunner", n, ["r2"]))
-        where = {m["id"]: m.get("runner") for m in srv.rpc.call("getFlow", flowId="xrunner").get("modules", [])}
-        if where.get("xform") != "bench-r2":
-            raise BenchError(f"the middle module runs on {where.get('xform')}, not on the second runner")
-        try:
-            rates, _ = engine_rates(srv, "xrunner", "gen", payload, n, cfg.repeats, timeout_for(n, 500), check, warmup=cfg.warmup)
-        finally:
-            remove_flow(srv, "xrunner")
+        with deployed(srv, flows.cross_chain_tagged("xrunner", n, ["r2"])) as fid:
+            where = {m["id"]: m.get("runner") for m in srv.rpc.call("getFlow", flowId=fid).get("modules", [])}
+            if where.get("xform") != "bench-r2":
+                raise BenchError(f"the middle module runs on {where.get('xform')}, not on the second runner")
+            rates, _ = engine_rates(srv, fid, "gen", payload, n, cfg.repeats, timeout_for(n, 500), check, warmup=cfg.warmup)
     finally:
         ctx.session.stop(runner)
-    srv.deploy(flows.cross_chain("xlocal", n))
-    try:
-        bases, _ = engine_rates(srv, "xlocal", "gen", payload, n, cfg.repeats, timeout_for(n, 1000), check, warmup=cfg.warmup)
-    finally:
-        remove_flow(srv, "xlocal")
+    with deployed(srv, flows.cross_chain("xlocal", n)) as fid:
+        bases, _ = engine_rates(srv, fid, "gen", payload, n, cfg.repeats, timeout_for(n, 1000), check, warmup=cfg.warmup)
     rate, base = median(rates), median(bases)
     ratio = rate / base
     note = (f"N={n:,}, payload 50 B; {runs_text(cfg)}; across runners{spread(rates)}, one runner{spread(bases)}; "
@@ -354,28 +359,16 @@ def case_browser(ctx):
     rt_runs = 5 if cfg.smoke else 50
     close = browser_runner(ctx, srv, "bench-tab")
     try:
-        srv.deploy(flows.cross_chain_browser("xbrowser", n))
-        try:
-            rates, _ = engine_rates(srv, "xbrowser", "gen", payload, n, cfg.repeats, timeout_for(n, 200), check, warmup=cfg.warmup)
-        finally:
-            remove_flow(srv, "xbrowser")
-        srv.deploy(flows.cross_chain_browser("rtbrowser", 1))
-        try:
-            rt_browser = round_trips(srv, "rtbrowser", 1, rt_runs)
-        finally:
-            remove_flow(srv, "rtbrowser")
+        with deployed(srv, flows.cross_chain_browser("xbrowser", n)) as fid:
+            rates, _ = engine_rates(srv, fid, "gen", payload, n, cfg.repeats, timeout_for(n, 200), check, warmup=cfg.warmup)
+        with deployed(srv, flows.cross_chain_browser("rtbrowser", 1)) as fid:
+            rt_browser = round_trips(srv, fid, 1, rt_runs)
     finally:
         close()
-    srv.deploy(flows.cross_chain("xnode", n))
-    try:
-        bases, _ = engine_rates(srv, "xnode", "gen", payload, n, cfg.repeats, timeout_for(n, 1000), check, warmup=cfg.warmup)
-    finally:
-        remove_flow(srv, "xnode")
-    srv.deploy(flows.cross_chain("rtnode", 1))
-    try:
-        rt_node = round_trips(srv, "rtnode", 1, rt_runs)
-    finally:
-        remove_flow(srv, "rtnode")
+    with deployed(srv, flows.cross_chain("xnode", n)) as fid:
+        bases, _ = engine_rates(srv, fid, "gen", payload, n, cfg.repeats, timeout_for(n, 1000), check, warmup=cfg.warmup)
+    with deployed(srv, flows.cross_chain("rtnode", 1)) as fid:
+        rt_node = round_trips(srv, fid, 1, rt_runs)
     rate, base = median(rates), median(bases)
     p50b, p50n = median(rt_browser), median(rt_node)
     note = (f"N={n:,}, payload 50 B; {runs_text(cfg)}; browser{spread(rates)}, node{spread(bases)}; the tab is headless "
