@@ -257,6 +257,13 @@ import Testing
             let stepUnknown = try await server.rpc("singleStepFlow", ["flowId": "nope"])
             #expect(stepUnknown["error"]?["message"]?.stringValue?.contains("no flow \"nope\"") == true)
             #expect(try await server.rpc("removeBreakPointAtModule", ["flowModuleId": "words/score"])["result"] == false)
+            // inject, checked by the dispatcher before anything is sent to a runner.
+            let injectUnknown = try await server.rpc("inject", ["flowModuleId": "words/scor", "payload": 1])
+            #expect(injectUnknown["error"]?["message"]?.stringValue?.contains("did you mean \"score\"") == true, "\(injectUnknown)")
+            let injectPort = try await server.rpc("inject", ["flowModuleId": "words/score", "port": "nope", "payload": 1])
+            #expect(injectPort["error"]?["data"]?["code"] == "unknown-port", "\(injectPort)")
+            let injectHuge = try await server.rpc("inject", ["flowModuleId": "words/score", "payload": .string(String(repeating: "x", count: 17 << 20))])
+            #expect(injectHuge["error"]?["data"]?["code"] == "payload-too-large", "\(String(describing: injectHuge["error"]?["data"]))")
             #expect(try await server.status("words")["status"] == "running", "bad input changed nothing")
         }
     }

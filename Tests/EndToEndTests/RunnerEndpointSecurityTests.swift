@@ -115,8 +115,15 @@ import Testing
             try await eventually("noisy is lost") {
                 try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "noisy" }?["state"] == "lost"
             }
+            // Frames sent to the dispatcher's own inject stream end are refused there (counted as stale), nothing more.
+            _ = try await fakeRunner(server, send: Self.hello("sly")) { welcome, outbound in
+                let session = welcome?["session"]?.intValue ?? 0
+                try await outbound.write(.binary(ByteBuffer(string: "PF1 sly \(session) dispatcher 1 1 0 0\n1 f/m.in 2\n{}\n")))
+                try await outbound.write(.text("{\"t\":\"ping\",\"n\":1}"))
+            }
             let local = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "local" }
             #expect(local?["state"] == "live")
+            #expect(try await server.rpc("listFlows")["result"] != nil, "the dispatcher still serves")
         }
     }
 
