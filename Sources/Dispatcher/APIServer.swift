@@ -15,8 +15,8 @@ public enum APIServer {
     /// The largest request body, and the largest WebSocket message (in or out).
     public static let maxRequestBytes = 64 * 1024 * 1024
 
-    static func makeRouter(endpoint: RPCEndpoint, hub: EventHub, runners: RunnerSession, files: StaticFiles? = nil) -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+    static func makeRouter(endpoint: RPCEndpoint, hub: EventHub, runners: RunnerSession, files: StaticFiles? = nil) -> Router<DispatcherRequestContext> {
+        let router = Router(context: DispatcherRequestContext.self)
         files?.register(on: router)
         router.post("rpc") { request, context -> Response in
             let body = try await request.body.collect(upTo: maxRequestBytes)
@@ -33,8 +33,10 @@ public enum APIServer {
         // Without one, the hello must carry it (`AccessPolicy.isTokenlessRunnerJoin`).
         router.ws("runners") { inbound, outbound, context in
             let request = context.request
-            let tokenAtUpgrade = request.headers[.authorization] != nil || request.uri.queryParameters["token"] != nil
-            try await runners.run(inbound: inbound, outbound: outbound, tokenAtUpgrade: tokenAtUpgrade)
+            let tokenAtUpgrade = AccessPolicy.offersToken(uri: request.uri.description, authorization: request.headers[.authorization])
+            let channel = context.requestContext.channel
+            try await runners.run(inbound: inbound, outbound: outbound, tokenAtUpgrade: tokenAtUpgrade,
+                                  welcomed: { HelloBudgetHandler.lift(on: channel) })
         }
         return router
     }
@@ -56,7 +58,7 @@ public enum APIServer {
     }
 
     /// The HTTP/1 + WebSocket server with the access guard in front of every route.
-    static func serverBuilder(router: Router<BasicWebSocketRequestContext>, policy: AccessPolicy, limits: Limits) -> HTTPServerBuilder {
+    static func serverBuilder(router: Router<DispatcherRequestContext>, policy: AccessPolicy, limits: Limits) -> HTTPServerBuilder {
         let webSocketResponder = router.buildResponder()
         let limiter = ConnectionLimiter(limit: limits.maxConnections)
         let guardLimits = RequestGuardHandler.Limits(headerTimeout: .init(limits.headerTimeout), requestTimeout: .init(limits.requestTimeout))

@@ -66,8 +66,14 @@ public struct Dispatcher: Sendable {
         }
         let hub = EventHub(limits: configuration.limits.subscriberEvents)
         let registryBox = NIOLockedValueBox<FlowRegistry?>(nil)
-        // Every runner's events, the embedded one's and the joined ones', come here.
+        let directory = RunnerDirectory()
+        // Every runner's events, the embedded one's and the joined ones', come here. A joined
+        // runner's count only for what is placed on it (`RunnerTrust`): others are dropped.
         let events: RunnerEventSink = { runner, event in
+            guard directory.admits(event, from: runner) else {
+                logger.debug("dropped a \(EventHub.kind(of: event).rawValue) event from runner \(runner) about flow \(event.flow?.rawValue ?? "-"), which has no part there")
+                return
+            }
             hub.publish(event)
             if case .paused(let flow, _, _, _) = event, let registry = registryBox.withLockedValue({ $0 }) {
                 Task { await registry.pauseElsewhere(flow, except: runner) }
@@ -84,7 +90,6 @@ public struct Dispatcher: Sendable {
         do { try PrivateDirectory.prepare(configuration.runner.fifoDirectory, allowSymlink: false) } catch {
             throw DispatcherStartError("cannot use the fifo directory \(error) (it is $XDG_RUNTIME_DIR/polyflow, or /tmp/polyflow-UID without XDG_RUNTIME_DIR)")
         }
-        let directory = RunnerDirectory()
         let registry = FlowRegistry(store: store, directory: directory, logger: logger)
         registryBox.withLockedValue { $0 = registry }
         await directory.setOnChange { await registry.runnersChanged() }

@@ -79,11 +79,12 @@ public final class EventHub: Sendable {
     }
 
     /// The event as the API sends it (`params` of an `event` notification). An
-    /// output's payload is spliced in as the JSON text it already is.
+    /// output's payload is spliced in as the JSON text it already is, once a
+    /// scan found it one JSON value (`splice`).
     static func json(_ event: RunnerEvent) -> String {
         switch event {
         case .output(let flow, let module, let port, let payload):
-            return "{\"type\":\"output\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(quote(module.rawValue)),\"port\":\(quote(port.rawValue)),\"payload\":\(payload)}"
+            return "{\"type\":\"output\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(quote(module.rawValue)),\"port\":\(quote(port.rawValue)),\"payload\":\(splice(payload))}"
         case .moduleError(let flow, let module, let error):
             var o: [String: JSONValue] = ["type": "error", "flowId": .string(flow.rawValue), "module": .string(module.rawValue),
                                           "message": .string(error.message), "time": .string(timestamp(error.time))]
@@ -105,7 +106,7 @@ public final class EventHub: Sendable {
         case .paused(let flow, let module, let port, let payload):
             let at = module.map { "\(quote($0.rawValue))" } ?? "null"
             let on = port.map { "\(quote($0.rawValue))" } ?? "null"
-            return "{\"type\":\"paused\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(at),\"port\":\(on),\"payload\":\(payload ?? "null")}"
+            return "{\"type\":\"paused\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(at),\"port\":\(on),\"payload\":\(payload.map(splice) ?? "null")}"
         case .stepped(let flow, let result):
             return JSONValue.object(["type": "stepped", "flowId": .string(flow.rawValue), "result": result]).jsonText
         case .resumed(let flow):
@@ -127,6 +128,14 @@ public final class EventHub: Sendable {
     }
 
     static func quote(_ s: String) -> String { JSONValue.string(s).jsonText }
+
+    /// JSON text from a runner, to go inside an event as it is: only when it is
+    /// exactly one JSON value (a runner may lie, and a crafted payload such as
+    /// `1,"type":"x"` would re-shape the notification). Anything else goes as
+    /// a JSON string of its text, so the subscriber still sees it.
+    static func splice(_ text: String) -> String {
+        JSONScan.isOneValue(text) ? text : quote(text)
+    }
 
     static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
 }

@@ -1,4 +1,5 @@
 import FlowModel
+import NIOConcurrencyHelpers
 import NIOCore
 import Foundation
 import Logging
@@ -11,13 +12,15 @@ import RunnerHost
 /// a time. The registry talks to every runner through `RunnerLink`s and does
 /// not know which kind it talks to.
 public actor FlowRegistry {
-    var flows: [FlowID: StoredFlow] = [:]
+    var flows: [FlowID: StoredFlow] = [:] { didSet { refreshTrust() } }
+    /// The revision before the current one of each flow that changed (a frame sent before a hot swap stays welcome).
+    private var previousDocuments: [FlowID: FlowDocument] = [:]
     private let store: StateStore
     let directory: RunnerDirectory
     let gate = SerialGate()
     let logger: Logger
     /// Where every module of every flow runs (or why it runs nowhere).
-    var placement: [FlowModuleID: ModulePlacement] = [:]
+    var placement: [FlowModuleID: ModulePlacement] = [:] { didSet { refreshTrust() } }
     /// The runners each flow is deployed on, with the routes each was last given.
     var deployedOn: [FlowID: [RunnerID: DeployedPart]] = [:]
 
@@ -83,6 +86,7 @@ public actor FlowRegistry {
         var stored = StoredFlow(flow: flow, revision: revision, started: startsNow || (existing?.started ?? false), breakpoints: breakpoints,
                                 moduleStates: existing?.moduleStates ?? [:], statesSavedAt: existing?.statesSavedAt)
         let before = (flows, placement)
+        if let old = existing?.flow, old != flow { previousDocuments[flow.id] = old }
         flows[flow.id] = stored
         placement = await placeAll()
         do {
@@ -120,6 +124,7 @@ public actor FlowRegistry {
         guard flows[id] != nil else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
         try await sendToParts(id, .remove(id))
         deployedOn[id] = nil
+        previousDocuments[id] = nil
         flows[id] = nil
         for key in placement.keys where key.flow == id { placement[key] = nil }
         store.delete(id)
@@ -235,26 +240,57 @@ public actor FlowRegistry {
 
     public func all() -> [StoredFlow] { flows.values.sorted { $0.flow.id < $1.flow.id } }
 
+    /// How long `status` waits for a runner before it answers without it (its modules `unreachable`).
+    static let statusWait: Duration = .seconds(2)
+
     /// Each flow's status, merged over the runners it is placed on (modules and instances say which runner).
-    /// A runner that does not answer (suspect, or its connection gone) does not hold it up: its modules
-    /// show `unreachable`, with their last saved state, and the flow `degraded`.
+    /// The runners are asked at once. One that does not answer within `statusWait` (suspect, its
+    /// connection gone, or silent to `status` while it answers pings) does not hold it up: its modules
+    /// show `unreachable`, with their last saved state, and the flow `degraded`. What a runner says is
+    /// taken only for the modules placed on it (`RunnerTrust`): parts for flows it has no module of,
+    /// and modules placed elsewhere, are dropped.
     public func runnerStatus(_ id: FlowID?) async throws -> [FlowRunStatus] {
         var parts: [FlowID: [FlowRunStatus]] = [:]
         var unreachable: [RunnerID: String] = [:]
         let suspects = await directory.suspects()
+        var asked: [(RunnerID, any RunnerLink)] = []
         for (runner, link) in await links(of: id) {
             if suspects.contains(runner) {
                 unreachable[runner] = "runner \(runner) is suspect: no heartbeat for 2 intervals"
-                continue
+            } else {
+                asked.append((runner, link))
             }
-            switch await link.send(.status(id)) {
-            case .status(let list):
+        }
+        let wait = Self.statusWait
+        let replies = await withTaskGroup(of: (RunnerID, RunnerReply?).self) { group in
+            for (runner, link) in asked {
+                group.addTask { (runner, await Self.reply(within: wait) { await link.send(.status(id)) }) }
+            }
+            var out: [(RunnerID, RunnerReply?)] = []
+            for await r in group { out.append(r) }
+            return out.sorted { $0.0 < $1.0 }
+        }
+        for (runner, reply) in replies {
+            switch reply {
+            case nil:
+                unreachable[runner] = "runner \(runner) did not answer status within \(wait)"
+            case .status(let list)?:
                 for var s in list {
+                    let hostsPart = placement.contains { $0.key.flow == s.flow && $0.value.runner == runner }
+                    guard flows[s.flow] != nil, hostsPart else {
+                        logger.warning("runner \(runner) reported on flow \(s.flow), which has no module placed there: ignored")
+                        continue
+                    }
+                    let mine = s.modules.filter { placement[FlowModuleID(flow: s.flow, module: $0.id)]?.runner == runner }
+                    if mine.count < s.modules.count {
+                        logger.warning("runner \(runner) reported modules of flow \(s.flow) placed elsewhere: ignored")
+                    }
+                    s.modules = mine
                     for i in s.modules.indices { s.modules[i].runner = runner.rawValue }
                     for i in s.instances.indices { s.instances[i].runner = runner.rawValue }
                     parts[s.flow, default: []].append(s)
                 }
-            case .failure(let code, let message):
+            case .failure(let code, let message)?:
                 if code == "runner-lost" || code == "runner-timeout" {
                     unreachable[runner] = message
                 } else if id != nil, code != "unknown-flow" {
@@ -277,6 +313,19 @@ public actor FlowRegistry {
             merged.append(status)
         }
         return merged
+    }
+
+    /// `ask`'s reply, or nil when it takes longer than `wait` (`ask` goes on in the background
+    /// until the link's own command timeout: a command cannot be taken back).
+    static func reply(within wait: Duration, _ ask: @escaping @Sendable () async -> RunnerReply) async -> RunnerReply? {
+        let answered = NIOLockedValueBox(false)
+        return await withCheckedContinuation { (c: CheckedContinuation<RunnerReply?, Never>) in
+            func answer(_ r: RunnerReply?) {
+                if answered.withLockedValue({ a in defer { a = true }; return !a }) { c.resume(returning: r) }
+            }
+            Task { answer(await ask()) }
+            Task { try? await Task.sleep(for: wait); answer(nil) }
+        }
     }
 
     /// The runtimes of the live runners, each with the runners that have it (`listRuntimes` is their union).
@@ -342,6 +391,14 @@ public actor FlowRegistry {
     private func stopAllNow() async {
         for id in flows.keys.sorted() { try? await sendToParts(id, .stop(id)) }
         if let statuses = try? await runnerStatus(nil) { saveStates(statuses) }
+    }
+
+    /// What each runner may speak for follows placement and the flows (`RunnerTrust`).
+    private func refreshTrust() {
+        var revisions: [FlowID: RunnerTrust.Revisions] = [:]
+        for (id, stored) in flows { revisions[id] = .init(current: stored.flow, previous: previousDocuments[id]) }
+        let placement = self.placement
+        directory.updateTrust { $0.next(flows: revisions, placement: placement) }
     }
 
     private func save(_ stored: StoredFlow) throws {

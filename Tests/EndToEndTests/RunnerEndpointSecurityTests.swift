@@ -108,19 +108,27 @@ import Testing
             }
             let evil = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "evil" }
             #expect(evil?["reason"]?.stringValue?.contains("claims to come from local") == true, "\(String(describing: evil))")
-            // Unreadable text is a protocol error for that runner only.
+            // Unreadable text is a protocol error for that runner only, and says so.
             _ = try await fakeRunner(server, send: Self.hello("noisy")) { _, outbound in
                 try await outbound.write(.text("{\"t\":\"launch-missiles\"}"))
             }
             try await eventually("noisy is lost") {
                 try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "noisy" }?["state"] == "lost"
             }
-            // Frames sent to the dispatcher's own inject stream end are refused there (counted as stale), nothing more.
+            let noisy = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "noisy" }
+            #expect(noisy?["reason"]?.stringValue?.contains("unknown message type \"launch-missiles\"") == true, "\(String(describing: noisy))")
+            // Frames sent to the dispatcher's own inject stream end, for a module placed on no runner:
+            // the sender hosts nothing that sends there, so it is cut off (RunnerTrust), and the stream is untouched.
             _ = try await fakeRunner(server, send: Self.hello("sly")) { welcome, outbound in
                 let session = welcome?["session"]?.intValue ?? 0
                 try await outbound.write(.binary(ByteBuffer(string: "PF1 sly \(session) dispatcher 1 1 0 0\n1 f/m.in 2\n{}\n")))
                 try await outbound.write(.text("{\"t\":\"ping\",\"n\":1}"))
             }
+            try await eventually("sly is lost") {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "sly" }?["state"] == "lost"
+            }
+            let sly = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "sly" }
+            #expect(sly?["reason"]?.stringValue?.contains("refused a frame for f/m.in") == true, "\(String(describing: sly))")
             let local = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "local" }
             #expect(local?["state"] == "live")
             #expect(try await server.rpc("listFlows")["result"] != nil, "the dispatcher still serves")

@@ -91,16 +91,26 @@ public struct AccessPolicy: Sendable {
         return .allow
     }
 
-    /// A WebSocket upgrade at `/runners` that offers no token at all (neither
-    /// header nor `?token=`): a browser runner, which cannot set headers,
-    /// gives its token in the `hello` instead, and `RunnerSession` refuses a
-    /// hello without the right one (`bad-token`) before the connection is
-    /// anybody (docs/runner-protocol.md, "The connection"). A token offered at
-    /// the upgrade that is wrong is still refused here (401).
+    /// A WebSocket upgrade at `/runners` that offers no token at all (no
+    /// `Authorization` header, no `token` key in the query in any form): a
+    /// browser runner, which cannot set headers, gives its token in the
+    /// `hello` instead, and `RunnerAdmission` refuses a hello without the
+    /// right one (`bad-token`) before the connection is anybody
+    /// (docs/runner-protocol.md, "The connection"). A token offered at the
+    /// upgrade that is wrong, empty or unreadable (`?token`, `?token=%zz`) is
+    /// refused here (401).
     static func isTokenlessRunnerJoin(_ request: RequestHead) -> Bool {
         guard request.method == "GET", request.isWebSocketUpgrade else { return false }
         let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? request.uri
-        return path == "/runners" && request.headers["authorization"] == nil && queryValue("token", in: request.uri) == nil
+        return path == "/runners" && !offersToken(uri: request.uri, authorization: request.headers["authorization"])
+    }
+
+    /// Whether a request offers a token at all: an `Authorization` header, or
+    /// any `token` key in its query. The guard and the `/runners` route both
+    /// ask this (one parser): a request that offers one has passed the guard
+    /// only if it matched.
+    public static func offersToken(uri: String, authorization: String?) -> Bool {
+        authorization != nil || !queryValues("token", in: uri).isEmpty
     }
 
     func isAllowedHost(_ name: String) -> Bool {
@@ -142,16 +152,18 @@ public struct AccessPolicy: Sendable {
         return o
     }
 
+    /// The right token in the `Authorization` header or the query. With
+    /// several `token` keys, every one must match; an unreadable one
+    /// (bad percent-encoding) matches nothing.
     private func presentsToken(_ token: String, _ request: RequestHead) -> Bool {
         if let header = request.headers["authorization"], header.hasPrefix("Bearer "),
            Self.constantTimeEqual(Array(header.utf8.dropFirst(7)), Array(token.utf8)) {
             return true
         }
-        if let query = Self.queryValue("token", in: request.uri),
-           Self.constantTimeEqual(Array(query.utf8), Array(token.utf8)) {
-            return true
+        let offered = Self.queryValues("token", in: request.uri)
+        return !offered.isEmpty && offered.allSatisfy { value in
+            value.map { Self.constantTimeEqual(Array($0.utf8), Array(token.utf8)) } ?? false
         }
-        return false
     }
 
     /// Compares bytes (not Unicode-equivalent strings) in time that depends only on the lengths.
@@ -163,15 +175,19 @@ public struct AccessPolicy: Sendable {
         return diff == 0
     }
 
-    /// The percent-decoded value of `name` in the URI's query.
-    static func queryValue(_ name: String, in uri: String) -> String? {
-        guard let q = uri.firstIndex(of: "?") else { return nil }
-        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+    /// Every value of `name` in the URI's query, percent-decoded: `nil` for
+    /// one that cannot be decoded, `""` for a key without `=`. Keys are
+    /// compared after decoding (`%74oken` is `token`).
+    static func queryValues(_ name: String, in uri: String) -> [String?] {
+        guard let q = uri.firstIndex(of: "?") else { return [] }
+        var values: [String?] = []
+        let query = uri[uri.index(after: q)...].split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        for pair in query.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if kv.count == 2, kv[0] == name {
-                return String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            }
+            let rawKey = String(kv[0]).replacingOccurrences(of: "+", with: " ")
+            guard rawKey == name || rawKey.removingPercentEncoding == name else { continue }
+            values.append(kv.count == 2 ? String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding : "")
         }
-        return nil
+        return values
     }
 }

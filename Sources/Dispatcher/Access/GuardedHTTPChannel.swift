@@ -20,6 +20,7 @@ struct GuardedHTTPChannel: ServerChildChannel {
             let ops = channel.pipeline.syncOperations
             let decoder = try ops.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try ops.addHandler(RequestGuardHandler(policy: policy, limits: limits, limiter: limiter), position: .after(decoder))
+            try ops.addHandler(HelloBudgetHandler(), position: .first)
             return value
         }
     }

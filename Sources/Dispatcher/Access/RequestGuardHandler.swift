@@ -77,6 +77,9 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(data)
                 if request.isWebSocketUpgrade {
                     timer?.cancel()
+                    if request.uri == "/runners" || request.uri.hasPrefix("/runners?") {
+                        try? context.pipeline.syncOperations.handler(type: HelloBudgetHandler.self).start()
+                    }
                     context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
                 }
             case .refuse(let status, let code, let message):

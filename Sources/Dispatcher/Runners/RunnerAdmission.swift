@@ -50,8 +50,11 @@ public enum RunnerAdmission {
         if let problem = formProblem(hello) {
             return .refuse(RunnerRefusal(code: .badHello, message: problem))
         }
-        if hello.name == .dispatcher {
-            return .refuse(RunnerRefusal(code: .badHello, message: "the name \"dispatcher\" is the dispatcher's own: give this runner another --name"))
+        // Reserved: the inject stream's sender and the embedded runner. A joined runner never
+        // takes the embedded runner's place (its deploys, code included, and injected messages).
+        if hello.name == .dispatcher || hello.name == .local {
+            let whose = hello.name == .local ? "the embedded runner's" : "the dispatcher's own"
+            return .refuse(RunnerRefusal(code: .badHello, message: "the name \"\(hello.name)\" is \(whose): give this runner another --name"))
         }
         var replacing = false
         if let holder, holder.state != .lost {

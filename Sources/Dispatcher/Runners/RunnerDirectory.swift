@@ -33,6 +33,8 @@ public actor RunnerDirectory {
     private let routing = NIOLockedValueBox<[StreamEnd: any RunnerLink]>([:])
     /// Batches dropped because their receiver's connection is gone.
     private let dropped = NIOLockedValueBox<Int>(0)
+    /// What each joined runner may speak for, read on every forwarded batch and every event.
+    private let trust = NIOLockedValueBox(RunnerTrust())
     private var onChange: (@Sendable () async -> Void)?
     private var onRunnerState: (@Sendable (RunnerID, RunnerState, String?) -> Void)?
 
@@ -42,9 +44,9 @@ public actor RunnerDirectory {
     public init() {
         let end = StreamEnd(runner: .dispatcher, session: 1)
         injector = InjectSource(end: end, loop: MultiThreadedEventLoopGroup.singleton.next())
-        let routing = self.routing, dropped = self.dropped, injector = self.injector
+        let routing = self.routing, dropped = self.dropped, injector = self.injector, trust = self.trust
         routing.withLockedValue { $0[end] = InjectorLink(injector: injector) }
-        injector.connect { batch in _ = Self.forward(batch, from: end, routing: routing, dropped: dropped) }
+        injector.connect { batch in _ = Self.forward(batch, from: end, routing: routing, dropped: dropped, trust: trust) }
     }
 
     /// Called after every join and every loss (the registry places again).
@@ -140,20 +142,42 @@ public actor RunnerDirectory {
     }
 
     /// Forwards a data batch from `sender` as it is. Returns a reason when it
-    /// is refused: unreadable header, or a `from` that is not the sender's
-    /// own connection (one runner cannot speak for another). A batch whose
-    /// receiver is gone is dropped and counted: its sender keeps the frames
-    /// and sends them again where `routes` says.
+    /// is refused (the sender is then disconnected with it): an unreadable
+    /// header or frame header (every frame's header is walked, its payload
+    /// skipped by length, never read), a `from` that is not the sender's own
+    /// connection (one runner cannot speak for another), or a frame from a
+    /// joined runner for an input that no module placed on it sends to
+    /// (`RunnerTrust`). A batch whose receiver is gone is dropped and
+    /// counted: its sender keeps the frames and sends them again where
+    /// `routes` says.
     public nonisolated func forward(_ batch: ByteBuffer, from sender: StreamEnd) -> String? {
-        Self.forward(batch, from: sender, routing: routing, dropped: dropped)
+        Self.forward(batch, from: sender, routing: routing, dropped: dropped, trust: trust)
     }
 
-    private static func forward(_ batch: ByteBuffer, from sender: StreamEnd,
-                                routing: NIOLockedValueBox<[StreamEnd: any RunnerLink]>, dropped: NIOLockedValueBox<Int>) -> String? {
+    private static func forward(_ batch: ByteBuffer, from sender: StreamEnd, routing: NIOLockedValueBox<[StreamEnd: any RunnerLink]>,
+                                dropped: NIOLockedValueBox<Int>, trust: NIOLockedValueBox<RunnerTrust>) -> String? {
+        var view = batch
         let header: DataBatchHeader
-        do { header = try DataBatchCodec.readHeader(batch) } catch { return "unreadable data batch: \(error)" }
+        do { header = try DataBatchCodec.header(from: &view) } catch { return "unreadable data batch: \(error)" }
         guard header.from == sender else {
             return "a data batch from \(sender) claims to come from \(header.from)"
+        }
+        // The dispatcher's inject stream and the embedded runner are this process's own code.
+        let checked = sender.runner != .dispatcher && sender.runner != .local
+        let now = ContinuousClock.now
+        var index = 0
+        while view.readableBytes > 0 {
+            let frame: DataFrame
+            do { frame = try DataBatchCodec.frame(from: &view, maxFrameBytes: RunnerProtocol.defaultMaxFrameBytes, index: index) } catch {
+                return "unreadable data batch: \(error)"
+            }
+            if checked {
+                let target = RunnerTrust.Target(flow: frame.flow, module: frame.module, port: frame.port)
+                guard trust.withLockedValue({ $0.maySend(sender.runner, to: target, now: now) }) else {
+                    return "refused a frame for \(frame.flow)/\(frame.module).\(frame.port): no module placed on runner \(sender.runner) sends to it"
+                }
+            }
+            index += 1
         }
         guard let target = routing.withLockedValue({ $0[header.to] }) else {
             dropped.withLockedValue { $0 += 1 }
@@ -161,6 +185,21 @@ public actor RunnerDirectory {
         }
         target.deliver(batch: batch)
         return nil
+    }
+
+    /// Replaces what each runner may speak for (the registry, after placement or a flow changed).
+    public nonisolated func updateTrust(_ change: (RunnerTrust) -> RunnerTrust) {
+        trust.withLockedValue { $0 = change($0) }
+    }
+
+    /// Whether an event from `runner` concerns what is placed on it (events of joined runners only).
+    public nonisolated func admits(_ event: RunnerEvent, from runner: RunnerID) -> Bool {
+        runner == .local || trust.withLockedValue { $0.admits(event, from: runner) }
+    }
+
+    /// Whether `module` is placed on `runner` now.
+    public nonisolated func hosts(_ runner: RunnerID, _ module: FlowModuleID) -> Bool {
+        trust.withLockedValue { $0.hosts(runner, module) }
     }
 
     /// Adds the embedded runner (`flowctl serve` without `--no-local-runner`): its batches go through `forward` like any runner's.

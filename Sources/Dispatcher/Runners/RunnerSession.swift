@@ -24,13 +24,16 @@ struct RunnerSession {
     /// The server's token, if any: a runner that offered none at the upgrade must give it in its hello.
     var token: String? = nil
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool = true) async throws {
+    /// - Parameter welcomed: called once the runner is welcomed (lifts the connection's bound before the hello).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool = true,
+             welcomed: @escaping @Sendable () -> Void = {}) async throws {
         try await cancelWhenGracefulShutdown {
-            try await serve(inbound: inbound, outbound: outbound, tokenAtUpgrade: tokenAtUpgrade)
+            try await serve(inbound: inbound, outbound: outbound, tokenAtUpgrade: tokenAtUpgrade, welcomed: welcomed)
         }
     }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool) async throws {
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tokenAtUpgrade: Bool,
+                       welcomed: @Sendable () -> Void) async throws {
         nonisolated(unsafe) var messages = inbound.messages(maxSize: RunnerProtocol.defaultMaxMessageBytes).makeAsyncIterator()
         // The hello, within its time (the connection is closed past it).
         // At least `helloTimeout`; longer with a long heartbeat (a slow link or machine).
@@ -81,6 +84,9 @@ struct RunnerSession {
             let silence = ContinuousClock.now - heartbeats.withLockedValue { $0.lastHeard }
             return Date(timeIntervalSinceNow: -Double(silence.components.seconds) - Double(silence.components.attoseconds) / 1e18)
         })
+        // Admitted: its messages are bounded by the protocol's limits from now on (lifted before the
+        // welcome is written, so that nothing the runner sends once welcomed meets the hello's bound).
+        welcomed()
         do {
             try await outbound.write(.text(String(decoding: DispatcherMessage.welcome(welcome).encoded(), as: UTF8.self)))
         } catch {

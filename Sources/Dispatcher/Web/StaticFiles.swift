@@ -30,9 +30,9 @@ public struct StaticFiles: Sendable {
         }
     }
 
-    func register(on router: Router<BasicWebSocketRequestContext>) {
+    func register(on router: Router<DispatcherRequestContext>) {
         let files = self
-        let handler: @Sendable (Request, BasicWebSocketRequestContext) async throws -> Response = { request, _ in
+        let handler: @Sendable (Request, DispatcherRequestContext) async throws -> Response = { request, _ in
             let (path, host, isHead) = (request.uri.path, request.head.authority, request.method == .head)
             return try await NIOThreadPool.singleton.runIfActive { files.response(path: path, host: host, isHead: isHead) }
         }

@@ -53,7 +53,7 @@ public enum DataBatchCodec {
         return DataBatch(header: header, frames: frames)
     }
 
-    static func header(from view: inout ByteBuffer) throws(RunnerProtocolError) -> DataBatchHeader {
+    public static func header(from view: inout ByteBuffer) throws(RunnerProtocolError) -> DataBatchHeader {
         guard let start = view.getBytes(at: view.readerIndex, length: min(2, view.readableBytes)), start == magic else {
             throw RunnerProtocolError(.badMagic, "a data batch starts with \"PF\(RunnerProtocol.version) \"")
         }
@@ -82,7 +82,7 @@ public enum DataBatchCodec {
                                firstSeq: firstSeq, recv: recv, ack: ack)
     }
 
-    static func frame(from view: inout ByteBuffer, maxFrameBytes: Int, index: Int) throws(RunnerProtocolError) -> DataFrame {
+    public static func frame(from view: inout ByteBuffer, maxFrameBytes: Int, index: Int) throws(RunnerProtocolError) -> DataFrame {
         guard let line = try takeLine(&view, limit: maxHeaderLine, code: .badFrameHeader, what: "frame \(index) header") else {
             throw RunnerProtocolError(.truncated, "frame \(index): the header has no end of line")
         }

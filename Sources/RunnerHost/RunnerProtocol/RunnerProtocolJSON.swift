@@ -1,3 +1,4 @@
+import FlowModel
 import Foundation
 
 /// JSON coding shared by both directions of the runner protocol: compact,
@@ -22,17 +23,14 @@ enum RunnerProtocolJSON {
         guard data.count <= maxBytes else {
             throw RunnerProtocolError(.messageTooLarge, "message of \(data.count) bytes is over the limit of \(maxBytes)")
         }
-        guard data.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
-            // Also catches text that is not JSON at all before the parser runs.
-            if (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil {
-                throw RunnerProtocolError(.badJSON, "a message must be a JSON object")
-            }
-            throw RunnerProtocolError(.badJSON, "not valid JSON")
+        // One pass, with the nesting bound (docs/security.md, "Deep JSON").
+        let tree: JSONValue
+        do { tree = try JSONValue(parsing: data) } catch {
+            throw RunnerProtocolError(.badJSON, error.kind == .tooDeep ? "\(error)" : "not valid JSON: \(error)")
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
+        guard case .object = tree else { throw RunnerProtocolError(.badJSON, "a message must be a JSON object") }
         do {
-            return try decoder.decode(T.self, from: data)
+            return try JSONValueDecoder().decode(T.self, from: tree)
         } catch let error as RunnerProtocolError {
             throw error
         } catch let error as DecodingError {
@@ -42,7 +40,6 @@ enum RunnerProtocolJSON {
         }
     }
 
-    static func isJSONWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     static func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
         var text = ""

@@ -46,7 +46,10 @@ public enum JSONValue: Hashable, Sendable {
 }
 
 extension JSONValue: Codable {
+    /// From `JSONValueDecoder`: the value as parsed, in one step. From any
+    /// other decoder (our own files, written by us): by trying each type.
     public init(from decoder: any Decoder) throws {
+        if let tree = decoder as? TreeDecoder { self = tree.value; return }
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -72,9 +75,10 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON text; throws a readable error on bad JSON.
-    public init(parsing data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+    /// Parses JSON text in one pass; throws a `JSONParseError` that says where
+    /// and what, also for JSON nested deeper than `nesting` allows.
+    public init(parsing data: some ContiguousBytes, nesting: JSONNesting = .standard) throws(JSONParseError) {
+        self = try JSONParser.parse(data, nesting: nesting)
     }
 
     /// Compact JSON text with sorted keys.
