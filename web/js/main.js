@@ -6,6 +6,7 @@ import { h, fill } from "./dom.js";
 import { OverviewView } from "./overview.js";
 import { FlowView } from "./flow-view.js";
 import { setUpRunnerSwitch } from "./runner-switch.js";
+import { parseRoute } from "./route.js";
 
 const view = document.getElementById("view");
 const conn = document.getElementById("conn");
@@ -102,13 +103,20 @@ function start() {
 
 function route() {
   current?.unmount?.();
-  const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
-  const match = hash.match(/^\/flows\/([A-Za-z0-9_-]{1,64})\/?$/);
-  if (match) {
-    const id = match[1];
-    fill(crumbs, h("a", { href: "#/" }, "Flows"), h("span", {}, "›"), h("span", {}, id));
-    current = new FlowView(id);
-    document.title = `${id} · Polyflow`;
+  current = null;
+  const r = parseRoute(location.hash);
+  if (r.view === "flow") {
+    fill(crumbs, h("a", { href: "#/" }, "Flows"), h("span", {}, "›"), h("span", {}, r.id));
+    current = new FlowView(r.id);
+    document.title = `${r.id} · Polyflow`;
+  } else if (r.view === "bad") {
+    fill(crumbs, h("a", { href: "#/" }, "Flows"), h("span", {}, "›"), h("span", {}, "unknown address"));
+    document.title = "Unknown address · Polyflow";
+    fill(view, h("section.card", { id: "bad-address" },
+      h("h1", {}, "This address names nothing on this page"),
+      h("p", {}, "The part after # is ", h("code", {}, "#" + r.fragment), ": ", r.reason, "."),
+      h("p", {}, h("a", { href: "#/" }, "Go to the flows and runners"))));
+    return;
   } else {
     fill(crumbs, h("span", {}, "Flows and runners"));
     current = new OverviewView();
