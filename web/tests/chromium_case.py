@@ -9,13 +9,15 @@ from webdriver import ChromeDriver
 class ChromiumServerTestCase(unittest.TestCase):
     flows = ()        # example flows to serve, by file name
     server_args = ()  # extra `flowctl serve` arguments
+    runtimes = None   # another runtimes/ directory (POLYFLOW_RUNTIMES), set before setUpClass
+    web = None        # another web/ directory (POLYFLOW_WEB)
 
     @classmethod
     def setUpClass(cls):
         cls.driver = ChromeDriver()
         cls.driver.start()
         try:
-            cls.server = PolyflowServer(cls.flows, cls.server_args)
+            cls.server = PolyflowServer(cls.flows, cls.server_args, runtimes=cls.runtimes, web=cls.web)
         except Exception:
             cls.driver.stop()
             raise

@@ -17,12 +17,14 @@ def flowctl_path():
 
 
 class PolyflowServer:
-    def __init__(self, flows=(), args=()):
+    """`runtimes` and `web` replace the repository's runtimes/ and web/ (POLYFLOW_RUNTIMES, POLYFLOW_WEB)."""
+
+    def __init__(self, flows=(), args=(), runtimes=None, web=None):
         self.dir = tempfile.mkdtemp(prefix="polyflow-web-test-")
         env = dict(os.environ)
         env["XDG_RUNTIME_DIR"] = os.path.join(self.dir, "run")
-        env["POLYFLOW_RUNTIMES"] = os.path.join(REPO, "runtimes")
-        env["POLYFLOW_WEB"] = os.path.join(REPO, "web")
+        env["POLYFLOW_RUNTIMES"] = runtimes or os.path.join(REPO, "runtimes")
+        env["POLYFLOW_WEB"] = web or os.path.join(REPO, "web")
         env.pop("FLOWCTL_TOKEN", None)
         os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700)
         self.env = env

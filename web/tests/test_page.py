@@ -6,51 +6,19 @@ POLYFLOW_SCREENSHOTS=1 saves the main views to docs/screenshots/."""
 
 import json
 import os
+import shutil
+import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
-from chromium_case import ChromiumServerTestCase
+from page_case import PageTestCase, require_chromedriver, screenshot, severe
 from polyflow_server import REPO
-from webdriver import ENTER, SPACE, TAB, find_chromedriver, poll
-
-SCREENSHOTS = os.environ.get("POLYFLOW_SCREENSHOTS") == "1"
-ON_CI = os.environ.get("CI") == "true"
+from webdriver import ENTER, SPACE, TAB, poll
 
 
 def setUpModule():
-    if find_chromedriver() is None:
-        if ON_CI:
-            raise RuntimeError("CI=true but chromedriver is missing: .ci/run installs chromium and chromium-driver")
-        raise unittest.SkipTest("chromedriver is not installed (apt-get install chromium chromium-driver)")
-
-
-def screenshot(browser, name):
-    if SCREENSHOTS:
-        os.makedirs(os.path.join(REPO, "docs", "screenshots"), exist_ok=True)
-        browser.screenshot(os.path.join(REPO, "docs", "screenshots", name + ".png"))
-
-
-def severe(logs):
-    return [e for e in logs if e.get("level") == "SEVERE"]
-
-
-class PageTestCase(ChromiumServerTestCase):
-    def open(self, fragment="/"):
-        self.browser.get(self.server.url + "/#" + fragment)
-
-    def counter(self, module, name):
-        el = self.browser.find(f'g.module[data-module="{module}"] text.counters')
-        return int(el.attr(f"data-{name}") or 0) if el else 0
-
-    def wait_counter(self, module, name, value, timeout=20):
-        poll(f"{module} {name} == {value}", lambda: self.counter(module, name) == value, timeout)
-
-    def inject_from_form(self, module, payload):
-        b = self.browser
-        b.execute("const s = document.getElementById('inject-module'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));", module)
-        area = b.find("#inject-payload")
-        area.clear()
-        area.send_keys(payload)
-        b.find("#inject-send").click()
+    require_chromedriver()
 
 
 class OverviewAndGraphTests(PageTestCase):
@@ -147,15 +115,46 @@ class OverviewAndGraphTests(PageTestCase):
         b.press(ENTER)
         b.wait_for("#module-panel h2", text="Module enrich")
 
+
+class NoBrowserRunnerTests(PageTestCase):
+    """A server whose runtimes directory has no browser/ (POLYFLOW_RUNTIMES: the repository's
+    runtimes, linked one by one, without browser/): /runtimes/browser/polyflow.js is a 404."""
+    flows = ("pipeline.json",)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.runtimes_tmp = tempfile.mkdtemp(prefix="polyflow-runtimes-")
+        source = os.path.join(REPO, "runtimes")
+        for name in os.listdir(source):
+            if name != "browser":
+                os.symlink(os.path.join(source, name), os.path.join(cls.runtimes_tmp, name))
+        cls.runtimes = cls.runtimes_tmp
+        try:
+            super().setUpClass()
+        except Exception:
+            shutil.rmtree(cls.runtimes_tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.runtimes_tmp, ignore_errors=True)
+
     def test_the_runner_switch_says_when_the_server_has_no_browser_runner(self):
-        if os.path.exists(os.path.join(REPO, "runtimes", "browser", "polyflow.js")):
-            self.skipTest("the browser runner is installed: its own tests cover the switch")
+        with self.assertRaises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(self.server.url + "/runtimes/browser/polyflow.js", timeout=30)
+        self.assertEqual(missing.exception.code, 404, "this server really has no browser runner")
         b = self.browser
         self.open("/")
         b.wait_for('#flows tr[data-flow="pipeline"]')
         b.find("#runner-switch").click()
         b.wait_for("#runner-message.bad", text="no browser runner")
         self.assertFalse(b.find("#runner-switch").prop("checked"))
+        self.assertFalse(b.find("#runner-switch").prop("disabled"), "it can be tried again")
+        # The rest of the page works on: the flows are live.
+        b.wait_for('#flows tr[data-flow="pipeline"]')
+        logs = severe(b.logs())
+        self.assertTrue(all("polyflow.js" in e.get("message", "") for e in logs), logs)
 
 
 class DebuggerTests(PageTestCase):

@@ -179,6 +179,14 @@ class Browser:
     def execute(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
+    def execute_async(self, script, *args):
+        """Runs `script` with a callback as its last argument; returns what it is called with."""
+        return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
+
+    def set_window_rect(self, width, height):
+        """Resizes the window; in headless Chromium the viewport is then `width` wide."""
+        return self.cmd("POST", "/window/rect", {"width": width, "height": height})
+
     def screenshot(self, path):
         data = self.cmd("GET", "/screenshot")
         with open(path, "wb") as f:
@@ -245,6 +253,13 @@ class Element:
     @property
     def text(self):
         return self.cmd("GET", "/text")
+
+    def computed_label(self):
+        """The accessible name the browser computes for the element (what a screen reader says)."""
+        return self.cmd("GET", "/computedlabel")
+
+    def computed_role(self):
+        return self.cmd("GET", "/computedrole")
 
     def find_all(self, css):
         return [Element(self.browser, e[ELEMENT]) for e in self.cmd("POST", "/elements", {"using": "css selector", "value": css})]
