@@ -3,6 +3,12 @@
 // counters and marks are updated in place by `update`, without redrawing.
 import { s } from "./dom.js";
 import { layout } from "./layout.js";
+import { compact, countersOf, placementOf, describe } from "./module-status.js";
+
+/** A module's box; the breakpoint dot's hit area is a 28 px circle, so at the smallest scale the page uses (MIN_SCALE) it stays 24 px. */
+export const BOX = { width: 232, height: 64 };
+const HIT_R = 14, DOT_R = 8, TEXT_X = 32;
+export const MIN_SCALE = 24 / (2 * HIT_R);
 
 export class FlowGraph {
   /**
@@ -15,7 +21,7 @@ export class FlowGraph {
     this.boxes = new Map();
     const ids = flow.modules.map((m) => m.id);
     const edges = (flow.connections || []).map((c) => ({ from: c.from.split(".")[0], to: c.to.split(".")[0], c }));
-    const L = layout(ids, edges);
+    const L = layout(ids, edges, BOX);
     const { W, H } = L.size;
     const svg = s("svg", {
       class: "graph", width: L.width, height: L.height, viewBox: `0 0 ${L.width} ${L.height}`,
@@ -44,29 +50,36 @@ export class FlowGraph {
     const select = () => this.actions.onSelect(m.id);
     const key = (fn) => (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fn(); } };
     const toggle = (e) => { e.stopPropagation(); this.actions.onToggleBreakpoint(m.id); };
-    const counters = s("text", { x: x + 24, y: y + 52, class: "counters" });
-    const runner = s("text", { x: x + W - 8, y: y + 16, class: "runner", "text-anchor": "end" });
-    const held = s("text", { x: x + W - 8, y: y + 34, class: "held", "text-anchor": "end" });
+    const countersTitle = s("title");
+    const counters = s("text", { x: x + TEXT_X, y: y + 52, class: "counters" }, countersTitle);
+    const countersText = document.createTextNode("");
+    counters.prepend(countersText);
+    const runner = s("tspan", { class: "runner" });
+    const placeTitle = s("title");
+    const place = s("text", { x: x + TEXT_X, y: y + 36, class: "place" }, s("tspan", { class: "runtime" }, m.runtime), " · ", runner, placeTitle);
+    const held = s("text", { x: x + W - 8, y: y + 36, class: "held", "text-anchor": "end" });
+    // The dot: a 28 px hit area (focusable, the button) around a 16 px visible dot.
     const gutter = s("circle", {
-      cx: x + 12, cy: y + H / 2, r: 6, class: "bp", tabindex: 0, role: "button",
+      cx: x + 14, cy: y + H / 2, r: HIT_R, class: "bp", tabindex: 0, role: "button",
       "aria-label": `breakpoint on ${m.id}`, "aria-pressed": "false", "data-breakpoint": m.id,
       onclick: toggle, onkeydown: key(() => this.actions.onToggleBreakpoint(m.id)),
     }, s("title", {}, `toggle the breakpoint on ${m.id}`));
+    const dot = s("circle", { cx: x + 14, cy: y + H / 2, r: DOT_R, class: "bp-dot", "aria-hidden": "true" });
     const g = s("g", {
       class: `module rt-${m.runtime}`, "data-module": m.id, tabindex: 0, role: "button",
       "aria-label": `module ${m.id} (${m.runtime})`, onclick: select, onkeydown: key(select),
     },
     s("rect", { x, y, width: W, height: H, rx: 6, class: "box" }),
     s("rect", { x, y, width: 4, height: H, class: "stripe" }),
-    s("text", { x: x + 24, y: y + 20, class: "name" }, clip(m.id, 16)),
-    s("text", { x: x + 24, y: y + 35, class: "runtime" }, m.runtime),
-    runner, held, counters, gutter);
-    return { g, counters, runner, held, gutter };
+    s("text", { x: x + TEXT_X, y: y + 20, class: "name" }, clip(m.id, 22), s("title", {}, m.id)),
+    place, held, counters, gutter, dot);
+    return { g, module: m, counters, countersText, countersTitle, runner, place, placeTitle, held, gutter, dot, avail: W - TEXT_X - 8, shown: null };
   }
 
   /**
-   * Updates the live parts from getFlow: counters, module states, the
-   * breakpoints, the paused module and the held messages.
+   * Updates the live parts from getFlow: counters, module states, where each
+   * module runs (or why it runs nowhere), the breakpoints, the paused module
+   * and the held messages.
    */
   update(info, selected) {
     const statuses = new Map((info.modules || []).map((m) => [m.id, m]));
@@ -74,26 +87,55 @@ export class FlowGraph {
     const pausedAt = info.status === "paused" ? info.pausedAt?.module : null;
     for (const [id, box] of this.boxes) {
       const st = statuses.get(id);
-      box.counters.textContent = st
-        ? `in ${st.messagesIn} · out ${st.messagesOut} · err ${st.errors} · q ${st.queued}`
-        : "not running";
-      box.counters.setAttribute("data-in", st?.messagesIn ?? 0);
-      box.counters.setAttribute("data-out", st?.messagesOut ?? 0);
-      box.counters.setAttribute("data-errors", st?.errors ?? 0);
-      box.counters.setAttribute("data-queued", st?.queued ?? 0);
-      box.runner.textContent = st?.runner ?? info.runnerOf?.(id) ?? "local";
+      const c = countersOf(st);
+      const text = c
+        ? `in ${compact(c.in)} · out ${compact(c.out)} · err ${compact(c.errors)} · q ${compact(c.queued)}`
+        : "no status";
+      box.countersTitle.textContent = c ? `in ${c.in}, out ${c.out}, errors ${c.errors}, queued ${c.queued}` : "the server reported no status for this module";
+      box.counters.setAttribute("data-in", c?.in ?? 0);
+      box.counters.setAttribute("data-out", c?.out ?? 0);
+      box.counters.setAttribute("data-errors", c?.errors ?? 0);
+      box.counters.setAttribute("data-queued", c?.queued ?? 0);
+      if (box.shown !== text) {
+        box.shown = text;
+        box.countersText.data = text;
+        fitText(box.counters, box.avail);
+      }
+      const p = placementOf(st, box.module);
+      box.runner.textContent = p.state === "unplaced" ? "unplaced"
+        : p.state === "unreachable" ? `${clip(p.runner ?? "runner", 12)} unreachable`
+        : p.runner ? clip(p.runner, 18) : "runner not reported";
+      box.placeTitle.textContent = p.reason
+        ? `${p.state}: ${p.reason}` + (p.waitsFor ? `; waits for ${p.waitsFor}` : "")
+        : p.runner ? `runs on runner ${p.runner}` : "the server did not say which runner runs it";
       const heldCount = info.status === "paused" && st ? st.queued : 0;
-      box.held.textContent = heldCount ? `${heldCount} held` : "";
+      box.held.textContent = heldCount ? `${compact(heldCount)} held` : (p.waiting ? `${compact(p.waiting)} wait` : "");
       const bp = bps.get(id);
       box.gutter.classList.toggle("on", !!bp);
+      box.dot.classList.toggle("on", !!bp);
       box.gutter.setAttribute("aria-pressed", bp ? "true" : "false");
       box.g.classList.toggle("has-breakpoint", !!bp);
       box.g.classList.toggle("paused", pausedAt === id);
       box.g.classList.toggle("holding", heldCount > 0);
-      box.g.classList.toggle("errored", !!st && st.errors > 0);
+      box.g.classList.toggle("errored", !!c && c.errors > 0);
       box.g.classList.toggle("selected", selected === id);
-      box.g.setAttribute("data-state", st?.state ?? "stopped");
+      box.g.classList.toggle("unplaced", p.state === "unplaced" || p.state === "unreachable");
+      box.g.setAttribute("data-state", st?.state ?? "unknown");
+      box.g.setAttribute("aria-label", `module ${id} (${box.module.runtime}): ${describe(st, box.module)}`
+        + (bp ? ", breakpoint set" : "") + (pausedAt === id ? ", the flow is paused here" : "") + (heldCount ? `, ${heldCount} held` : ""));
     }
+  }
+}
+
+/** Squeezes a text that is wider than `avail` (a counter of many digits in a long line) into it. */
+function fitText(text, avail) {
+  text.removeAttribute("textLength");
+  text.removeAttribute("lengthAdjust");
+  let width = 0;
+  try { width = text.getComputedTextLength(); } catch { return; } // not laid out (detached): left as is
+  if (width > avail) {
+    text.setAttribute("textLength", avail);
+    text.setAttribute("lengthAdjust", "spacingAndGlyphs");
   }
 }
 

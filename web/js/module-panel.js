@@ -3,6 +3,7 @@
 // (`{pointer, equals}` or `{pointer, exists}`, as in docs/debugging.md).
 import { call } from "./api.js";
 import { h, fill, json } from "./dom.js";
+import { countersOf, placementOf } from "./module-status.js";
 
 export class ModulePanel {
   constructor(flowId, changed) {
@@ -49,14 +50,25 @@ export class ModulePanel {
       this.note.textContent = "";
     }
     this.form.update(bp);
+    const c = countersOf(st);
+    const p = placementOf(st, module);
+    const state = st?.state || "unknown";
     fill(this.live,
-      h("p", {}, h("span.tag", {}, module?.runtime), h("span.pill." + (st?.state || "stopped"), {}, st?.state || "stopped"),
-        " ", h("span.muted", {}, st?.runner ?? "local")),
-      st ? h("p.mono", {}, `in ${st.messagesIn} · out ${st.messagesOut} · errors ${st.errors} · queued ${st.queued}`) : null,
+      h("p", {}, h("span.tag", {}, module?.runtime), h("span.pill." + state, { id: "module-state" }, state),
+        " ", h("span.muted", { id: "module-runner" }, p.state === "unplaced" ? "runs on no runner"
+          : p.state === "unreachable" ? `runner ${p.runner ?? "?"} does not answer`
+          : p.runner ? `on runner ${p.runner}` : "the server did not say which runner runs it")),
+      p.reason ? h("div.placement", { id: "module-placement" },
+        h("p", {}, h("strong", {}, state === "unplaced" ? "Why it runs nowhere: " : "Why it is unreachable: "), p.reason),
+        h("p", {}, h("strong", {}, "Waits for: "), p.waitsFor),
+        h("p", {}, h("strong", {}, "Messages waiting: "), p.waiting !== null ? String(p.waiting)
+          : "held until it is placed (this server does not report how many)")) : null,
+      c ? h("p.mono", { id: "module-counters", dataset: { in: c.in, out: c.out, errors: c.errors, queued: c.queued } },
+        `in ${c.in} · out ${c.out} · errors ${c.errors} · queued ${c.queued}`) : null,
       st?.queuedPayloads?.length ? [h("h3", {}, `Held (${st.queued})`), h("pre.held-payloads", {}, st.queuedPayloads.map((p) => json(p)).join("\n"))] : null,
-      st?.moduleState !== undefined && st?.moduleState !== null ? [h("h3", {}, "State"), h("pre", {}, json(st.moduleState, true))] : null,
-      st?.lastError ? [h("h3", {}, "Last error"), h("pre.error", {}, st.lastError.message + (st.lastError.stack ? "\n" + st.lastError.stack : ""))] : null,
-      st?.recentLogs?.length ? [h("h3", {}, "Recent logs"), h("pre", {}, st.recentLogs.slice(-10).map((l) => `${l.level} ${l.text}`).join("\n"))] : null);
+      st?.moduleState !== undefined && st?.moduleState !== null ? [h("h3", {}, "State"), h("pre", { id: "module-state-json" }, json(st.moduleState, true))] : null,
+      st?.lastError ? [h("h3", {}, "Last error"), h("pre.error", { id: "module-last-error" }, st.lastError.message + (st.lastError.stack ? "\n" + st.lastError.stack : ""))] : null,
+      st?.recentLogs?.length ? [h("h3", {}, "Recent logs"), h("pre", { id: "module-logs" }, st.recentLogs.slice(-10).map((l) => `${l.level} ${l.text}`).join("\n"))] : null);
   }
 
   breakpointForm(id) {

@@ -44,7 +44,7 @@ export class OverviewView {
         h("code", {}, "flowctl addOrUpdateFlow examples/flows/pipeline.json"), "."));
       return;
     }
-    fill(this.flows, h("table", {},
+    fill(this.flows, h("div.table-wrap", {}, h("table", {},
       h("thead", {}, h("tr", {}, ["Flow", "State", "Revision", "Modules", "Runtimes", "Description"].map((t) => h("th", {}, t)))),
       h("tbody", {}, flows.map((f) => h("tr", { dataset: { flow: f.id } },
         h("td", {}, h("a", { href: `#/flows/${encodeURIComponent(f.id)}` }, f.id)),
@@ -52,11 +52,11 @@ export class OverviewView {
         h("td", {}, String(f.revision)),
         h("td", {}, String(f.modules)),
         h("td", {}, (f.runtimes || []).map((r) => h("span.tag", {}, r))),
-        h("td.muted", {}, f.description || ""))))));
+        h("td.muted", {}, f.description || "")))))));
   }
 
   renderRunners(runners) {
-    fill(this.runners, h("table", {},
+    fill(this.runners, h("div.table-wrap", {}, h("table", {},
       h("thead", {}, h("tr", {}, ["Runner", "State", "Runtimes", "Tags", "Last heartbeat", "Modules"].map((t) => h("th", {}, t)))),
       h("tbody", {}, runners.map((r) => h("tr", { dataset: { runner: r.id } },
         h("td", {}, r.name || r.id),
@@ -65,7 +65,7 @@ export class OverviewView {
           typeof rt === "string" ? rt : `${rt.id} ${rt.version || ""}`))),
         h("td", {}, (r.tags || []).length ? r.tags.map((t) => h("span.tag", {}, t)) : h("span.muted", {}, "—")),
         h("td", {}, r.local ? "in this server" : age(heartbeatAge(r.lastSeenMs))),
-        h("td", {}, moduleCount(r.modules)))))));
+        h("td", {}, moduleCount(r.modules))))))));
   }
 }
 
