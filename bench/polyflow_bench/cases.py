@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import flows
 from .deps_case import case_dependencies
-from .harness import (BASELINES, BENCH_DIR, REPO_DIR, FAKE_PING_RUNTIMES, FAKE_RUNTIMES, BenchError, CpuMeter, RPCError,
+from .harness import (BASELINES, BENCH_DIR, REPO_DIR, FAKE_PING_RUNTIMES, FAKE_RUNTIMES, BenchError, CaseSkipped, CpuMeter, RPCError,
                       Server, cmdline, descendants, fd_count, rss_kib, run_json)
 
 
@@ -32,10 +32,13 @@ class Row:
     failed: str = ""             # why the case broke
     correctness: bool = False    # `met` is a correctness verdict (e.g. "0 lost"): a NO fails the run, smoke too;
                                  # a missed performance target does not (the table says NO)
+    skipped: str = ""            # why the case did not run here (a missing tool); not a break
 
     def figure(self):
         if self.failed:
             return "FAILED (see notes)"
+        if self.skipped:
+            return "skipped (see notes)"
         if self.text:
             return self.text
         if self.value is None:
@@ -307,6 +310,33 @@ def case_cross_runner(ctx):
                 target="≥ 0.5× baseline", met=ratio >= 0.5, note=note)]
 
 
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def missing_browser_tools(path):
+    """What the browser case needs and `path` (a PATH string) lacks: [] or some of
+    "chromedriver", "chromium"."""
+    missing = []
+    if not shutil.which("chromedriver", path=path):
+        missing.append("chromedriver")
+    if not any(shutil.which(name, path=path) for name in CHROMIUM_NAMES):
+        missing.append("chromium")
+    return missing
+
+
+def require_browser(env=None):
+    """Raises CaseSkipped when chromedriver or Chromium is not on PATH, except with CI=true,
+    where that is an error (BenchError: the case fails, and with it the run)."""
+    env = os.environ if env is None else env
+    missing = missing_browser_tools(env.get("PATH", os.defpath))
+    if not missing:
+        return
+    why = f"{' and '.join(missing)} not on PATH (Debian: apt-get install chromium chromium-driver)"
+    if env.get("CI") == "true":
+        raise BenchError(f"CI=true but {why}; .ci/run installs them")
+    raise CaseSkipped(why)
+
+
 def browser_runner(ctx, srv, name):
     """Headless Chromium (through chromedriver) on the bare runner page, joined as runner `name`;
     returns a function that closes it."""
@@ -350,7 +380,9 @@ def round_trips(srv, fid, n, runs):
 
 def case_browser(ctx):
     """python3 → browser (a headless Chromium tab) → python3 against python3 → node → python3,
-    in the same run: throughput, and the round trip of one message (inject to output)."""
+    in the same run: throughput, and the round trip of one message (inject to output).
+    Skipped without chromedriver and Chromium, except with CI=true (then it fails)."""
+    require_browser()
     cfg, srv = ctx.cfg, ctx.main_server()
     n = cfg.n // 4 if not cfg.smoke else cfg.n
 

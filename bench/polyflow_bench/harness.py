@@ -30,6 +30,11 @@ class BenchError(Exception):
     """A case could not produce its number; the message says why."""
 
 
+class CaseSkipped(Exception):
+    """A case cannot run on this machine (a tool it needs is missing); the message says why.
+    The run goes on and shows the case as skipped; it is not a break."""
+
+
 class Session:
     def __init__(self, keep_logs=False):
         self.root = tempfile.mkdtemp(prefix="polyflow-bench-")
