@@ -119,4 +119,23 @@ import Testing
         #expect(isRefused(p.check(.init(method: "GET", uri: "/web/app.js", headers: ["host": host, "origin": "http://evil.example"])), 403))
         #expect(p.check(.init(method: "GET", uri: "/web/app.js", headers: ["host": host, "origin": "http://127.0.0.1:7770"])) == .allow)
     }
+
+    /// Issue 20, hole 1: any `token` key in the query offers a token, and an offered token must match.
+    @Test func anyTokenKeyIsAnOfferedTokenThatMustMatch() {
+        let p = AccessPolicy(boundHost: "127.0.0.1", token: "s3cret")
+        let upgrade = ["host": "127.0.0.1:7770", "upgrade": "websocket"]
+        for uri in ["/runners?token", "/runners?token=", "/runners?token=%zz", "/runners?token=%", "/runners?a=1&token",
+                    "/runners?%74oken=x", "/runners?token=s3cret&token=wrong", "/runners?token=wrong&token=s3cret"] {
+            #expect(isRefused(p.check(.init(method: "GET", uri: uri, headers: upgrade)), 401), "\(uri)")
+            #expect(AccessPolicy.offersToken(uri: uri, authorization: nil), "\(uri)")
+        }
+        for uri in ["/runners?token=s3cret", "/runners?a=1&token=s3cret", "/runners?token=s3cre%74"] {
+            #expect(p.check(.init(method: "GET", uri: uri, headers: upgrade)) == .allow, "\(uri)")
+        }
+        // No token key at all: a browser runner's join, whose hello must carry the token.
+        for uri in ["/runners", "/runners?", "/runners?tokens=x", "/runners?a=token"] {
+            #expect(p.check(.init(method: "GET", uri: uri, headers: upgrade)) == .allow, "\(uri)")
+            #expect(!AccessPolicy.offersToken(uri: uri, authorization: nil), "\(uri)")
+        }
+    }
 }

@@ -176,4 +176,100 @@ import Testing
             #expect(slow?["state"] == "unplaced", "\(String(describing: slow))")
         }
     }
+
+    /// Issue 20, hole 1: a token key without a usable value is an offered token that does not match.
+    @Test func aTokenKeyWithoutTheTokenCannotJoin() async throws {
+        try await withServer(extraArguments: ["--token", "s3cret", "--heartbeat", "5"]) { server in
+            let raw = RawHTTP(url: server.url)
+            for query in ["?token", "?token=%zz", "?token=%", "?a=1&token", "?token="] {
+                #expect(try raw.upgrade("/runners" + query, headers: ["Host: 127.0.0.1:\(raw.port)"]).status == 401, "\(query)")
+            }
+            let reply = try raw.post("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"listRunners\"}",
+                                     headers: ["Host: 127.0.0.1:\(raw.port)", "Content-Type: application/json", "Authorization: Bearer s3cret"])
+            let runners = try JSONValue(parsing: Data(reply.body.utf8))["result"]?.arrayValue ?? []
+            #expect(runners.map { $0["id"] } == ["local"], "\(runners)")
+        }
+    }
+
+    /// Issue 20, hole 2: a joined runner never takes the embedded runner's place.
+    @Test func aRunnerNamedLocalIsRefusedAndTheEmbeddedRunnerStays() async throws {
+        try await withServer(flows: [Repo.examples + "/pipeline.json"], extraArguments: ["--heartbeat", "5"]) { server in
+            let impostor = try await fakeRunner(server, send: Self.hello("local", instance: "local"))
+            #expect(impostor.first?.contains("\"code\":\"bad-hello\"") == true, "\(impostor)")
+            #expect(impostor.first?.contains("embedded runner") == true, "\(impostor)")
+            let local = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "local" }
+            #expect(local?["state"] == "live")
+            #expect(local?["local"] == true)
+            _ = try await server.rpc("inject", ["flowModuleId": "pipeline/parse", "payload": ["text": "still here"]])
+            try await eventually("the embedded runner still runs pipeline") {
+                try await server.status("pipeline")["modules"]?[0]?["messagesIn"] == 1
+            }
+        }
+    }
+
+    /// Issue 20, hole 5: before its welcome a connection gets no more than the hello's bound of buffer.
+    @Test func anUnfinishedHugeFrameBeforeTheHelloIsCutOffAtTheHellosBound() async throws {
+        try await withServer(extraArguments: ["--heartbeat", "5"]) { server in
+            let raw = RawHTTP(url: server.url)
+            let fd = try raw.connect()
+            defer { close(fd) }
+            RawHTTP.send(fd, ["GET /runners HTTP/1.1", "Host: 127.0.0.1:\(raw.port)", "Upgrade: websocket", "Connection: Upgrade",
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "", ""].joined(separator: "\r\n"))
+            let (head, _) = RawHTTP.receive(fd) { $0.contains("\r\n\r\n") }
+            #expect(head.hasPrefix("HTTP/1.1 101"), "\(head)")
+            // A masked text frame announcing 60 MiB, then 1 MiB of it: the server must not wait for the rest.
+            var frame: [UInt8] = [0x81, 0xFF]
+            withUnsafeBytes(of: UInt64(60 << 20).bigEndian) { frame += $0 }
+            frame += [1, 2, 3, 4]
+            RawHTTP.send(fd, bytes: frame)
+            let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
+            for _ in 0..<16 { RawHTTP.send(fd, bytes: chunk) }
+            let (rest, closed) = RawHTTP.receive(fd)
+            // Closed (or reset, for what it did not read), not timed out waiting for more.
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, 0)
+            #expect(closed || n == 0 || (n < 0 && errno == ECONNRESET), "the server closed the connection (recv \(n), errno \(errno))")
+            #expect(rest.contains("\"t\":\"refused\""), "\(rest.debugDescription)")
+            #expect(rest.contains("before its welcome"), "\(rest.debugDescription)")
+            // A hello under the bound with a valid name still joins; one just over it is refused with why.
+            let padded = Self.hello("x-" + String(repeating: "a", count: 60)).replacingOccurrences(of: "\"tags\":[]", with: "\"tags\":[], \"pad\":\"\(String(repeating: " ", count: 60_000))\"")
+            let ok = try await fakeRunner(server, send: padded)
+            #expect(ok.first?.contains("\"t\":\"welcome\"") == true, "\(ok.first?.prefix(300) ?? "")")
+            let over = Self.hello("y-1").replacingOccurrences(of: "\"tags\":[]", with: "\"tags\":[], \"pad\":\"\(String(repeating: " ", count: 70_000))\"")
+            let refused = try await fakeRunner(server, send: over)
+            #expect(refused.first?.contains("\"t\":\"refused\"") == true, "\(refused)")
+            #expect(try await server.rpc("listRunners")["result"]?.arrayValue?.contains { $0["id"] == "y-1" } == false)
+        }
+    }
+
+    /// Issue 20, hole 3: JSON nested past the envelope bound is refused in one pass, with where and why.
+    @Test func deepJSONIsRefusedQuicklyWithAClearErrorAndTheServerStaysResponsive() async throws {
+        try await withServer(extraArguments: ["--heartbeat", "5"]) { server in
+            let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+            let request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"listFlows\",\"params\":{\"x\":\(deep)}}"
+            let batch = "[" + Array(repeating: request, count: 20).joined(separator: ",") + "]"
+            let raw = RawHTTP(url: server.url)
+            for body in [request, batch] {
+                let reply = try raw.post(body, headers: ["Host: 127.0.0.1:\(raw.port)", "Content-Type: application/json"])
+                #expect(reply.body.contains("-32700"), "\(reply.body.prefix(300))")
+                #expect(reply.body.contains("nested deeper than 64 levels"), "\(reply.body.prefix(300))")
+            }
+            // A user's value (an injected payload) may nest deeper than an envelope.
+            var payload: JSONValue = 1
+            for _ in 0..<100 { payload = [payload] }
+            _ = try await server.rpc("addOrUpdateFlow", ["flow": ["id": "deep", "modules": [["id": "m", "runtime": "python3",
+                "code": "def on_message(msg, ctx):\n    return msg.payload\n"]], "connections": []]])
+            #expect(try await server.rpc("inject", ["flowModuleId": "deep/m", "payload": payload])["error"] == nil)
+            // A runner's message nested 500 deep (a 10 KB `states`) is its protocol error, and /health answers meanwhile.
+            _ = try await fakeRunner(server, send: Self.hello("deep-1")) { _, outbound in
+                try await outbound.write(.text("{\"t\":\"states\",\"flow\":\"deep\",\"modules\":\(deep)}"))
+            }
+            try await eventually("deep-1 is lost") {
+                try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "deep-1" }?["state"] == "lost"
+            }
+            let lost = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "deep-1" }
+            #expect(lost?["reason"]?.stringValue?.contains("nested deeper than 64 levels") == true, "\(String(describing: lost))")
+            #expect(try raw.request("GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(raw.port)\r\nConnection: close\r\n\r\n").status == 200)
+        }
+    }
 }

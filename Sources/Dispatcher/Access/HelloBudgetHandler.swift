@@ -20,13 +20,15 @@ final class HelloBudgetHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Bytes the client may still send; nil while not counting.
     private var remaining: Int?
+    private var refused = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         if let left = remaining {
             let after = left - unwrapInboundIn(data).readableBytes
             remaining = after
             guard after >= 0 else {
-                remaining = nil
+                refused = true
                 refuse(context: context)
                 return
             }
@@ -44,8 +46,8 @@ final class HelloBudgetHandler: ChannelInboundHandler, RemovableChannelHandler {
         if text.count < 126 { out.writeInteger(UInt8(text.count)) } else { out.writeInteger(UInt8(126)); out.writeInteger(UInt16(text.count)) }
         out.writeBytes(text)
         out.writeBytes([0x88, 0x02, 0x03, 0xF0])  // FIN, close, 1008
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(out)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(NIOAny(out), promise: nil)
+        context.close(promise: nil)
     }
 
     /// Starts counting (the guard, on a `/runners` upgrade).
