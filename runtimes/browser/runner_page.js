@@ -47,12 +47,37 @@ function render(runner) {
     dd.textContent = String(v);
     return [dt, dd];
   }));
+  const badToken = runner.refusal && runner.refusal.code === 'bad-token';
   $('errors').replaceChildren(...snapshot.lastErrors.slice().reverse().map((e) => {
     const li = document.createElement('li');
-    li.textContent = `${new Date(e.time).toISOString().slice(11, 23)} ${e.text}`;
+    // The dispatcher words a token refusal for a command line (--token); a tab gets the browser's way.
+    const text = badToken && runner.refusal.message ? e.text.split(runner.refusal.message).join(SHORT_TOKEN_ADVICE) : e.text;
+    li.textContent = `${new Date(e.time).toISOString().slice(11, 23)} ${text}`;
     return li;
   }));
-  if (runner.refusal && runner.refusal.code === 'bad-token') $('token-form').hidden = false;
+  const refusal = $('refusal');
+  if (runner.refusal) {
+    refusal.hidden = false;
+    refusal.textContent = badToken ? tokenAdvice(runner.refusal) : `The dispatcher refused this tab: ${runner.refusal.message || runner.refusal.code}`;
+  } else {
+    refusal.hidden = true;
+  }
+  if (badToken) {
+    $('token-form').hidden = false;
+    if (!tokenFocused) { tokenFocused = true; $('token').focus(); }
+  }
+}
+
+let tokenFocused = false;
+const SHORT_TOKEN_ADVICE = "the token was refused: enter the dispatcher's token in the field above";
+
+/** What a browser user does about a refused token: type it here, or open the page with it in the fragment. */
+function tokenAdvice(refusal) {
+  const wrong = /wrong/i.test(refusal.message || '');
+  const here = `${location.pathname}${location.search || '?name=NAME'}#token=TOKEN`;
+  return (wrong ? 'The dispatcher refused the token this tab sent. ' : 'The dispatcher needs a token. ')
+    + "Enter the dispatcher's token (the one its flowctl serve was started with) in the field below and press Connect, "
+    + `or open this page as ${here}.`;
 }
 
 let renderPlanned = false;
@@ -75,6 +100,8 @@ const params = parameters();
 $('token-form').addEventListener('submit', (event) => {
   event.preventDefault();
   $('token-form').hidden = true;
+  $('refusal').hidden = true;
+  tokenFocused = false;
   start({ ...params, token: $('token').value });
 });
 if (params.askToken && params.token === null) {

@@ -326,6 +326,16 @@ class ExampleAndPageSwitchTests(BrowserRunnerTestCase):
         self.assertIn('"hello"', rows[1].text)
         count = poll("count's state", lambda: (self.module("browser", "count").get("moduleState") or {}).get("rows") == 2, SLOW)
         self.assertTrue(count)
+        # What the modules draw sits under a heading of its own, not under "Last errors".
+        where = self.browser.execute("""
+            const area = document.getElementById('modules-area'), section = area.closest('section');
+            const headings = [...document.querySelectorAll('h2')];
+            const before = headings.filter((h) => h.compareDocumentPosition(area) & Node.DOCUMENT_POSITION_FOLLOWING);
+            return { section: section && section.querySelector('h2').textContent, nearest: before.at(-1).textContent,
+                     inErrors: !!document.getElementById('errors').closest('section').contains(area),
+                     label: area.getAttribute('aria-labelledby') && document.getElementById(area.getAttribute('aria-labelledby')).textContent };""")
+        self.assertEqual(where, {"section": "What the modules show", "nearest": "What the modules show",
+                                 "inErrors": False, "label": "What the modules show"})
 
     def test_the_web_page_switch_makes_the_page_a_runner_that_runs_browser_modules(self):
         b = self.browser
@@ -375,10 +385,27 @@ class TokenAndPolicyTests(BrowserRunnerTestCase):
         poll("the refusal", lambda: b.execute("return window.polyflowRunner && window.polyflowRunner.link") == "refused", SLOW)
         b.wait_for("#token-form:not([hidden])", timeout=SLOW)
         self.assertIsNone(self.runner_entry("tab-w"))
+        # Said the browser's way: the field, or the page's address with the token; not a command-line option.
+        refusal = b.wait_for("#refusal", text="refused the token", timeout=SLOW)
+        self.assertIn("Enter the dispatcher's token", refusal.text)
+        self.assertIn("runner.html?name=tab-w#token=TOKEN", refusal.text)
+        self.assertEqual(b.execute("return document.activeElement.id"), "token", "the field has the focus")
+        poll("the refusal among the last errors", lambda: "refused" in b.find("#errors").text, SLOW)
+        self.assertNotIn("--token", b.execute("return document.body.innerText"))
+        self.assertNotIn("FLOWCTL_TOKEN", b.execute("return document.body.innerText"))
         b.find("#token").send_keys(self.token)
         b.find("#token-form button").click()
         poll("tab-w connected", lambda: b.execute("return window.polyflowRunner.link") == "connected", SLOW)
         poll("tab-w in listRunners", lambda: self.runner_entry("tab-w"), SLOW)
+        self.assertTrue(b.find("#refusal").prop("hidden"), "the refusal goes once the right token is in")
+
+    def test_a_tab_without_a_token_is_told_to_enter_one(self):
+        b = self.browser
+        b.get(f"{self.server.url}/runtimes/browser/runner.html?name=tab-none")
+        poll("the refusal", lambda: b.execute("return window.polyflowRunner && window.polyflowRunner.link") == "refused", SLOW)
+        refusal = b.wait_for("#refusal", text="needs a token", timeout=SLOW)
+        self.assertIn("Enter the dispatcher's token", refusal.text)
+        self.assertNotIn("--token", b.execute("return document.body.innerText"))
 
 
 if __name__ == "__main__":
