@@ -242,6 +242,51 @@ class DebuggerTests(PageTestCase):
         b.find("#resume").click()
         b.wait_for("#flow-status", text="running")
 
+    def test_resume_ignoring_breakpoints_runs_on_and_disabled_breakpoints_can_be_restored(self):
+        b = self.browser
+        self.open("/flows/words")
+        b.wait_for('g.module[data-module="clean"]')
+        total_in = next(m for m in self.server.rpc("getFlow", {"flowId": "words"})["modules"] if m["id"] == "total")["messagesIn"]
+        # While the flow runs, Step is not the emphasised button, and there is nothing to resume.
+        b.wait_for("#flow-status", text="running")
+        self.assertNotIn("primary", b.find("#step").attr("class") or "")
+        self.assertTrue(b.find("#resume-ignoring").prop("disabled"))
+        self.assertTrue(b.find("#disable-breakpoints").prop("disabled"), "no breakpoint to disable")
+        # Two breakpoints, one with a condition; a message pauses the flow at clean.
+        b.find('circle[data-breakpoint="clean"]').click()
+        self.assertIs(self.server.rpc("setBreakPointAtModule", {"flowModuleId": "words/score", "condition": {"pointer": "", "equals": "x"}}), True)
+        poll("both breakpoints shown", lambda: b.find('circle[data-breakpoint="score"]').attr("aria-pressed") == "true"
+             and b.find('circle[data-breakpoint="clean"]').attr("aria-pressed") == "true")
+        self.inject_from_form("split", '"Hello, brave world"')
+        b.wait_for("#flow-status", text="paused")
+        poll("Step emphasised while paused", lambda: "primary" in (b.find("#step").attr("class") or ""))
+        self.assertFalse(b.find("#resume-ignoring").prop("disabled"))
+        # Resume, ignoring breakpoints: the three words drain and the flow stays running.
+        b.find("#resume-ignoring").click()
+        b.wait_for("#flow-status", text="running")
+        self.wait_counter("total", "in", total_in + 3)
+        self.assertEqual(self.server.rpc("getFlow", {"flowId": "words"})["breakpoints"], [])
+        self.assertNotIn("primary", b.find("#step").attr("class") or "")
+        restore = b.wait_for("#restore-breakpoints", text="Restore 2 breakpoints")
+        # A later message runs through too: nothing pauses it.
+        self.inject_from_form("split", '"again"')
+        self.wait_counter("total", "in", total_in + 4)
+        self.assertEqual(self.server.rpc("getFlow", {"flowId": "words"})["status"], "running")
+        # Restored as they were, condition included; then disabled without resuming, and restored again.
+        restore.click()
+        poll("the breakpoints back", lambda: self.server.rpc("getFlow", {"flowId": "words"})["breakpoints"] == [
+            {"module": "clean"}, {"module": "score", "condition": {"pointer": "", "equals": "x"}}])
+        poll("the restore button gone", lambda: b.find("#restore-breakpoints").prop("hidden") is True)
+        poll("Disable all enabled", lambda: b.find("#disable-breakpoints").prop("disabled") is False)
+        b.find("#disable-breakpoints").click()
+        poll("the breakpoints disabled", lambda: self.server.rpc("getFlow", {"flowId": "words"})["breakpoints"] == [])
+        b.wait_for("#debug-note", text="2 breakpoints disabled")
+        b.wait_for("#restore-breakpoints", text="Restore 2 breakpoints").click()
+        poll("the breakpoints back again", lambda: len(self.server.rpc("getFlow", {"flowId": "words"})["breakpoints"]) == 2)
+        for module in ("clean", "score"):
+            self.server.rpc("removeBreakPointAtModule", {"flowModuleId": f"words/{module}"})
+        self.assertEqual(severe(b.logs()), [])
+
 
 class ReconnectTests(PageTestCase):
     flows = ("pipeline.json",)
