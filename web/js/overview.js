@@ -1,7 +1,8 @@
 // `#/`: every flow (state, revision, runtimes) and every runner (runtimes,
 // tags, heartbeat age) at a glance. Runners come from `listRunners`; a
-// server without it (JSON-RPC -32601) has one local runner with the
-// runtimes of `listRuntimes`.
+// server without it (JSON-RPC -32601) is shown as itself, "this server",
+// with the runtimes of `listRuntimes`: the page does not name a runner the
+// server did not name.
 import { call } from "./api.js";
 import { h, fill, age } from "./dom.js";
 
@@ -81,7 +82,7 @@ function moduleCount(modules) {
   return String(modules);
 }
 
-/** `listRunners`, or the one local runner of a server that does not have it. */
+/** `listRunners`, or, for a server that does not have it, the server itself (its runtimes, no runner name guessed). */
 export async function runnersOrLocal(flows = []) {
   try {
     return await call("listRunners");
@@ -89,6 +90,6 @@ export async function runnersOrLocal(flows = []) {
     if (e.code !== -32601) throw e;
     const runtimes = await call("listRuntimes");
     const modules = flows.reduce((n, f) => n + (f.modules || 0), 0);
-    return [{ id: "local", name: "local", state: "connected", runtimes, tags: [], local: true, modules }];
+    return [{ id: "this-server", name: "this server (it does not list its runners)", state: "connected", runtimes, tags: [], local: true, modules }];
   }
 }
