@@ -91,6 +91,18 @@ public actor RunnerHost {
     public func deploy(_ full: FlowDocument, placed: [PlacedModule]? = nil, routes: [RemoteRoute] = [],
                        breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
                        restoring: [ModuleID: JSONValue] = [:], paused: Bool = false) async throws {
+        // A deploy is not left running past `shutdown` (which waits for it): one still starting
+        // runtimes when the runner is stopped would leave them, and their fifos, behind.
+        guard !shuttingDown else { throw RunnerError.stopped(flow: full.id) }
+        deploysInFlight += 1
+        defer {
+            deploysInFlight -= 1
+            if deploysInFlight == 0 {
+                let waiters = deploysDone
+                deploysDone.removeAll()
+                for w in waiters { w.resume() }
+            }
+        }
         let placed = placed ?? full.modules.map { PlacedModule(module: $0.id, gen: 1) }
         let here = Set(placed.map(\.module))
         let flow = full.restricted(to: here)
@@ -146,13 +158,19 @@ public actor RunnerHost {
         let loadCheck: @Sendable () async throws -> Void = { [self] in
             let check = await self.makeRun(plan, states: [:], runInit: checkInit, quiet: true)
             await check.activate()
-            defer { Task { await check.shutdown() } }
+            // Shut down before the deploy goes on (never left to a task of its own): a runner
+            // stopped right after a deploy leaves no check process and no fifo behind.
             do {
                 try await check.start()
             } catch RunnerError.loadErrors(let id, let errors, _) {
+                await check.shutdown()
                 throw RunnerError.loadErrors(flow: id, errors, updating: updating)
+            } catch {
+                await check.shutdown()
+                throw error
             }
             await check.stop()
+            await check.shutdown()
         }
         if let old, [.running, .degraded, .paused].contains(await old.state) {
             let diff = try await old.swap(to: flow, check: loadCheck, arriving: restoring)
@@ -344,8 +362,16 @@ public actor RunnerHost {
         try await run(id).pids()
     }
 
-    /// Stops every flow: children reaped, fifos removed.
+    /// Set by `shutdown`: no deploy starts after it.
+    private var shuttingDown = false
+    /// Deploys under way, and who waits for them to end (`shutdown`).
+    private var deploysInFlight = 0
+    private var deploysDone: [CheckedContinuation<Void, Never>] = []
+
+    /// Stops every flow: children reaped, fifos removed (a deploy under way ends first).
     public func shutdown() async {
+        shuttingDown = true
+        if deploysInFlight > 0 { await withCheckedContinuation { deploysDone.append($0) } }
         let all = flows.values
         flows.removeAll()
         await withTaskGroup(of: Void.self) { group in

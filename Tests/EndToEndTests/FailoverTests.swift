@@ -118,7 +118,7 @@ import Testing
                 try await inject(server, start: round * perRound, count: perRound)
                 await runner.stopProcess()
                 #expect(runner.process.exitStatus == 0, "round \(round): the runner exits cleanly on SIGTERM")
-                #expect(runner.fifoLeftovers().isEmpty, "round \(round): \(runner.fifoLeftovers())")
+                #expect(runner.fifoLeftovers().isEmpty, "round \(round): \(runner.fifoLeftovers()) \(runner.process.stderr.suffix(15).joined(separator: "\n"))")
                 await runner.stop()
                 try await eventually("mid back on local (round \(round))", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "local" }
             }
