@@ -74,7 +74,7 @@ public struct Dispatcher: Sendable {
                 logger.debug("dropped a \(EventHub.kind(of: event).rawValue) event from runner \(runner) about flow \(event.flow?.rawValue ?? "-"), which has no part there")
                 return
             }
-            hub.publish(event)
+            hub.publish(runner == .local ? event : EventHub.checked(event))
             if case .paused(let flow, _, _, _) = event, let registry = registryBox.withLockedValue({ $0 }) {
                 Task { await registry.pauseElsewhere(flow, except: runner) }
             }
@@ -93,7 +93,16 @@ public struct Dispatcher: Sendable {
         let registry = FlowRegistry(store: store, directory: directory, logger: logger)
         registryBox.withLockedValue { $0 = registry }
         await directory.setOnChange { await registry.runnersChanged() }
-        await directory.setOnRunnerState { runner, state, reason in hub.publishRunner(runner, state: state.rawValue, reason: reason) }
+        await directory.setOnRunnerState { runner, state, reason in
+            hub.publishRunner(runner, state: state.rawValue, reason: reason)
+            // Its flows are degraded until their modules are placed again (or it is heard again): say so
+            // per flow, as for any other change of a flow's state (placement has not moved them yet).
+            guard state != .live else { return }
+            let why = "runner \(runner) is \(state.rawValue)" + (reason.map { ": \($0)" } ?? "")
+            for flow in directory.flows(placedOn: runner) {
+                hub.publish(.flowState(flow: flow, state: .degraded, reason: why))
+            }
+        }
         if let host { await directory.addLocal(host, tags: configuration.localTags) }
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
         let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,

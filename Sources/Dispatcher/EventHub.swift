@@ -32,7 +32,7 @@ public final class EventHub: Sendable {
 
     /// A sequence of event JSON texts; ends when `cancel` is called with the returned id.
     func subscribe(_ filter: Filter) -> (UInt64, EventQueue) {
-        let queue = EventQueue(limits: limits)
+        let queue = EventQueue(limits: limits, flow: filter.flow?.rawValue)
         let id = nextID.withLockedValue { $0 += 1; return $0 }
         subscribers.withLockedValue { $0[id] = Subscriber(filter: filter, queue: queue) }
         return (id, queue)
@@ -79,12 +79,12 @@ public final class EventHub: Sendable {
     }
 
     /// The event as the API sends it (`params` of an `event` notification). An
-    /// output's payload is spliced in as the JSON text it already is, once a
-    /// scan found it one JSON value (`splice`).
+    /// output's payload is spliced in as the JSON text it already is (a joined
+    /// runner's was checked first: `checked`).
     static func json(_ event: RunnerEvent) -> String {
         switch event {
         case .output(let flow, let module, let port, let payload):
-            return "{\"type\":\"output\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(quote(module.rawValue)),\"port\":\(quote(port.rawValue)),\"payload\":\(splice(payload))}"
+            return "{\"type\":\"output\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(quote(module.rawValue)),\"port\":\(quote(port.rawValue)),\"payload\":\(payload)}"
         case .moduleError(let flow, let module, let error):
             var o: [String: JSONValue] = ["type": "error", "flowId": .string(flow.rawValue), "module": .string(module.rawValue),
                                           "message": .string(error.message), "time": .string(timestamp(error.time))]
@@ -106,7 +106,7 @@ public final class EventHub: Sendable {
         case .paused(let flow, let module, let port, let payload):
             let at = module.map { "\(quote($0.rawValue))" } ?? "null"
             let on = port.map { "\(quote($0.rawValue))" } ?? "null"
-            return "{\"type\":\"paused\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(at),\"port\":\(on),\"payload\":\(payload.map(splice) ?? "null")}"
+            return "{\"type\":\"paused\",\"flowId\":\(quote(flow.rawValue)),\"module\":\(at),\"port\":\(on),\"payload\":\(payload ?? "null")}"
         case .stepped(let flow, let result):
             return JSONValue.object(["type": "stepped", "flowId": .string(flow.rawValue), "result": result]).jsonText
         case .resumed(let flow):
@@ -129,12 +129,20 @@ public final class EventHub: Sendable {
 
     static func quote(_ s: String) -> String { JSONValue.string(s).jsonText }
 
-    /// JSON text from a runner, to go inside an event as it is: only when it is
-    /// exactly one JSON value (a runner may lie, and a crafted payload such as
-    /// `1,"type":"x"` would re-shape the notification). Anything else goes as
-    /// a JSON string of its text, so the subscriber still sees it.
-    static func splice(_ text: String) -> String {
-        JSONScan.isOneValue(text) ? text : quote(text)
+    /// A joined runner's event, fit to be spliced: an output's or a pause's payload (JSON text
+    /// from the runner) stays as it is only when it is exactly one JSON value (a runner may lie,
+    /// and a crafted payload such as `1,"type":"x"` would re-shape the notification); anything
+    /// else goes as a JSON string of its text, so that the subscriber still sees it. One pass,
+    /// no allocation (`JSONScan`); the embedded runner's events are this process's own.
+    static func checked(_ event: RunnerEvent) -> RunnerEvent {
+        switch event {
+        case .output(let flow, let module, let port, let payload) where !JSONScan.isOneValue(payload):
+            return .output(flow: flow, module: module, port: port, payload: quote(payload))
+        case .paused(let flow, let module, let port, let payload?) where !JSONScan.isOneValue(payload):
+            return .paused(flow: flow, module: module, port: port, payload: quote(payload))
+        default:
+            return event
+        }
     }
 
     static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }

@@ -1,10 +1,12 @@
+import FlowModel
 import NIOConcurrencyHelpers
 import NIOCore
 import CSpawn
 
 /// One subscriber's buffer of event texts, bounded in count *and* bytes: when
 /// it is full the oldest events are dropped, and the reader is told how many
-/// with a `{"type":"dropped","count":N}` event before the next one. The
+/// with a `{"type":"dropped","count":N}` event before the next one (with
+/// `"flowId"` when the subscriber follows one flow). The
 /// newest event is always kept, so the bytes held are at most `maxBytes`
 /// plus one event (≤ the frame limit).
 ///
@@ -25,9 +27,11 @@ public final class EventQueue: Sendable {
     }
 
     let limits: Limits
+    /// The flow the subscriber follows, if one: its `dropped` notices name it (`flowId`).
+    let flow: String?
     private let state = NIOLockedValueBox(State())
 
-    init(limits: Limits) { self.limits = limits }
+    init(limits: Limits, flow: String? = nil) { self.limits = limits; self.flow = flow }
 
     /// Adds an event; drops the oldest while over a bound. Never waits.
     func push(_ text: String) {
@@ -55,7 +59,8 @@ public final class EventQueue: Sendable {
                 let ready: String?? = state.withLockedValue { s in
                     if s.dropped > 0 {
                         defer { s.dropped = 0 }
-                        return .some("{\"type\":\"dropped\",\"count\":\(s.dropped)}")
+                        let about = flow.map { ",\"flowId\":" + JSONValue.string($0).jsonText } ?? ""
+                        return .some("{\"type\":\"dropped\",\"count\":\(s.dropped)\(about)}")
                     }
                     if let first = s.items.popFirst() {
                         s.bytes -= first.utf8.count

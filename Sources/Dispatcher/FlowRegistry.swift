@@ -13,6 +13,8 @@ import RunnerHost
 /// not know which kind it talks to.
 public actor FlowRegistry {
     var flows: [FlowID: StoredFlow] = [:] { didSet { refreshTrust() } }
+    /// Each module's counters across the runners it ran on (`carryCounters`).
+    var carriedCounters: [FlowModuleID: CarriedCounters] = [:]
     /// The revision before the current one of each flow that changed (a frame sent before a hot swap stays welcome).
     private var previousDocuments: [FlowID: FlowDocument] = [:]
     private let store: StateStore
@@ -125,6 +127,7 @@ public actor FlowRegistry {
         try await sendToParts(id, .remove(id))
         deployedOn[id] = nil
         previousDocuments[id] = nil
+        carriedCounters = carriedCounters.filter { $0.key.flow != id }
         flows[id] = nil
         for key in placement.keys where key.flow == id { placement[key] = nil }
         store.delete(id)
@@ -282,7 +285,7 @@ public actor FlowRegistry {
                         continue
                     }
                     let mine = s.modules.filter { placement[FlowModuleID(flow: s.flow, module: $0.id)]?.runner == runner }
-                    if mine.count < s.modules.count {
+                    if mine.count < s.modules.count, runner != .local {
                         logger.warning("runner \(runner) reported modules of flow \(s.flow) placed elsewhere: ignored")
                     }
                     s.modules = mine
@@ -305,6 +308,7 @@ public actor FlowRegistry {
             guard let stored = flows[flowID] else { continue }
             var status = FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement,
                                                unreachable: unreachable, savedStates: stored.restorableStates)
+            carryCounters(&status)
             // Injected messages sent again count too.
             for (module, n) in await directory.injector.redelivered(flow: flowID) {
                 status.redelivered = status.redelivered ?? [:]
@@ -313,6 +317,41 @@ public actor FlowRegistry {
             merged.append(status)
         }
         return merged
+    }
+
+    /// A module's counters as last seen on the runner it ran on, and what it counted before (elsewhere).
+    struct CarriedCounters {
+        var runner: String
+        var base = (messagesIn: 0, messagesOut: 0, errors: 0)
+        var last = (messagesIn: 0, messagesOut: 0, errors: 0)
+    }
+
+    /// A module's counters go on across moves, as its state does: a runner counts from 0 what runs
+    /// on it, so what the module counted on the runners before is added (as last seen there). A
+    /// module that does not answer now shows what it last counted.
+    func carryCounters(_ status: inout FlowRunStatus) {
+        for i in status.modules.indices {
+            let m = status.modules[i]
+            let key = FlowModuleID(flow: status.flow, module: m.id)
+            guard let runner = m.runner else { continue }
+            var c = carriedCounters[key] ?? CarriedCounters(runner: runner)
+            if m.state == .unreachable {
+                status.modules[i].messagesIn = c.base.messagesIn + c.last.messagesIn
+                status.modules[i].messagesOut = c.base.messagesOut + c.last.messagesOut
+                status.modules[i].errors = c.base.errors + c.last.errors
+                continue
+            }
+            let now = (messagesIn: m.messagesIn, messagesOut: m.messagesOut, errors: m.errors)
+            if c.runner != runner {
+                c.base = (c.base.messagesIn + c.last.messagesIn, c.base.messagesOut + c.last.messagesOut, c.base.errors + c.last.errors)
+                c.runner = runner
+            }
+            c.last = now
+            carriedCounters[key] = c
+            status.modules[i].messagesIn += c.base.messagesIn
+            status.modules[i].messagesOut += c.base.messagesOut
+            status.modules[i].errors += c.base.errors
+        }
     }
 
     /// `ask`'s reply, or nil when it takes longer than `wait` (`ask` goes on in the background

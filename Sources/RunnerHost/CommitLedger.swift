@@ -67,9 +67,10 @@ struct CommitLedger {
 
     /// Counters from the latest entry; the state from the latest entry that had one.
     private static func decode(_ kept: Kept) -> Stats? {
-        guard var stats = try? JSONDecoder().decode(Stats.self, from: Data(kept.latest.readableBytesView)) else { return nil }
+        // One pass (`JSONValueDecoder`): a state is read off the parsed tree, whatever its depth.
+        guard var stats = try? JSONValueDecoder().decode(Stats.self, from: Data(kept.latest.readableBytesView)) else { return nil }
         if stats.state == nil, let withState = kept.withState {
-            stats.state = try? JSONDecoder().decode(Stats.self, from: Data(withState.readableBytesView)).state
+            stats.state = try? JSONValueDecoder().decode(Stats.self, from: Data(withState.readableBytesView)).state
         }
         return stats
     }

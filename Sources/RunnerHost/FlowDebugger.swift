@@ -127,7 +127,7 @@ final class FlowDebugger: @unchecked Sendable {
 
     private func stops(_ message: Held, at module: ModuleID) -> Bool {
         guard let b = breakpoints[module] else { return false }
-        return b.stops { try? JSONValue(parsing: Data(message.payload.readableBytesView)) }
+        return b.stops { try? JSONValue(parsing: Data(message.payload.readableBytesView), nesting: .userValue) }
     }
 
     /// A runtime of this flow sent `payload` from `source` (recorded during a step).

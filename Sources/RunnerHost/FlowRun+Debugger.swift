@@ -99,7 +99,7 @@ extension FlowRun {
     }
 
     static func json(_ payload: ByteBuffer) -> JSONValue {
-        (try? JSONValue(parsing: Data(payload.readableBytesView))) ?? .string(String(buffer: payload))
+        (try? JSONValue(parsing: Data(payload.readableBytesView), nesting: .userValue)) ?? .string(String(buffer: payload))
     }
 
     /// `{ "flow/module": {inputStates, outputStates, errors, state} }`, as the API returns it.

@@ -215,7 +215,7 @@ extension FlowRun {
         links = newLinks
         for (endpoint, payload) in dropped {
             record(error: ModuleErrorReport(module: endpoint.module, port: endpoint.port,
-                                            payload: try? JSONValue(parsing: Data(payload.readableBytesView)),
+                                            payload: try? JSONValue(parsing: Data(payload.readableBytesView), nesting: .userValue),
                                             message: "message dropped by a hot swap: \"\(endpoint)\" no longer exists in the new version of the flow",
                                             stack: nil))
         }

@@ -241,7 +241,7 @@ actor FlowRun {
                 perLink[i, default: []].append((slot, payload))
             } else {
                 record(error: ModuleErrorReport(module: endpoint.module, port: endpoint.port,
-                                                payload: try? JSONValue(parsing: Data(payload.readableBytesView)),
+                                                payload: try? JSONValue(parsing: Data(payload.readableBytesView), nesting: .userValue),
                                                 message: "message dropped by redeploy: module or port \"\(endpoint)\" no longer exists", stack: nil))
             }
         }
@@ -331,7 +331,8 @@ actor FlowRun {
     }
 
     func record(error: ModuleErrorReport) {
-        let entry = ModuleErrorRecord(time: Date(), port: error.port, payload: error.payload, message: error.message, stack: error.stack)
+        let entry = ModuleErrorRecord(time: Date(), port: error.port, payload: error.payload?.boundedForTheDispatcher,
+                                      message: error.message, stack: error.stack)
         records[error.module]?.errors.append(entry)
         if error.message.contains(" runtime instance ") || error.message.hasPrefix("message dropped") {
             records[error.module]?.hostErrors += 1

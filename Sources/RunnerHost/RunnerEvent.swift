@@ -29,3 +29,12 @@ public enum RunnerEvent: Sendable, Codable {
         }
     }
 }
+
+extension RunnerEvent {
+    /// The event as a runner sends it to the dispatcher: a step's result bounded in depth
+    /// (`JSONValue.boundedForTheDispatcher`; error payloads are bounded where they are recorded).
+    public func boundedForTheDispatcher() -> RunnerEvent {
+        if case .stepped(let flow, let result) = self { return .stepped(flow: flow, result: result.boundedForTheDispatcher) }
+        return self
+    }
+}

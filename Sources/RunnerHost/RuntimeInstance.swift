@@ -356,7 +356,7 @@ actor RuntimeInstance {
                 : "the \(runtime) runtime instance \(wasStopping ? "was stopped (\(reason))" : "failed (\(reason))") while this message was in progress; the messages after it are delivered again"
             report(.moduleError(ModuleErrorReport(
                 module: endpoint.module, port: endpoint.port,
-                payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView)),
+                payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView), nesting: .userValue),
                 message: message, stack: nil)))
         }
         let action = machine.exited(reason: reason, at: .now)

@@ -23,7 +23,44 @@ function encodeState(module, reportBadState) {
     reportBadState(module, 'JSON cannot encode it (it is undefined or a function)');
     return null;
   }
+  if (nestsDeeper(text, MAX_STATE_DEPTH)) {
+    reportBadState(module, `it nests deeper than ${MAX_STATE_DEPTH} levels: flatten it`);
+    return null;
+  }
   return text;
+}
+
+/**
+ * The dispatcher takes a user's value (a state) nested at most this deep (docs/security.md,
+ * "Deep JSON"); a deeper one is left out here, as one JSON cannot carry, so that it never costs
+ * its runner its connection.
+ */
+export const MAX_STATE_DEPTH = 512;
+
+/** Whether JSON `text` nests deeper than `limit`; brackets inside strings do not count. */
+export function nestsDeeper(text, limit) {
+  let open = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) open++;
+  }
+  if (open <= limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** An upper bound of the UTF-8 size of `text`, exact only when it matters. */

@@ -197,6 +197,11 @@ public actor RunnerDirectory {
         runner == .local || trust.withLockedValue { $0.admits(event, from: runner) }
     }
 
+    /// The flows with a module placed on `runner` now.
+    public nonisolated func flows(placedOn runner: RunnerID) -> [FlowID] {
+        trust.withLockedValue { Set(($0.placed[runner] ?? [:]).keys.map(\.flow)).sorted() }
+    }
+
     /// Whether `module` is placed on `runner` now.
     public nonisolated func hosts(_ runner: RunnerID, _ module: FlowModuleID) -> Bool {
         trust.withLockedValue { $0.hosts(runner, module) }

@@ -24,6 +24,10 @@ public struct JSONNesting: Sendable, Equatable {
 
     /// The bound for any JSON from a client: the API, the runner protocol, `flowctl validate`.
     public static let standard = JSONNesting()
+
+    /// The bound for a user's value on its own (a payload a runner parses to show it): the
+    /// budget it has inside an envelope, so that what parses here also parses there.
+    public static let userValue = JSONNesting(envelopeDepth: 512)
 }
 
 /// Why a text is not JSON we accept: where, and what to do.

@@ -89,6 +89,26 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// Whether the value nests deeper than `limit` levels (a scalar is 0, `[1]` is 1); stops looking past it.
+    public func nestsDeeper(than limit: Int) -> Bool {
+        guard limit >= 0 else { return true }
+        switch self {
+        case .array(let a): return limit == 0 ? true : a.contains { $0.nestsDeeper(than: limit - 1) }
+        case .object(let o): return limit == 0 ? true : o.values.contains { $0.nestsDeeper(than: limit - 1) }
+        default: return false
+        }
+    }
+
+    /// The value, or a string saying it was left out when it nests deeper than a user's value may
+    /// inside what a runner tells the dispatcher (`JSONNesting.standard.valueDepth`, docs/security.md
+    /// "Deep JSON"): a module's deep payload never costs its runner the connection.
+    public var boundedForTheDispatcher: JSONValue {
+        let limit = JSONNesting.standard.valueDepth
+        return nestsDeeper(than: limit) ? .string("(a value nested deeper than \(limit) levels, not shown)") : self
+    }
+}
+
 extension JSONValue: ExpressibleByStringLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
 }

@@ -58,7 +58,7 @@ final class DispatcherConnection: Sendable {
         work = AsyncStream.makeStream(of: Work.self)
         let events = self.events
         host = RunnerHost(configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger) { event in
-            let text = String(decoding: RunnerMessage.event(event).encoded(), as: UTF8.self)
+            let text = String(decoding: RunnerMessage.event(event.boundedForTheDispatcher()).encoded(), as: UTF8.self)
             events.withLockedValue { $0 }?.yield(.text(text))
         }
     }

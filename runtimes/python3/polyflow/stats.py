@@ -4,6 +4,7 @@ same for the modules whose counters or state changed since the last
 commit, written just before the ack it goes with: for crash recovery)."""
 
 import json
+import re
 
 from .error_text import describe
 from .frame_writer import LogLevel
@@ -68,4 +69,33 @@ def _encode_state(module, writer, budget, frame="stats", quiet=False):
             writer.log(module.id, LogLevel.ERROR,
                        f"ctx.state is {len(text)} bytes as JSON, too large for {frame}: left out")
         return None
+    if nests_deeper(text, MAX_STATE_DEPTH):
+        if not quiet:
+            writer.log(module.id, LogLevel.ERROR,
+                       f"ctx.state nests deeper than {MAX_STATE_DEPTH} levels, left out of {frame}: flatten it")
+        return None
     return text
+
+
+# The dispatcher takes a user's value (a state) nested at most this deep
+# (docs/security.md, "Deep JSON"); a deeper one is left out here, as one
+# that JSON cannot carry, so that it never costs its runner its connection.
+MAX_STATE_DEPTH = 512
+
+_NESTING_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nests_deeper(text, limit):
+    """Whether JSON ``text`` nests deeper than ``limit``; brackets inside strings do not count."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token == "]" or token == "}":
+            depth -= 1
+    return False

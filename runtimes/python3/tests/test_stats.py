@@ -53,3 +53,40 @@ class StatsTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+DEEP = """
+def on_message(msg, ctx):
+    v = 1
+    for _ in range(msg.payload):
+        v = [v]
+    ctx.state["v"] = v
+"""
+
+
+class DeepStateTests(unittest.TestCase):
+    """A state nested past what the dispatcher takes (512 levels) is left out and logged as
+    the module's error, as a state JSON cannot carry: it never reaches the runner's connection."""
+
+    def test_aStateNestedPast512LevelsIsLeftOutWithWhy_andOneWithin_isKept(self):
+        local = LocalInstance([module("d", DEEP)], [["d", "in"]], [{"module": "d", "port": "out", "local": [], "remote": 0}])
+        local.stats()
+        local.deliver(0, 600)
+        local.run()
+        frames = local.stats()
+        [stats] = local.controls("stats", frames)
+        self.assertEqual(stats["modules"]["d"], {"in": 1, "out": 0, "errors": 0})
+        [log] = local.controls("log", frames)
+        self.assertEqual((log["module"], log["level"]), ("d", "error"))
+        self.assertIn("nests deeper than 512 levels", log["text"])
+        local.deliver(0, 500)
+        local.run()
+        [stats] = local.controls("stats", local.stats())
+        self.assertIn("state", stats["modules"]["d"])
+
+    def test_bracketsInsideStringsDoNotCount(self):
+        from polyflow.stats import nests_deeper
+        self.assertFalse(nests_deeper('["' + "[" * 600 + '"]', 512))
+        self.assertFalse(nests_deeper('["\\", "\"[[["]', 1))
+        self.assertTrue(nests_deeper("[" * 513 + "]" * 513, 512))
+
