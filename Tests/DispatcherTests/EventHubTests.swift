@@ -34,7 +34,7 @@ import Testing
             hub.publish(Self.output(n, flow: "other"))  // not this subscriber's: takes no room
         }
         let got = await Self.read(queue, count: bound + 1)
-        #expect(got.first == ["type": "dropped", "count": .int(total - bound)], "told exactly how many were lost")
+        #expect(got.first == ["type": "dropped", "count": .int(total - bound), "flowId": "f"], "told exactly how many were lost, and of which flow")
         #expect(got.dropFirst().compactMap { $0["payload"]?.intValue } == Array((total - bound)..<total),
                 "the newest \(bound) kept, in order")
         // Caught up: the next event comes as it is, without a notice.

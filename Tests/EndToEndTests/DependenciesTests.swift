@@ -194,4 +194,57 @@ import Testing
         }
         await second.cleanUp()
     }
+
+    /// The real `uv` (from PyPI; `scripts/test` installs it and names it in `POLYFLOW_TEST_UV`), and pip
+    /// when uv is turned off: each builds a working environment and `listDependencies` says which did.
+    @Test(arguments: ["uv", "pip"])
+    func bothInstallersBuildAWorkingEnvironment(installer: String) async throws {
+        var environment: [String: String] = ["POLYFLOW_UV": "off"]
+        if installer == "uv" {
+            guard let uv = ProcessInfo.processInfo.environment["POLYFLOW_TEST_UV"], FileManager.default.isExecutableFile(atPath: uv) else {
+                #expect(ProcessInfo.processInfo.environment["CI"] != "true", "CI=true but POLYFLOW_TEST_UV names no uv: scripts/test installs it (scripts/ensure-uv)")
+                return
+            }
+            environment["POLYFLOW_UV"] = uv
+        }
+        let p = try Packages()
+        defer { p.cleanUp() }
+        try await withServer(environment: environment) { server in
+            let flow: JSONValue = ["id": "inst", "modules": [Self.pyModule("m", [p.v2])]]
+            let deployed = try await runFlowctl(["addOrUpdateFlow", try writeFlow(flow, in: p.dir)], environment: ["FLOWCTL_SERVER": server.url])
+            #expect(deployed.status == 0, "\(deployed.stderr)")
+            let list = try await server.rpc("listDependencies")["result"]?.arrayValue ?? []
+            #expect(list.map { $0["installer"] } == [.string(installer)], "\(list)")
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "inst", "--events", "output"], environment: ["FLOWCTL_SERVER": server.url])
+            defer { Task { await tail.terminate() } }
+            try await tail.waitForStderr("following") { $0.contains("following") }
+            _ = try await server.rpc("inject", ["flowModuleId": "inst/m", "payload": "go"])
+            try await tail.waitForStdout("m with pfver 2") { $0.contains("\"version\":\"2.0.0\"") }
+        }
+    }
+
+    /// A joined runner builds the environments of the modules placed on it, at deploy, and
+    /// `listDependencies` lists them with the runner they are on.
+    @Test func aJoinedRunnerBuildsTheEnvironmentsOfItsModules() async throws {
+        let p = try Packages()
+        defer { p.cleanUp() }
+        try await withServer(extraArguments: ["--tags", "home"]) { server in
+            let runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+            defer { Task { await runner.stop() } }
+            var module = Self.pyModule("m", [p.v1])
+            if case .object(var o) = module { o["requireTags"] = ["gpu"]; module = .object(o) }
+            let flow: JSONValue = ["id": "far", "modules": [module]]
+            let deployed = try await runFlowctl(["addOrUpdateFlow", try writeFlow(flow, in: p.dir)], environment: ["FLOWCTL_SERVER": server.url])
+            #expect(deployed.status == 0, "\(deployed.stderr)")
+            #expect(try await server.runnersOfModules("far")["m"] == "gpu-1")
+            let tail = try ChildProcess(Repo.flowctl, ["tail", "far", "--events", "output"], environment: ["FLOWCTL_SERVER": server.url])
+            defer { Task { await tail.terminate() } }
+            try await tail.waitForStderr("following") { $0.contains("following") }
+            _ = try await server.rpc("inject", ["flowModuleId": "far/m", "payload": "go"])
+            try await tail.waitForStdout("m with pfver 1 on gpu-1") { $0.contains("\"version\":\"1.0.0\"") }
+            let list = try await server.rpc("listDependencies")["result"]?.arrayValue ?? []
+            #expect(list.contains { $0["runner"] == "gpu-1" && $0["modules"]?.arrayValue?.contains("far/m") == true }, "\(list)")
+            #expect(!list.contains { $0["runner"] == "local" }, "nothing was built on the embedded runner: \(list)")
+        }
+    }
 }

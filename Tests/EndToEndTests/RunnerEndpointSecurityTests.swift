@@ -61,6 +61,25 @@ import Testing
         }
     }
 
+    /// The close frame the dispatcher ends a hand-made runner's connection with, after `first`.
+    func closeCode(_ server: PolyflowServer, send first: String?) async throws -> String? {
+        let url = server.url.replacingOccurrences(of: "http://", with: "ws://") + "/runners"
+        let close = try await WebSocketClient.connect(url: url, logger: Logger(label: "fake-runner")) { inbound, outbound, _ in
+            if let first { try await outbound.write(.text(first)) }
+            for try await _ in inbound.messages(maxSize: 1 << 20) {}
+        }
+        return close.map { "\($0.closeCode)" }
+    }
+
+    @Test func aRefusedRunnerIsClosedWithPolicyViolation() async throws {
+        try await withServer(extraArguments: ["--token", "s3cret", "--heartbeat", "5"]) { server in
+            let noToken = try await closeCode(server, send: Self.hello("no-token"))
+            #expect(noToken == "policyViolation")
+            let noHello = try await closeCode(server, send: "{\"t\":\"ping\",\"n\":1}")
+            #expect(noHello == "policyViolation")
+        }
+    }
+
     @Test func aConnectionWithoutHelloIsClosedAndAGarbageHelloIsRefused() async throws {
         try await withServer { server in
             let started = ContinuousClock.now
@@ -86,7 +105,7 @@ import Testing
             #expect(runners.first { $0["id"] == "gpu-1" }?["state"] == "live")
             // The real runner process, started twice under one name, says why and exits non-zero.
             let twin = try await JoinedRunner.start(joining: server, name: "gpu-1", waitForWelcome: false)
-            #expect(try await twin.process.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(try await twin.process.waitForExit(timeout: .seconds(30)) == 1)
             #expect(twin.process.stderr.joined().contains("already connected"))
             await twin.stop()
             await first.stop()

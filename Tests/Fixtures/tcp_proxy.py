@@ -2,7 +2,10 @@
 """A TCP proxy for partition tests: forwards 127.0.0.1:<printed port> to the
 target port. SIGUSR1: hold silent (keep every connection open, forward
 nothing: a partition, not a death). SIGUSR2: heal (close what was open,
-forward new connections again). SIGTERM: exit. Standard library only."""
+forward new connections again). SIGHUP: pause (read nothing more: what is
+sent waits in the kernel, connections stay open); SIGWINCH: go on, nothing
+lost (a partition that heals before either side gives up). SIGTERM: exit.
+Standard library only."""
 import json
 import signal
 import socket
@@ -11,6 +14,8 @@ import threading
 
 target = ("127.0.0.1", int(sys.argv[1]))
 silent = threading.Event()
+flowing = threading.Event()
+flowing.set()
 lock = threading.Lock()
 open_sockets = []
 
@@ -18,6 +23,7 @@ open_sockets = []
 def pump(src, dst):
     try:
         while True:
+            flowing.wait()
             data = src.recv(65536)
             if not data:
                 break
@@ -45,6 +51,8 @@ def heal(*_):
 
 signal.signal(signal.SIGUSR1, lambda *_: silent.set())
 signal.signal(signal.SIGUSR2, heal)
+signal.signal(signal.SIGHUP, lambda *_: flowing.clear())
+signal.signal(signal.SIGWINCH, lambda *_: flowing.set())
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 listener = socket.socket()

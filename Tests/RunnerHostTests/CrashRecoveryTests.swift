@@ -38,22 +38,58 @@ import Testing
         return count
     }
 
+    /// `countingCode`, plus a gate: the first time it gets a payload named in `config.gates`, it
+    /// leaves the gate's file and then blocks for 30 s (the whole process: both runtimes run one
+    /// handler at a time), so that a kill lands while every message after it is still queued.
+    static let gatedCountingCode: [RuntimeKind: String] = [
+        .python3: """
+            import os, time
+            def on_message(msg, ctx):
+                ctx.state['n'] = ctx.state.get('n', 0) + 1
+                gate = ctx.config.get('gates', {}).get(str(msg.payload))
+                if gate and not os.path.exists(gate):
+                    open(gate, 'w').close()
+                    time.sleep(30)
+                return msg.payload
+
+            """,
+        .node: """
+            const fs = require('fs');
+            exports.onMessage = (msg, ctx) => {
+              ctx.state.n = (ctx.state.n || 0) + 1;
+              const gate = (ctx.config.gates || {})[String(msg.payload)];
+              if (gate && !fs.existsSync(gate)) {
+                fs.writeFileSync(gate, '');
+                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000);
+              }
+              return msg.payload;
+            };
+            """,
+    ]
+
     @Test(arguments: [RuntimeKind.python3, .node])
     func aCountingModuleCountsEveryMessageOnceAcrossKills(runtime: RuntimeKind) async throws {
         let window = 32
+        let gates = NSTemporaryDirectory() + "polyflow-gates-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: gates, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: gates) }
         try await withRunner(window: window) { h in
-            let code = try #require(Self.countingCode[runtime])
-            _ = try await h.deployAndStart(#"{"id": "tally", "modules": [{"id": "count", "runtime": "\#(runtime.rawValue)", "code": \#(js(code))}]}"#)
+            let code = try #require(Self.gatedCountingCode[runtime])
             let total = 3000
+            let kills = 3
+            // Kill k lands while message total*k/(kills+1) blocks its process: whatever the load,
+            // the messages after it are queued (a kill after everything was done would test nothing).
+            let gateAt = (1...kills).map { total * $0 / (kills + 1) }
+            let config = "{\"gates\": {" + gateAt.map { "\"\($0)\": \"\(gates)/gate-\($0)\"" }.joined(separator: ", ") + "}}"
+            _ = try await h.deployAndStart(#"{"id": "tally", "modules": [{"id": "count", "runtime": "\#(runtime.rawValue)", "config": \#(config), "code": \#(js(code))}]}"#)
             let feeder = Task {
                 for i in 0..<total { try await h.inject("tally", "count", "\(i)") }
             }
-            let kills = 3
             for k in 1...kills {
-                // Under load: some of the messages are in flight at each kill.
-                try await h.recorder.wait(for: "output \(total * k / (kills + 1))", timeout: .seconds(60)) { events in
-                    Set(events.outputs("tally")).count >= total * k / (kills + 1)
+                try await eventually("message \(gateAt[k - 1]) holds its process", timeout: .seconds(60)) {
+                    FileManager.default.fileExists(atPath: "\(gates)/gate-\(gateAt[k - 1])")
                 }
+                #expect(Set(h.recorder.outputs("tally")).count < total, "messages are still queued at kill \(k)")
                 let victim = try #require(try await pid(h, "tally", runtime))
                 kill(victim, SIGKILL)
                 // The next kill waits until the restarted process is past the messages
