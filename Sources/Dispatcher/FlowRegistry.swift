@@ -306,8 +306,13 @@ public actor FlowRegistry {
         var merged: [FlowRunStatus] = []
         for flowID in ids {
             guard let stored = flows[flowID] else { continue }
+            var injected: [ModuleID: Int] = [:]
+            let answered = Set((parts[flowID] ?? []).flatMap { $0.modules.map(\.id) })
+            for m in stored.flow.modules where !answered.contains(m.id) {
+                injected[m.id] = await directory.injector.queued(flow: flowID, module: m.id)
+            }
             var status = FlowStatusMerge.merge(flow: stored.flow, parts: parts[flowID] ?? [], placement: placement,
-                                               unreachable: unreachable, savedStates: stored.restorableStates)
+                                               unreachable: unreachable, savedStates: stored.restorableStates, injected: injected)
             carryCounters(&status)
             // Injected messages sent again count too.
             for (module, n) in await directory.injector.redelivered(flow: flowID) {

@@ -56,6 +56,9 @@ public struct ModuleStatus: Sendable, Codable {
     public var unplacedReason: String?
     /// Why its runner does not answer (`state` is `unreachable`).
     public var unreachableReason: String?
+    /// For a module that runs nowhere now (`unplaced`, `unreachable`): the messages held for it
+    /// by the other parts of its flow and by the dispatcher's inject stream.
+    public var waiting: Int?
 
     /// A module that runs on no runner yet.
     public static func unplaced(_ id: ModuleID, runtime: RuntimeKind, reason: String) -> ModuleStatus {
@@ -102,6 +105,8 @@ public struct FlowRunStatus: Sendable, Codable {
     /// Messages sent again to modules on other runners after they moved, per target module:
     /// an upper bound of the duplicates (at-least-once).
     public var redelivered: [String: Int]?
+    /// Messages this part holds for modules that run elsewhere or nowhere, per target module.
+    public var waitingFor: [String: Int]?
 
     public init(flow: FlowID, state: FlowRunState, reason: String?, instances: [InstanceStatus], modules: [ModuleStatus],
                 breakpoints: [Breakpoint] = [], pausedAt: PausedAt? = nil) {

@@ -344,9 +344,10 @@ public actor RunnerHost {
     public func status(_ id: FlowID) async throws -> FlowRunStatus {
         var status = try await run(id).status()
         let peers = dataPath.peers
-        if let counters = try? await dataPath.loop.submit({ peers.counters(flow: id) }).get() {
+        if let (counters, waiting) = try? await dataPath.loop.submit({ (peers.counters(flow: id), peers.waiting(flow: id)) }).get() {
             status.staleFrames = counters.staleFrames
             status.redelivered = counters.redelivered.isEmpty ? nil : Dictionary(uniqueKeysWithValues: counters.redelivered.map { ($0.key.rawValue, $0.value) })
+            status.waitingFor = waiting.isEmpty ? nil : Dictionary(uniqueKeysWithValues: waiting.map { ($0.key.rawValue, $0.value) })
         }
         return status
     }

@@ -117,6 +117,10 @@ import Testing
             try await inject(server, start: 0, count: 100)
             try await eventually("gen ran") { try await server.status("span")["modules"]?.arrayValue?.first { $0["id"] == "gen" }?["messagesIn"] == 1 }
             #expect(tail.stdout.isEmpty)
+            // getFlow says how many wait for it (held by gen's runner).
+            try await eventually("100 wait for mid") {
+                try await server.status("span")["modules"]?.arrayValue?.first { $0["id"] == "mid" }?["waiting"] == 100
+            }
             let runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
             defer { Task { await runner.stop() } }
             try await tail.waitForStdoutCount(100, timeout: .seconds(60))

@@ -64,4 +64,21 @@ import Testing
         }
         return prev[b.count]
     }
+
+    /// Issue 20, hole 3: `flowctl validate` (and addOrUpdateFlow) parse in one pass with the nesting
+    /// bound: a document nested past 64 levels is one clear issue; a deep `config` is the user's own.
+    @Test func aDocumentNestedTooDeepIsOneClearIssueAndADeepConfigIsFine() throws {
+        let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        let text = "{\"id\":\"d\",\"modules\":[],\"connections\":[],\"description\":\(deep)}"
+        do {
+            _ = try FlowValidator().validate(Data(text.utf8))
+            Issue.record("a 500-deep document validated")
+        } catch {
+            #expect(error.issues.count == 1)
+            #expect(error.issues.first?.reason.contains("nested deeper than 64 levels") == true, "\(error.issues)")
+        }
+        let config = String(repeating: "{\"a\":", count: 300) + "1" + String(repeating: "}", count: 300)
+        let ok = "{\"id\":\"d\",\"modules\":[{\"id\":\"m\",\"runtime\":\"python3\",\"code\":\"x\",\"config\":\(config)}],\"connections\":[]}"
+        #expect(try FlowValidator().validate(Data(ok.utf8)).modules.count == 1)
+    }
 }

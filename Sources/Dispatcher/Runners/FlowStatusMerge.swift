@@ -4,8 +4,10 @@ import RunnerHost
 /// One flow's status from the parts its runners report, plus the modules that run nowhere
 /// and those whose runner did not answer (`unreachable`: runner → why).
 enum FlowStatusMerge {
+    /// - Parameter injected: messages the dispatcher's inject stream holds for a module (for `waiting`).
     static func merge(flow: FlowDocument, parts: [FlowRunStatus], placement: [FlowModuleID: ModulePlacement],
-                      unreachable: [RunnerID: String] = [:], savedStates: [ModuleID: JSONValue] = [:]) -> FlowRunStatus {
+                      unreachable: [RunnerID: String] = [:], savedStates: [ModuleID: JSONValue] = [:],
+                      injected: [ModuleID: Int] = [:]) -> FlowRunStatus {
         var modules: [ModuleID: ModuleStatus] = [:]
         for part in parts { for m in part.modules { modules[m.id] = m } }
         var unplaced: [String] = []
@@ -21,6 +23,11 @@ enum FlowStatusMerge {
             case nil:
                 break
             }
+        }
+        // What waits for a module that runs nowhere now: held by the other parts and the inject stream.
+        for m in flow.modules {
+            guard let status = modules[m.id], status.state == .unplaced || status.state == .unreachable else { continue }
+            modules[m.id]?.waiting = parts.reduce(injected[m.id] ?? 0) { $0 + ($1.waitingFor?[m.id.rawValue] ?? 0) }
         }
         let states = Set(parts.map(\.state))
         let state: FlowRunState

@@ -325,6 +325,18 @@ final class PeerRouter: @unchecked Sendable {
     var counters: Counters { Counters(staleFrames: staleFrames, redelivered: redelivered) }
 
     /// One flow's counters: stale frames refused here, frames sent again per target module.
+    /// Messages of `flow` waiting here for modules elsewhere or nowhere (parked, queued or
+    /// unacknowledged), per target module: `status` shows them on a module that runs nowhere.
+    func waiting(flow: FlowID) -> [ModuleID: Int] {
+        var n: [ModuleID: Int] = [:]
+        for (key, frames) in parked where key.flow == flow && !frames.isEmpty { n[key.module, default: 0] += frames.count }
+        for stream in outbound.values {
+            for f in stream.unacked where f.flow == flow { n[f.target.module, default: 0] += 1 }
+            for f in stream.waiting where f.flow == flow { n[f.target.module, default: 0] += 1 }
+        }
+        return n
+    }
+
     func counters(flow: FlowID) -> (staleFrames: Int, redelivered: [ModuleID: Int]) {
         var r: [ModuleID: Int] = [:]
         for (key, n) in redelivered where key.flow == flow && n > 0 { r[key.module] = n }
