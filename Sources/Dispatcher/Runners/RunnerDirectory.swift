@@ -163,18 +163,23 @@ public actor RunnerDirectory {
             return "a data batch from \(sender) claims to come from \(header.from)"
         }
         // The dispatcher's inject stream and the embedded runner are this process's own code.
-        let checked = sender.runner != .dispatcher && sender.runner != .local
+        // One look at the trust per batch (a copy of a value), one check per run of frames to one target.
+        let allowed = sender.runner != .dispatcher && sender.runner != .local ? trust.withLockedValue { $0 } : nil
         let now = ContinuousClock.now
         var index = 0
+        var lastAllowed: RunnerTrust.Target?
         while view.readableBytes > 0 {
             let frame: DataFrame
             do { frame = try DataBatchCodec.frame(from: &view, maxFrameBytes: RunnerProtocol.defaultMaxFrameBytes, index: index) } catch {
                 return "unreadable data batch: \(error)"
             }
-            if checked {
+            if let allowed {
                 let target = RunnerTrust.Target(flow: frame.flow, module: frame.module, port: frame.port)
-                guard trust.withLockedValue({ $0.maySend(sender.runner, to: target, now: now) }) else {
-                    return "refused a frame for \(frame.flow)/\(frame.module).\(frame.port): no module placed on runner \(sender.runner) sends to it"
+                if target != lastAllowed {
+                    guard allowed.maySend(sender.runner, to: target, now: now) else {
+                        return "refused a frame for \(frame.flow)/\(frame.module).\(frame.port): no module placed on runner \(sender.runner) sends to it"
+                    }
+                    lastAllowed = target
                 }
             }
             index += 1

@@ -103,16 +103,18 @@ public enum DataBatchCodec {
         return DataFrame(gen: gen, flow: target.flow, module: target.module, port: target.port, payload: payload)
     }
 
-    /// Takes the bytes up to the next `\n` (consumed); nil when there is none.
-    static func takeLine(_ view: inout ByteBuffer, limit: Int, code: RunnerProtocolError.Code, what: String) throws(RunnerProtocolError) -> [UInt8]? {
+    /// Takes the bytes up to the next `\n` (consumed), as a view of the buffer (no copy); nil when there is none.
+    static func takeLine(_ view: inout ByteBuffer, limit: Int, code: RunnerProtocolError.Code, what: String) throws(RunnerProtocolError) -> ByteBufferView? {
         let searched = min(view.readableBytes, limit + 1)
-        guard let bytes = view.getBytes(at: view.readerIndex, length: searched) else { return nil }
-        guard let end = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+        let window = view.readableBytesView.prefix(searched)
+        guard let end = window.firstIndex(of: UInt8(ascii: "\n")) else {
             if searched > limit { throw RunnerProtocolError(code, "the \(what) is longer than \(limit) bytes") }
             return nil
         }
-        view.moveReaderIndex(forwardBy: end + 1)
-        return Array(bytes[..<end])
+        let length = end - window.startIndex
+        guard let line = view.readSlice(length: length) else { return nil }
+        view.moveReaderIndex(forwardBy: 1)
+        return line.readableBytesView
     }
 
     static func number(_ bytes: some Collection<UInt8>) -> Int? {
