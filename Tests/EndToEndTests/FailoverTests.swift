@@ -9,6 +9,24 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct FailoverTests {
     let chain = RunnersTests.chain(mid: RunnersTests.mid(tags: ["gpu"]))
 
+    /// gen (on the embedded runner, tag `home`) → mid (preferring `gpu`), where each message takes
+    /// 20 ms and leaves a line in `journal`: which process ran it, and when.
+    static func journaled(_ journal: String) -> JSONValue {
+        let mid: JSONValue = ["id": "mid", "runtime": "python3", "tags": ["gpu"], "config": ["journal": .string(journal)],
+            "code": "import os, time\ndef on_message(msg, ctx):\n    time.sleep(0.02)\n    with open(ctx.config['journal'], 'a') as f:\n        f.write('%d %f\\n' % (os.getpid(), time.time()))\n    return msg.payload\n"]
+        guard case .object(var gen) = RunnersTests.gen else { return .null }
+        gen["requireTags"] = ["home"]
+        return ["id": "span", "modules": [.object(gen), mid], "connections": [["from": "gen.out", "to": "mid.in"]]]
+    }
+
+    static func journalLines(_ journal: String) -> [(pid: Int, at: Double)] {
+        ((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            let f = $0.split(separator: " ")
+            guard f.count == 2, let pid = Int(f[0]), let at = Double(f[1]) else { return nil }
+            return (pid, at)
+        }
+    }
+
     func seqs(_ tail: ChildProcess) -> [Int] {
         tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"]?["seq"]?.intValue }
     }
@@ -286,23 +304,11 @@ import Testing
             defer { Task { await runner.stop() } }
             let journal = FileManager.default.temporaryDirectory.appendingPathComponent("polyflow-hold-\(UUID().uuidString).txt").path
             defer { try? FileManager.default.removeItem(atPath: journal) }
-            // Each message takes 20 ms and leaves a line: which process ran it, and when.
-            let mid: JSONValue = ["id": "mid", "runtime": "python3", "tags": ["gpu"], "config": ["journal": .string(journal)],
-                "code": "import os, time\ndef on_message(msg, ctx):\n    time.sleep(0.02)\n    with open(ctx.config['journal'], 'a') as f:\n        f.write('%d %f\\n' % (os.getpid(), time.time()))\n    return msg.payload\n"]
-            guard case .object(var gen) = RunnersTests.gen else { return }
-            gen["requireTags"] = ["home"]
-            let flow: JSONValue = ["id": "span", "modules": [.object(gen), mid], "connections": [["from": "gen.out", "to": "mid.in"]]]
-            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": Self.journaled(journal)])["result"] == true)
             #expect(try await server.runnersOfModules("span") == ["gen": "local", "mid": "gpu-1"])
             let tail = try await server.tail("span")
             defer { Task { await tail.terminate() } }
-            func lines() -> [(pid: Int, at: Double)] {
-                ((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-                    let f = $0.split(separator: " ")
-                    guard f.count == 2, let pid = Int(f[0]), let at = Double(f[1]) else { return nil }
-                    return (pid, at)
-                }
-            }
+            func lines() -> [(pid: Int, at: Double)] { Self.journalLines(journal) }
             // A backlog of 20 s at gpu-1 (the windows let it all through).
             try await inject(server, start: 0, count: 1000)
             try await eventually("gpu-1 works through the backlog", timeout: .seconds(60)) { lines().count >= 20 }
@@ -346,16 +352,11 @@ import Testing
             defer { Task { await runner.stop() } }
             let journal = FileManager.default.temporaryDirectory.appendingPathComponent("polyflow-release-\(UUID().uuidString).txt").path
             defer { try? FileManager.default.removeItem(atPath: journal) }
-            let mid: JSONValue = ["id": "mid", "runtime": "python3", "tags": ["gpu"], "config": ["journal": .string(journal)],
-                "code": "import os, time\ndef on_message(msg, ctx):\n    time.sleep(0.02)\n    with open(ctx.config['journal'], 'a') as f:\n        f.write('%d\\n' % os.getpid())\n    return msg.payload\n"]
-            guard case .object(var gen) = RunnersTests.gen else { return }
-            gen["requireTags"] = ["home"]
-            let flow: JSONValue = ["id": "span", "modules": [.object(gen), mid], "connections": [["from": "gen.out", "to": "mid.in"]]]
-            #expect(try await server.rpc("addOrUpdateFlow", ["flow": flow])["result"] == true)
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": Self.journaled(journal)])["result"] == true)
             #expect(try await server.runnersOfModules("span") == ["gen": "local", "mid": "gpu-1"])
             let tail = try await server.tail("span")
             defer { Task { await tail.terminate() } }
-            func pids() -> [Int] { ((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) } }
+            func pids() -> [Int] { Self.journalLines(journal).map(\.pid) }
             try await inject(server, start: 0, count: 600)
             try await eventually("gpu-1 works through the backlog", timeout: .seconds(60)) { pids().count >= 20 }
             let pid = pids()[0]

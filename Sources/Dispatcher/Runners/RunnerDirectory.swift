@@ -207,11 +207,6 @@ public actor RunnerDirectory {
         trust.withLockedValue { Set(($0.placed[runner] ?? [:]).keys.map(\.flow)).sorted() }
     }
 
-    /// Whether `module` is placed on `runner` now.
-    public nonisolated func hosts(_ runner: RunnerID, _ module: FlowModuleID) -> Bool {
-        trust.withLockedValue { $0.hosts(runner, module) }
-    }
-
     /// Adds the embedded runner (`flowctl serve` without `--no-local-runner`): its batches go through `forward` like any runner's.
     public func addLocal(_ host: RunnerHost, tags: [String] = []) async {
         let session = newSession()
