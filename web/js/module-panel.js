@@ -62,7 +62,7 @@ export class ModulePanel {
         h("p", {}, h("strong", {}, state === "unplaced" ? "Why it runs nowhere: " : "Why it is unreachable: "), p.reason),
         h("p", {}, h("strong", {}, "Waits for: "), p.waitsFor),
         h("p", {}, h("strong", {}, "Messages waiting: "), p.waiting !== null ? String(p.waiting)
-          : "held until it is placed (this server does not report how many)")) : null,
+          : "held until it is placed")) : null,
       c ? h("p.mono", { id: "module-counters", dataset: { in: c.in, out: c.out, errors: c.errors, queued: c.queued } },
         `in ${c.in} · out ${c.out} · errors ${c.errors} · queued ${c.queued}`) : null,
       st?.queuedPayloads?.length ? [h("h3", {}, `Held (${st.queued})`), h("pre.held-payloads", {}, st.queuedPayloads.map((p) => json(p)).join("\n"))] : null,

@@ -98,6 +98,11 @@ class UnplacedModuleTests(PageTestCase):
         self.assertIn(reason, placement.text)
         self.assertIn("Waits for: a python3 runner with the tag gpu to join", placement.text)
         self.assertIn("Messages waiting", placement.text)
+        # Two messages for it: held by src's runner, counted by getFlow (`waiting`), shown on the box and the panel.
+        for n in (1, 2):
+            self.server.rpc("inject", {"flowModuleId": "needs-gpu/src", "payload": n})
+        b.wait_for("#module-placement", text="Messages waiting: 2")
+        b.wait_for('g.module[data-module="gpu"]', text="2 wait")
         self.assertEqual(b.find("#module-runner").text, "runs on no runner")
         self.assertNotIn("local", b.find("#module-panel").text)
         self.assertEqual(severe(b.logs()), [])
