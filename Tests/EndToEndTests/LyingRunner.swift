@@ -22,12 +22,15 @@ final class LyingRunner: Sendable {
         var commands: [JSONValue] = []
         var refused: JSONValue?
         var closed = false
+        /// The reason in the dispatcher's close frame, if it gave one.
+        var closeReason: String?
     }
 
     var welcome: JSONValue? { state.withLockedValue { $0.welcome } }
     var session: Int { welcome?["session"]?.intValue ?? 0 }
     var commands: [JSONValue] { state.withLockedValue { $0.commands } }
     var closed: Bool { state.withLockedValue { $0.closed } }
+    var closeReason: String? { state.withLockedValue { $0.closeReason } }
 
     /// The hello of a python3 runner with `tags`.
     static func hello(_ name: String, tags: [String] = [], token: String? = nil, instance: String = "0123456789abcdef") -> String {
@@ -55,7 +58,7 @@ final class LyingRunner: Sendable {
         let url = server.url.replacingOccurrences(of: "http://", with: "ws://") + "/runners"
         task = Task {
             defer { state.withLockedValue { $0.closed = true } }
-            _ = try await WebSocketClient.connect(url: url, logger: Logger(label: "lying-runner")) { inbound, outbound, _ in
+            let close = try await WebSocketClient.connect(url: url, logger: Logger(label: "lying-runner")) { inbound, outbound, _ in
                 try await outbound.write(.text(hello))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { for await m in stream { try await outbound.write(m) } }
@@ -80,6 +83,7 @@ final class LyingRunner: Sendable {
                     group.cancelAll()
                 }
             }
+            state.withLockedValue { $0.closeReason = close?.reason }
         }
     }
 

@@ -82,6 +82,9 @@ import Testing
             let reason = try await runner(server, "liar")?["reason"]?.stringValue ?? ""
             #expect(reason.contains("refused a frame for victim/p.in"), "\(reason)")
             #expect(try await server.status("victim")["modules"]?[0]?["messagesIn"] == 0)
+            // The runner is told why, in the close frame.
+            try await eventually("liar's connection closed") { liar.closed }
+            #expect(liar.closeReason?.contains("refused a frame for victim/p.in") == true, "\(String(describing: liar.closeReason))")
         }
     }
 

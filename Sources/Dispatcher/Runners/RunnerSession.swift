@@ -97,6 +97,8 @@ struct RunnerSession {
         _ = heartbeats.withLockedValue { $0.welcomed(at: .now) }
         logger.info("runner \(hello.name.rawValue) joined (session \(session), runtimes \(hello.runtimes.map(\.id.rawValue).joined(separator: ",")), tags \(hello.tags.joined(separator: ",")))")
         var reason = "the connection closed"
+        // What the runner said that cuts it off (a protocol error): it is told why in the close frame.
+        let violation = NIOLockedValueBox<String?>(nil)
         await withTaskGroup(of: String?.self) { group in
             // The one writer: commands, pongs, pings and data batches, in order.
             group.addTask {
@@ -147,11 +149,13 @@ struct RunnerSession {
                         switch message {
                         case .binary(let batch):
                             if let problem = directory.forward(batch, from: me) {
+                                violation.withLockedValue { $0 = problem }
                                 return "protocol error: \(problem)"
                             }
                         case .text(let text):
                             let decoded: RunnerMessage
                             do { decoded = try RunnerMessage.decode(Data(text.utf8)) } catch {
+                                violation.withLockedValue { $0 = "\(error)" }
                                 return "protocol error: \(error)"
                             }
                             switch decoded {
@@ -162,7 +166,9 @@ struct RunnerSession {
                                 await registry.noteStates(flow, from: hello.name, modules)
                             case .ping(let n): link.write(.pong(n))
                             case .pong: break
-                            case .hello: return "protocol error: a second hello"
+                            case .hello:
+                                violation.withLockedValue { $0 = "a second hello" }
+                                return "protocol error: a second hello"
                             }
                         }
                     }
@@ -180,6 +186,10 @@ struct RunnerSession {
             }
             link.close(reason: reason)
             group.cancelAll()
+        }
+        if let why = violation.withLockedValue({ $0 }) {
+            // A close frame's reason is at most 123 bytes.
+            try? await outbound.close(.policyViolation, reason: String(decoding: Array(why.utf8.prefix(120)), as: UTF8.self))
         }
         logger.info("runner \(hello.name.rawValue) (session \(session)) lost: \(reason)")
         await directory.lost(hello.name, session: session, reason: reason)

@@ -189,7 +189,7 @@ final class DispatcherConnection: Sendable {
         let reason = NIOLockedValueBox("the connection ended")
         do {
             let configuration = WebSocketClientConfiguration(maxFrameSize: RunnerProtocol.defaultMaxMessageBytes)
-            _ = try await WebSocketClient.connect(url: target, configuration: configuration, logger: logger) { inbound, outbound, _ in
+            let close = try await WebSocketClient.connect(url: target, configuration: configuration, logger: logger) { inbound, outbound, _ in
                 let why = await withTaskGroup(of: String?.self) { group in
                     // The one writer of this connection: hello, pings, pongs, replies, events and data batches, in order.
                     group.addTask {
@@ -215,6 +215,10 @@ final class DispatcherConnection: Sendable {
                 }
                 reason.withLockedValue { $0 = why }
                 try? await outbound.close(.normalClosure, reason: nil)
+            }
+            // The dispatcher says why it cut this runner off (a protocol error: `RunnerSession`).
+            if let said = close?.reason, !said.isEmpty {
+                reason.withLockedValue { $0 += " (\(close.map { "\($0.closeCode)" } ?? ""): \(said))" }
             }
         } catch {
             reason.withLockedValue { $0 = "cannot connect to \(url): \(error)" }
