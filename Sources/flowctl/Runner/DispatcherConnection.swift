@@ -29,6 +29,8 @@ final class DispatcherConnection: Sendable {
     let tags: [String]
     let logger: Logger
     let host: RunnerHost
+    /// The order the dispatcher's commands run in (one lane per flow).
+    private let lanes = CommandLanes()
     /// A random id for this process, the same across reconnects (see "Two runners with the same name").
     let instance: String
     private let machine: NIOLockedValueBox<DispatcherLinkStateMachine>
@@ -258,7 +260,8 @@ final class DispatcherConnection: Sendable {
                 case .text(let text):
                     switch try DispatcherMessage.decode(Data(text.utf8)) {
                     case .command(let id, let command):
-                        Task {
+                        // A flow's commands in the order they came; reads beside them (`CommandLanes`).
+                        lanes.submit(command.lane) {
                             let reply = await self.host.handle(command)
                             attempt.send(.text(String(decoding: RunnerMessage.reply(id: id, reply).encoded(), as: UTF8.self)))
                         }
