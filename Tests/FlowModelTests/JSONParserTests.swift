@@ -49,6 +49,21 @@ import Testing
         }
     }
 
+    @Test func longStringsTakeTheFastPathWithTheSameRules() throws {
+        let long = String(repeating: "ab", count: 5_000)
+        #expect(try JSONValue(parsing: Data("[\"\(long)\"]".utf8)) == [.string(long)])
+        #expect(try JSONValue(parsing: Data("\"\(long)\\n\(long)é\"".utf8)) == .string(long + "\n" + long + "é"))
+        do {
+            _ = try JSONValue(parsing: Data("\"\(long)\u{01}\(long)\"".utf8))
+            Issue.record("a control character in a long string parsed")
+        } catch {
+            #expect(error.offset == 1 + long.utf8.count, "\(error)")
+            #expect("\(error)".contains("control character"))
+        }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Data(("\"" + long).utf8)) }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Data([0x22] + Array(long.utf8) + [0xFF, 0x22])) }
+    }
+
     @Test func envelopesNestAtMost64AndSayWhere() throws {
         _ = try JSONValue(parsing: Data(nested(64).utf8))
         do {
