@@ -3,6 +3,25 @@
 // logs and errors as runner events, commits and stats as counters and module states, fatal as a
 // failed instance.
 
+/**
+ * The dispatcher takes a user's value nested at most this deep inside what a runner tells it
+ * (docs/security.md, "Deep JSON"); an error's payload past it is shown as a string instead, so
+ * that a module's deep payload never costs the tab its connection (as the Swift runner does).
+ */
+const MAX_VALUE_DEPTH = 512;
+
+/** Whether `value` (parsed JSON) nests deeper than `limit` levels; a scalar is 0, `[1]` is 1. */
+function nestsDeeper(value, limit) {
+  const stack = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const inner of Array.isArray(v) ? v : Object.values(v)) stack.push([inner, depth + 1]);
+  }
+  return false;
+}
+
 /** host: the FlowHost of the flow; frame: a parsed control frame. */
 function readControlFrame(host, frame) {
   const time = host.env.clock.now();
@@ -24,7 +43,9 @@ function readControlFrame(host, frame) {
       return host.emit(event);
     }
     case 'error': {
-      const error = { time, port: frame.port, payload: frame.payload, message: frame.message, stack: frame.stack };
+      const payload = nestsDeeper(frame.payload, MAX_VALUE_DEPTH)
+        ? `(a value nested deeper than ${MAX_VALUE_DEPTH} levels, not shown)` : frame.payload;
+      const error = { time, port: frame.port, payload, message: frame.message, stack: frame.stack };
       for (const key of ['port', 'payload', 'stack']) if (error[key] === null) delete error[key];
       host.records.get(frame.module)?.error(error);
       host.debugger.failed(frame.module, frame.message, frame.stack);
@@ -50,4 +71,4 @@ function readControlFrame(host, frame) {
   }
 }
 
-export { readControlFrame };
+export { nestsDeeper, MAX_VALUE_DEPTH, readControlFrame };
