@@ -251,10 +251,11 @@ import Testing
     /// A runner silent for 2 intervals is `suspect` (it keeps its modules), and `live`
     /// again when heard before it is lost; subscribers hear both, and nothing is lost.
     @Test func aRunnerSilentForTwoIntervalsIsSuspectThenLiveAgainWithoutLosingItsModules() async throws {
-        // A 3 s heartbeat: suspect after 6 s of silence, lost after 9 s. The runner is frozen
-        // for 7.5 s while its outputs flow (so it was heard just before), by a shell of its
-        // own: the length of the fault does not depend on how busy this test process is.
-        try await withServer(extraArguments: ["--heartbeat", "3"]) { server in
+        // A 5 s heartbeat: suspect after 10 s of silence, lost after 15 s. The runner is frozen
+        // for 12.5 s while its outputs flow (so it was heard just before), by a shell of its
+        // own: the length of the fault does not depend on how busy this test process is, and
+        // 2.5 s on each side leave room for a loaded machine (1.5 s with a 3 s heartbeat did not).
+        try await withServer(extraArguments: ["--heartbeat", "5"]) { server in
             let runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
             defer { Task { await runner.stop() } }
             #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
@@ -267,7 +268,7 @@ import Testing
             try await inject(server, start: 0, count: 20_000)
             // gen and sink share one python3 process here, on a cycle through gpu-1: it must not be held back.
             try await eventually("outputs flow", timeout: .seconds(60)) { seqs(tail).count >= 100 }
-            let freeze = try ChildProcess("/bin/sh", ["-c", "kill -STOP \(runner.process.pid); sleep 7.5; kill -CONT \(runner.process.pid)"])
+            let freeze = try ChildProcess("/bin/sh", ["-c", "kill -STOP \(runner.process.pid); sleep 12.5; kill -CONT \(runner.process.pid)"])
             func events() -> [JSONValue] {
                 states.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8)) }.filter { $0["type"] == "runnerState" && $0["runner"] == "gpu-1" }
             }
