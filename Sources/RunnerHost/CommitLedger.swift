@@ -22,6 +22,8 @@ struct CommitLedger {
 
     private var committed: [ModuleID: Kept] = [:]
     private var staged: [ModuleID: Kept]?
+    /// Modules whose committed state changed since `takeChangedStates` (for `states` reports).
+    private var changed: Set<ModuleID> = []
 
     /// A `commit` frame arrived, split by `CommitScanner`: kept once its ack arrives.
     mutating func stage(_ entries: [CommitScanner.Entry]) {
@@ -47,14 +49,29 @@ struct CommitLedger {
         guard let staged else { return }
         for (id, kept) in staged {
             committed[id] = Kept(latest: kept.latest, withState: kept.withState ?? committed[id]?.withState)
+            if kept.withState != nil { changed.insert(id) }
         }
         self.staged = nil
+    }
+
+    /// The committed states that changed since the last call: what a runner reports in `states`
+    /// (the state after exactly the acknowledged messages, never ahead of them).
+    mutating func takeChangedStates() -> [ModuleID: JSONValue] {
+        var out: [ModuleID: JSONValue] = [:]
+        for id in changed {
+            guard let withState = committed[id]?.withState,
+                  let state = try? JSONValueDecoder().decode(Stats.self, from: Data(withState.readableBytesView)).state else { continue }
+            out[id] = state
+        }
+        changed = []
+        return out
     }
 
     /// Takes the entries of `modules` out (they leave the process in a hot swap).
     mutating func take(_ modules: Set<ModuleID>) -> [ModuleID: Stats] {
         var taken: [ModuleID: Stats] = [:]
         for id in modules { taken[id] = committed.removeValue(forKey: id).flatMap(Self.decode) }
+        changed.subtract(modules)
         return taken
     }
 

@@ -201,6 +201,17 @@ actor FlowRun {
     }
 
     /// Module states as last reported, for carrying into a new deployment.
+    /// The committed states that changed since the last call, over every instance of the flow here.
+    func takeChangedStates() async -> [ModuleID: JSONValue] {
+        var out: [ModuleID: JSONValue] = [:]
+        for instance in instances {
+            let link = instance.link
+            let states = (try? await link.loop.submit { link.takeChangedStates() }.get()) ?? [:]
+            out.merge(states) { _, new in new }
+        }
+        return out
+    }
+
     func moduleStates() -> [ModuleID: JSONValue] {
         records.compactMapValues(\.moduleState)
     }

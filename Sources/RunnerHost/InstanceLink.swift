@@ -158,6 +158,9 @@ final class InstanceLink: @unchecked Sendable {
         ledger.stage(decoded: modules)
     }
 
+    /// The committed states that changed since the last call (`CommitLedger.takeChangedStates`).
+    func takeChangedStates() -> [ModuleID: JSONValue] { ledger.takeChangedStates() }
+
     /// Takes what the current process committed for `modules` (they leave it in a hot swap).
     func takeCommitted(_ modules: Set<ModuleID>) -> [ModuleID: RuntimeMessage.ModuleStats] {
         ledger.take(modules)

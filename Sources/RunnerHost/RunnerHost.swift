@@ -352,6 +352,27 @@ public actor RunnerHost {
         return status
     }
 
+    /// `states` reports (docs/runner-protocol.md): per flow, the modules placed here whose committed
+    /// state changed since the last call, with their generation. A joined runner sends them at most
+    /// once per heartbeat interval, so a module placed elsewhere after this runner is lost starts
+    /// from a state at most one interval behind what was acknowledged (the embedded runner needs none:
+    /// it dies with the dispatcher).
+    public func takeStateReports() async -> [(flow: FlowID, modules: [ModuleStateReport])] {
+        var out: [(flow: FlowID, modules: [ModuleStateReport])] = []
+        let peers = dataPath.peers
+        for id in flows.keys.sorted() {
+            guard let run = flows[id] else { continue }
+            let states = await run.takeChangedStates()
+            guard !states.isEmpty else { continue }
+            let gens = (try? await dataPath.loop.submit { peers.generations(flow: id) }.get()) ?? [:]
+            let reports = states.keys.sorted().compactMap { module in
+                gens[module].map { ModuleStateReport(module: module, gen: $0, state: states[module]!) }
+            }
+            if !reports.isEmpty { out.append((id, reports)) }
+        }
+        return out
+    }
+
     public func status() async -> [FlowRunStatus] {
         var all: [FlowRunStatus] = []
         for id in flows.keys.sorted() { if let s = try? await status(id) { all.append(s) } }

@@ -325,6 +325,9 @@ final class PeerRouter: @unchecked Sendable {
     var counters: Counters { Counters(staleFrames: staleFrames, redelivered: redelivered) }
 
     /// One flow's counters: stale frames refused here, frames sent again per target module.
+    /// The generations of the flow's modules placed here.
+    func generations(flow: FlowID) -> [ModuleID: Int] { gens[flow] ?? [:] }
+
     /// Messages of `flow` waiting here for modules elsewhere or nowhere (parked, queued or
     /// unacknowledged), per target module: `status` shows them on a module that runs nowhere.
     func waiting(flow: FlowID) -> [ModuleID: Int] {

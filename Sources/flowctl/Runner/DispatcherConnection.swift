@@ -79,6 +79,18 @@ final class DispatcherConnection: Sendable {
                 self.feed { $0.tick(at: .now) }
             }
         }
+        // `states` reports, at most once per heartbeat interval while attached: a module placed elsewhere
+        // after this runner is lost starts from them (docs/runner-protocol.md, "states").
+        let reporter = Task {
+            while !Task.isCancelled {
+                let interval = self.machine.withLockedValue { $0.policy.interval }
+                try? await Task.sleep(for: interval)
+                guard let out = self.events.withLockedValue({ $0 }) else { continue }
+                for report in await self.host.takeStateReports() {
+                    out.yield(.text(String(decoding: RunnerMessage.states(flow: report.flow, modules: report.modules).encoded(), as: UTF8.self)))
+                }
+            }
+        }
         // The signal watch is not a child task: it never ends by itself, and a task group would wait for it.
         let watch = Task.detached { [work] in
             await SignalWatch().wait()
@@ -87,6 +99,7 @@ final class DispatcherConnection: Sendable {
         feed { $0.start() }
         await performer.value
         ticker.cancel()
+        reporter.cancel()
         watch.cancel()
         current.withLockedValue { $0 }?.abandon()
         await host.shutdown()
