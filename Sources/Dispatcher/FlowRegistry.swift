@@ -367,8 +367,8 @@ public actor FlowRegistry {
             func answer(_ r: RunnerReply?) {
                 if answered.withLockedValue({ a in defer { a = true }; return !a }) { c.resume(returning: r) }
             }
-            Task { answer(await ask()) }
-            Task { try? await Task.sleep(for: wait); answer(nil) }
+            let timer = Task { try? await Task.sleep(for: wait); answer(nil) }
+            Task { answer(await ask()); timer.cancel() }
         }
     }
 

@@ -40,6 +40,14 @@ import Testing
         try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == .string(id) }
     }
 
+    /// The liar sends a batch to the embedded runner with these frames; returns the reason it was lost for.
+    func lostFor(frames: String, _ server: PolyflowServer, _ liar: LyingRunner) async throws -> String {
+        let session = try await runner(server, "local")?["session"]?.intValue ?? 0
+        liar.send(binary: "PF1 liar \(liar.session) local \(session) 1 0 0\n" + frames)
+        try await eventually("liar is lost") { try await runner(server, "liar")?["state"] == "lost" }
+        return try await runner(server, "liar")?["reason"]?.stringValue ?? ""
+    }
+
     @Test func aStatusReplyAboutAnotherFlowIsNotMergedNorSavedNorLoadedIntoState() async throws {
         let forged: JSONValue = ["pwned": true]
         try await withVictimAndLiar(answer: { op, _ in
@@ -74,12 +82,8 @@ import Testing
 
     @Test func aDataFrameForAModuleItDoesNotSendToCutsTheRunnerOffAndNeverArrives() async throws {
         try await withVictimAndLiar { server, liar in
-            let local = try await runner(server, "local")
-            let session = local?["session"]?.intValue ?? 0
             // victim/p on the embedded runner: an inject that bypasses the API, its token and its bounds.
-            liar.send(binary: "PF1 liar \(liar.session) local \(session) 1 0 0\n1 victim/p.in 7\n\"pwned\"\n")
-            try await eventually("liar is lost") { try await runner(server, "liar")?["state"] == "lost" }
-            let reason = try await runner(server, "liar")?["reason"]?.stringValue ?? ""
+            let reason = try await lostFor(frames: "1 victim/p.in 7\n\"pwned\"\n", server, liar)
             #expect(reason.contains("refused a frame for victim/p.in"), "\(reason)")
             #expect(try await server.status("victim")["modules"]?[0]?["messagesIn"] == 0)
             // The runner is told why, in the close frame.
@@ -145,11 +149,7 @@ import Testing
 
     @Test func aBatchWithAValidHeaderAndGarbageFramesCutsTheSenderOff() async throws {
         try await withVictimAndLiar { server, liar in
-            let local = try await runner(server, "local")
-            let session = local?["session"]?.intValue ?? 0
-            liar.send(binary: "PF1 liar \(liar.session) local \(session) 1 0 0\nthis is not a frame header\n")
-            try await eventually("liar is lost") { try await runner(server, "liar")?["state"] == "lost" }
-            let reason = try await runner(server, "liar")?["reason"]?.stringValue ?? ""
+            let reason = try await lostFor(frames: "this is not a frame header\n", server, liar)
             #expect(reason.contains("unreadable data batch"), "\(reason)")
             #expect(reason.contains("bad-frame-header"), "\(reason)")
         }

@@ -69,10 +69,9 @@ public struct RunnerTrust: Sendable {
         return out
     }
 
-    /// Whether `module` is placed on `runner` (at `gen`, when given).
-    public func hosts(_ runner: RunnerID, _ module: FlowModuleID, gen: Int? = nil) -> Bool {
-        guard let g = placed[runner]?[module] else { return false }
-        return gen == nil || gen == g
+    /// Whether `module` is placed on `runner`.
+    public func hosts(_ runner: RunnerID, _ module: FlowModuleID) -> Bool {
+        placed[runner]?[module] != nil
     }
 
     /// Whether any module of `flow` is placed on `runner`.
