@@ -92,6 +92,8 @@ extension FlowRegistry {
             guard let link = await directory.link(from), case .status(let list) = await link.send(.status(flow.id)) else { continue }
             for m in list.first?.modules ?? [] where modules.contains(m.id) { if let s = m.moduleState { states[m.id] = s } }
         }
+        let handedOver = try await releaseLiveMoves(flow, byRunner: byRunner, sessions: sessions, parts: parts, old: old,
+                                                    previous: previous, revision: revision, start: start, states: &states)
         for (runner, placed) in byRunner {
             byRunner[runner] = placed.map { p in
                 var p = p
@@ -114,7 +116,7 @@ extension FlowRegistry {
             let placed = byRunner[runner] ?? []
             let reply = await link.send(.deploy(RemoteDeploy(flow: flow, placed: placed, routes: part.routes, breakpoints: part.breakpoints,
                                                              revision: revision, start: start || (startNewParts && old[runner] == nil),
-                                                             paused: paused && old[runner] == nil)))
+                                                             paused: paused && old[runner] == nil, handedOver: handedOver.sorted())))
             if case .failure(let code, let message) = reply {
                 // A new flow that does not load anywhere is deployed nowhere.
                 if old.isEmpty { for r in done { _ = await directory.link(r)?.send(.remove(flow.id)) } }
@@ -132,7 +134,59 @@ extension FlowRegistry {
         let everywhere = byRunner.flatMap { runner, modules in
             modules.map { RemoteRoute(module: $0.module, runner: runner, session: sessions[runner] ?? 0, gen: $0.gen) }
         }.sorted { $0.module < $1.module }
-        await directory.injector.setRoutes(flow: flow.id, modules: flow.modules.map(\.id), routes: everywhere)
+        await directory.injector.setRoutes(flow: flow.id, modules: flow.modules.map(\.id), routes: everywhere, handedOver: handedOver)
+    }
+
+    /// A module that moves away from a runner that is still connected is handed over exactly
+    /// (docs/runner-protocol.md, "Moves"): before anything routes to its new place, its old
+    /// runner gets its new part without it, finishes what was queued for it, stops it and
+    /// replies `released` with its state after the last message it finished; the new place
+    /// starts from that state (`states`). Frames still on their way to the old place are
+    /// refused there and sent on by their senders. The old runner's routes leave out every
+    /// module that moves (they are not up at their new place yet; its frames for them wait)
+    /// until its final part comes. Returns the modules handed over.
+    private func releaseLiveMoves(_ flow: FlowDocument, byRunner: [RunnerID: [PlacedModule]], sessions: [RunnerID: Int],
+                                  parts: [RunnerID: DeployedPart],
+                                  old: [RunnerID: DeployedPart], previous: [FlowModuleID: ModulePlacement],
+                                  revision: Int, start: Bool, states: inout [ModuleID: JSONValue]) async throws -> Set<ModuleID> {
+        var moving: Set<ModuleID> = []
+        var leavingLive: [RunnerID: Set<ModuleID>] = [:]
+        for m in flow.modules {
+            let key = FlowModuleID(flow: flow.id, module: m.id)
+            let from = previous[key]?.runner, to = placement[key]?.runner
+            guard from != to else { continue }
+            moving.insert(m.id)
+            if let from, to != nil, old[from] != nil, await directory.link(from) != nil { leavingLive[from, default: []].insert(m.id) }
+        }
+        var handedOver: Set<ModuleID> = []
+        for from in leavingLive.keys.sorted() {
+            guard let link = await directory.link(from), let modules = leavingLive[from] else { continue }
+            let part = parts[from]
+            // Where the modules that stay put run (what the leaving modules finish sends there); a runner that
+            // leaves the flow has no part, and so no routes of its own.
+            let routes = byRunner.filter { $0.key != from }.flatMap { runner, modules in
+                modules.filter { !moving.contains($0.module) }
+                    .map { RemoteRoute(module: $0.module, runner: runner, session: sessions[runner] ?? 0, gen: $0.gen) }
+            }.sorted { $0.module < $1.module }
+            let reply = await link.send(.deploy(RemoteDeploy(flow: flow, placed: byRunner[from] ?? [], routes: routes,
+                                                             breakpoints: part?.breakpoints ?? [], revision: revision, start: start)))
+            switch reply {
+            case .released(let released):
+                for m in modules { if let s = released[m] { states[m] = s } }
+                handedOver.formUnion(modules)
+            case .failure(let code, let message):
+                // A runner leaving the flow that cannot let its part go drained: its modules move as after a loss.
+                guard part != nil else {
+                    logger.warning("runner \(from) did not let go of \(flow.id) drained (\(code): \(message)); its modules move without a hand-over")
+                    continue
+                }
+                throw APIError.runner(code: code, message: "on runner \(from): \(message)")
+            default:
+                // A runner that does not report states (older, or a browser) let them go drained; their last reported states go.
+                handedOver.formUnion(modules)
+            }
+        }
+        return handedOver
     }
 
     /// Sends the flow's runners a command; the first failure is thrown (after all were sent).

@@ -52,11 +52,20 @@ extension FlowRun {
                 }
                 action = machine.drained()
             case .collectStates:
-                for (i, instance) in instances.enumerated() where oldPlan.instances[i].modules.contains(where: { diff.moved.contains($0.id) }) {
+                // Modules that move to another runtime, and those that leave (for another runner, maybe):
+                // their instances are drained, so a report is their state after exactly what they finished.
+                let reported = Set(diff.moved).union(diff.removed)
+                // Nothing more runs for removed modules once drained: a message for them now waits (and
+                // follows them to their new place), so the state read next is after exactly what they did.
+                let links = self.links
+                try? await loop.submit { for link in links { link.stopDraining() } }.get()
+                for (i, instance) in instances.enumerated() where oldPlan.instances[i].modules.contains(where: { reported.contains($0.id) }) {
                     let report = await instance.requestReport()
                     for id in diff.moved { if let s = report.states[id] { moved[id] = s } }
+                    for id in diff.removed { if let s = report.states[id] { departedStates[id] = s } }
                 }
                 for id in diff.moved where moved[id] == nil { moved[id] = records[id]?.moduleState }
+                for id in diff.removed where departedStates[id] == nil { departedStates[id] = records[id]?.moduleState }
                 action = machine.statesCollected()
             case .swapInstances:
                 let oldLinks = links

@@ -27,6 +27,14 @@ actor FlowRun {
     let logger: Logger
     /// Set while a hot swap rewires the flow; injections wait for it.
     var swapping = false
+    /// The states of modules a swap took off this runner (drained first): a `released` reply gives them to their new place.
+    var departedStates: [ModuleID: JSONValue] = [:]
+
+    /// The states of the modules the last swaps took off this runner; forgets them.
+    func takeDepartedStates() -> [ModuleID: JSONValue] {
+        defer { departedStates = [:] }
+        return departedStates
+    }
     var swapWaiters: [CheckedContinuation<Void, Never>] = []
     private var consumer: Task<Void, Never>?
     let debugger: FlowDebugger

@@ -4,14 +4,15 @@ import FlowModel
 /// `FlowRun.swap` carries out the actions it returns.
 ///
 ///     idle ─begin─► checking ─ok─► draining ─► collecting ─► swapping ─► releasing ─► done
-///                      └─fails─► refused          (collecting only when a module moves runtime)
+///                      └─fails─► refused          (collecting only when a module moves runtime or leaves)
 ///
 /// - checking: the new code is loaded in a throwaway process, beside the old;
 ///   a failure refuses the update and nothing has changed.
 /// - draining: the host holds every new message except those for removed
 ///   modules, which finish what was queued for them; then waits until every
 ///   runtime of the flow has acknowledged everything (no handler running).
-/// - collecting: the states of modules that move to another runtime are read.
+/// - collecting: the states of modules that move to another runtime, or leave
+///   this runner (removed here; maybe placed on another runner), are read.
 /// - swapping: each instance gets its new modules and tables (`swap` frame);
 ///   instances of a new runtime kind start; instances left empty stop.
 /// - releasing: held messages go to their (possibly renumbered) targets.
@@ -35,7 +36,7 @@ public struct HotSwapStateMachine: Sendable, Equatable {
     public private(set) var phase: Phase = .idle
     private let needsStates: Bool
 
-    public init(diff: FlowDiff) { needsStates = !diff.moved.isEmpty }
+    public init(diff: FlowDiff) { needsStates = !diff.moved.isEmpty || !diff.removed.isEmpty }
 
     public mutating func begin() -> Action {
         guard phase == .idle else { return .finish }

@@ -223,6 +223,13 @@ final class InstanceLink: @unchecked Sendable {
         queued = keep
     }
 
+    /// The removed modules finished what was queued for them: from now on their
+    /// messages are held too (before their states are read, so that nothing runs
+    /// after that; held messages for a module that left go to its new place).
+    func stopDraining() {
+        drainSlots = []
+    }
+
     /// Everything held (old slot numbers), oldest first; ends the hold.
     func endHold() -> [PendingMessage] {
         holding = false

@@ -39,6 +39,9 @@ public enum RunnerReply: Sendable, Codable {
     case step(JSONValue)
     case environments([EnvironmentInfo])
     case environment(EnvironmentID)
+    /// A `deploy` that took modules off this runner: their states after the last message they
+    /// finished here (they left drained), for their new place (docs/runner-protocol.md, "Moves").
+    case released([ModuleID: JSONValue])
     /// `code` is a `RunnerError.code`; `message` is the one-line reason for the user.
     case failure(code: String, message: String)
 }

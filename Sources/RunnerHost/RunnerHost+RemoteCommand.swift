@@ -9,8 +9,9 @@ extension RunnerHost {
             switch command {
             case .listRuntimes: return .runtimes(await listRuntimes())
             case .deploy(let d):
-                try await deploy(d.flow, placed: d.placed, routes: d.routes, breakpoints: d.breakpoints,
-                                 revision: d.revision, start: d.start, paused: d.paused)
+                let departed = try await deploy(d.flow, placed: d.placed, routes: d.routes, breakpoints: d.breakpoints,
+                                                revision: d.revision, start: d.start, paused: d.paused, handedOver: Set(d.handedOver))
+                if !departed.isEmpty { return .released(departed) }
             case .routes(let flow, let routes): await setRoutes(flow: flow, routes)
             case .fence(let leases), .release(let leases):
                 try await letGo(leases)

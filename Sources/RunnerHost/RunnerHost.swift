@@ -28,6 +28,8 @@ public actor RunnerHost {
     let environments: EnvironmentStore
     /// Whether the runner holds every flow (`holdAll`): its dispatcher fell silent.
     public private(set) var holding = false
+    /// Retries of refused routes and ends of hand-overs, when no traffic does it (`PeerRouter.tick`).
+    private let peerTicks: RepeatedTask
 
     public init(configuration: RunnerConfiguration, eventLoop: any EventLoop, logger: Logger,
                 events: @escaping @Sendable (RunnerEvent) -> Void) {
@@ -44,6 +46,7 @@ public actor RunnerHost {
         self.dataPath = DataPath(loop: eventLoop, peers: peers) { flow, source, payload in
             events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
         }
+        self.peerTicks = eventLoop.scheduleRepeatedTask(initialDelay: PeerRouter.tickInterval, delay: PeerRouter.tickInterval) { _ in peers.tick() }
         // Fifo directories of servers that died without cleaning up.
         let swept = FifoPair.sweep(in: configuration.fifoDirectory)
         if !swept.isEmpty {
@@ -88,9 +91,12 @@ public actor RunnerHost {
     ///   - placed: the modules of `flow` this runner runs, with their generations and
     ///     states to start from (nil: all of them, generation 1); the others run
     ///     where `routes` says, or nowhere yet (their messages wait).
+    /// - Returns: the states of modules that this deploy took off this runner (drained first), for their new place.
+    @discardableResult
     public func deploy(_ full: FlowDocument, placed: [PlacedModule]? = nil, routes: [RemoteRoute] = [],
                        breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
-                       restoring: [ModuleID: JSONValue] = [:], paused: Bool = false) async throws {
+                       restoring: [ModuleID: JSONValue] = [:], paused: Bool = false,
+                       handedOver: Set<ModuleID> = []) async throws -> [ModuleID: JSONValue] {
         // A deploy is not left running past `shutdown` (which waits for it): one still starting
         // runtimes when the runner is stopped would leave them, and their fifos, behind.
         guard !shuttingDown else { throw RunnerError.stopped(flow: full.id) }
@@ -114,7 +120,7 @@ public actor RunnerHost {
         let peers = dataPath.peers
         try await dataPath.loop.submit {
             peers.setPlacement(flow: full.id, generations: generations, elsewhere: elsewhere, cycles: cycles)
-            peers.setRoutes(flow: full.id, routes)
+            peers.setRoutes(flow: full.id, routes, handedOver: handedOver)
             peers.flush()
         }.get()
         placements[full.id] = (full, placed, routes)
@@ -130,7 +136,7 @@ public actor RunnerHost {
         if let old, await old.plan.flow == flow {
             // Same modules here; new placements of the others (already applied above), or breakpoints.
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
-            return
+            return [:]
         }
 
         let restored = restoring.filter { flow.module($0.key) != nil }
@@ -146,7 +152,7 @@ public actor RunnerHost {
             }
             if paused { await run.startedPaused() }
             flows[flow.id] = run
-            return
+            return [:]
         }
 
         // The check loads every module; modules new to a running flow also run
@@ -178,7 +184,8 @@ public actor RunnerHost {
             for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
             emit(.swapped(flow: flow.id, revision: revision, changed: diff.changed, added: diff.added,
                           removed: diff.removed, moved: diff.moved))
-            return
+            let departed = await old.takeDepartedStates()
+            return departed.filter { !here.contains($0.key) && full.module($0.key) != nil }
         }
         try await loadCheck()
 
@@ -220,6 +227,8 @@ public actor RunnerHost {
         }
         flows[flow.id] = run
         emit(.flowState(flow: flow.id, state: wasRunning ? .running : .deployed, reason: nil))
+        // Modules taken off this runner leave with the states the old version had.
+        return kept.filter { !here.contains($0.key) && full.module($0.key) != nil }
     }
 
     public func start(_ id: FlowID) async throws {
@@ -393,6 +402,7 @@ public actor RunnerHost {
     /// Stops every flow: children reaped, fifos removed (a deploy under way ends first).
     public func shutdown() async {
         shuttingDown = true
+        peerTicks.cancel()
         if deploysInFlight > 0 { await withCheckedContinuation { deploysDone.append($0) } }
         let all = flows.values
         flows.removeAll()

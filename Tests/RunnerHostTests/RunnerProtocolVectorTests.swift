@@ -12,7 +12,7 @@ import Testing
         struct ValidMessage: Decodable { var name: String; var from: String; var json: JSONValue; var meaning: [String: JSONValue] }
         struct InvalidMessage: Decodable { var name: String; var from: String; var text: String; var error: String; var maxMessageBytes: Int? }
         struct Batches: Decodable { var valid: [ValidBatch]; var invalid: [InvalidBatch] }
-        struct Header: Decodable, Equatable { var from: String; var fromSession: Int; var to: String; var toSession: Int; var firstSeq: Int; var recv: Int; var ack: Int }
+        struct Header: Decodable, Equatable { var from: String; var fromSession: Int; var to: String; var toSession: Int; var firstSeq: Int; var recv: Int; var ack: Int; var refused: [Int]? }
         struct Frame: Decodable, Equatable { var gen: Int; var flow: String; var module: String; var port: String; var payload: String }
         struct ValidBatch: Decodable { var name: String; var input: String; var header: Header; var frames: [Frame] }
         struct InvalidBatch: Decodable { var name: String; var input: String; var error: String; var maxFrameBytes: Int? }
@@ -84,7 +84,8 @@ import Testing
                 let batch = try DataBatchCodec.decode(message)
                 let h = batch.header
                 #expect(Vectors.Header(from: h.from.runner.rawValue, fromSession: h.from.session, to: h.to.runner.rawValue,
-                                       toSession: h.to.session, firstSeq: h.firstSeq, recv: h.recv, ack: h.ack) == vector.header, "\(vector.name)")
+                                       toSession: h.to.session, firstSeq: h.firstSeq, recv: h.recv, ack: h.ack,
+                                       refused: h.refused.isEmpty ? nil : h.refused) == vector.header, "\(vector.name)")
                 #expect(try DataBatchCodec.readHeader(message) == h, "\(vector.name): the header alone reads the same")
                 let frames = batch.frames.map {
                     Vectors.Frame(gen: $0.gen, flow: $0.flow.rawValue, module: $0.module.rawValue, port: $0.port.rawValue, payload: String(buffer: $0.payload))

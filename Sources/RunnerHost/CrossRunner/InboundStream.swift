@@ -17,6 +17,9 @@ final class InboundStream: @unchecked Sendable {
     var owesAck = false
     /// The `ack` last sent: it may lag `done` while outputs wait to go out (see `PeerRouter.flush`).
     var advertised = 0
+    /// Frames refused (stale generation) and not yet listed in a header: not done until they are, so
+    /// that no `ack` covers a refused frame before its sender was told to take it back.
+    private(set) var pendingRefusals: [Int] = []
 
     init(peer: StreamEnd) { self.peer = peer }
 
@@ -40,6 +43,21 @@ final class InboundStream: @unchecked Sendable {
             doneAbove.insert(seq)
         }
         owesAck = true
+    }
+
+    /// The frame `seq` was refused: its sender is told in the next header, and only then is it done.
+    func refuse(_ seq: Int) {
+        pendingRefusals.append(seq)
+        owesAck = true
+    }
+
+    /// Up to `max` refusals to list in a header, oldest first; they are done from now on.
+    func takeRefusals(max: Int) -> [Int] {
+        guard !pendingRefusals.isEmpty else { return [] }
+        let taken = Array(pendingRefusals.prefix(max))
+        pendingRefusals.removeFirst(taken.count)
+        for seq in taken { complete(seq) }
+        return taken
     }
 
     /// A handle a queued message carries so that its completion reaches this stream.

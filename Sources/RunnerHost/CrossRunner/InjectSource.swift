@@ -22,6 +22,8 @@ public final class InjectSource: @unchecked Sendable {
     private let logger: Logger
     /// Injects waiting for their runner's `recv`.
     private var waiters: [(peer: StreamEnd, seq: Int, promise: EventLoopPromise<Void>)] = []
+    /// Retries of refused routes and ends of hand-overs (`PeerRouter.tick`).
+    private var ticks: RepeatedTask?
 
     public init(end: StreamEnd, loop: any EventLoop, window: Int = RunnerProtocol.defaultWindow, bound: Int = 2048,
                 maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes, logger: Logger = Logger(label: "polyflow-inject")) {
@@ -30,7 +32,11 @@ public final class InjectSource: @unchecked Sendable {
         self.bound = bound
         self.logger = logger
         peers = PeerRouter(window: window, highWater: bound, maxFrameBytes: maxFrameBytes, logger: logger)
+        let peers = self.peers
+        ticks = loop.scheduleRepeatedTask(initialDelay: PeerRouter.tickInterval, delay: PeerRouter.tickInterval) { _ in peers.tick() }
     }
+
+    deinit { ticks?.cancel() }
 
     /// Where the batches go (towards the runners, through the dispatcher's forwarding).
     public func connect(send: @escaping @Sendable (ByteBuffer) -> Void) {
@@ -40,11 +46,12 @@ public final class InjectSource: @unchecked Sendable {
 
     /// Where a flow's modules run now: every placed one (`routes`); `modules` are all of the flow's.
     /// Unacknowledged messages for a module that moved go again, in order, to its new place.
-    public func setRoutes(flow: FlowID, modules: [ModuleID], routes: [RemoteRoute]) async {
+    /// `handedOver`: modules whose old place is alive and let them go drained (see `PeerRouter.setRoutes`).
+    public func setRoutes(flow: FlowID, modules: [ModuleID], routes: [RemoteRoute], handedOver: Set<ModuleID> = []) async {
         let peers = self.peers
         try? await loop.submit {
             peers.setPlacement(flow: flow, generations: [:], elsewhere: Set(modules))
-            peers.setRoutes(flow: flow, routes)
+            peers.setRoutes(flow: flow, routes, handedOver: handedOver)
             peers.flush()
             self.wake()
         }.get()

@@ -87,6 +87,23 @@ final class OutboundStream: @unchecked Sendable {
     /// The sequence number the next frame will get (a bare ack's `firstSeq`).
     var upcomingSeq: Int { unsent.first?.seq ?? nextSeq }
 
+    /// The peer refused frame `seq` (its generation is stale there): takes it
+    /// back with every later frame of this stream for the same module and
+    /// generation (the peer refuses those too), oldest first. Empty when `seq`
+    /// is no longer kept (taken back already, or moved on with its module).
+    func takeRefused(_ seq: Int) -> [OutboundFrame] {
+        guard let first = unacked.first(where: { $0.seq == seq }) else { return [] }
+        return takeFrames { f in
+            f.flow == first.flow && f.target.module == first.target.module && f.gen == first.gen && (f.seq >= seq || f.seq == 0)
+        }
+    }
+
+    /// Whether any frame for `module` of `flow` is kept here (sent and not acknowledged, or waiting).
+    func holds(flow: FlowID, module: ModuleID) -> Bool {
+        unacked.contains { $0.flow == flow && $0.target.module == module }
+            || waiting.contains { $0.flow == flow && $0.target.module == module }
+    }
+
     /// Everything not yet acknowledged, oldest first, for sending elsewhere; `keep` says which stay.
     func takeFrames(where take: (OutboundFrame) -> Bool) -> [OutboundFrame] {
         var taken: [OutboundFrame] = []

@@ -41,6 +41,17 @@ final class PeerRouter: @unchecked Sendable {
     private var staleByFlow: [FlowID: Int] = [:]
     /// Frames sent again after their target moved, per module: an upper bound of the duplicates.
     private(set) var redelivered: [FlowModuleID: Int] = [:]
+    /// Per module: the route a peer refused frames on (stale generation there). Frames for it wait
+    /// in `parked` until its route changes, or `refusalRetry` has passed (then they are tried again).
+    private var refusedRoutes: [FlowModuleID: (route: RemoteRoute, at: NIODeadline)] = [:]
+    /// Per module handed over by a live runner (`setRoutes(handedOver:)`): the streams to its old
+    /// place that still hold frames for it. New frames wait in `parked` until each of those is
+    /// acknowledged (done there) or refused (taken back), so nothing runs twice and order holds;
+    /// past `settleLimit` (the old place died meanwhile) they are taken back and sent again.
+    private var settling: [FlowModuleID: (peers: Set<StreamEnd>, since: NIODeadline)] = [:]
+    static let refusalRetry = TimeAmount.seconds(1)
+    static let settleLimit = TimeAmount.seconds(5)
+    static let tickInterval = TimeAmount.milliseconds(250)
 
     init(window: Int = RunnerProtocol.defaultWindow, highWater: Int = 1024, cycleHighWater: Int = 1_000_000,
          maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes, logger: Logger = Logger(label: "polyflow-peers")) {
@@ -65,8 +76,11 @@ final class PeerRouter: @unchecked Sendable {
         outbound = [:]
         inbound = [:]
         dirty = []
+        refusedRoutes = [:]
+        settling = [:]
         for stream in old {
-            for frame in stream.takeFrames(where: { _ in true }) { park(frame) }
+            // Sent on the old connection and not acknowledged: it may have run there, so it counts as a possible duplicate.
+            for frame in stream.takeFrames(where: { _ in true }) { resend(frame) }
         }
         releaseParked()
     }
@@ -80,23 +94,38 @@ final class PeerRouter: @unchecked Sendable {
     // MARK: tables
 
     /// Where the flow's modules elsewhere run (from `deploy` or `routes`). Unacknowledged
-    /// frames for a module that moved go again, in order, to its new place.
-    func setRoutes(flow: FlowID, _ new: [RemoteRoute]) {
+    /// frames for a module that moved go again, in order, to its new place, except for
+    /// modules in `handedOver`: their old place is alive and let them go after finishing
+    /// what it had, so each frame kept for it is either acknowledged there or refused
+    /// (and then sent to the new place); new frames wait until that is settled.
+    func setRoutes(flow: FlowID, _ new: [RemoteRoute], handedOver: Set<ModuleID> = []) {
         let old = routes[flow] ?? [:]
         var table: [ModuleID: RemoteRoute] = [:]
         for r in new { table[r.module] = r }
         routes[flow] = table.isEmpty ? nil : table
         let moved = Set(old.keys.filter { old[$0] != table[$0] })
-        if !moved.isEmpty {
-            for stream in outbound.values.sorted(by: { $0.peer.description < $1.peer.description }) {
-                let frames = stream.takeFrames { $0.flow == flow && moved.contains($0.target.module) }
-                for frame in frames {
-                    redelivered[FlowModuleID(flow: flow, module: frame.target.module), default: 0] += frame.seq > 0 ? 1 : 0
-                    park(frame)
-                }
+        for module in moved { refusedRoutes[FlowModuleID(flow: flow, module: module)] = nil }
+        // A module that was placed nowhere here (or is new) and arrives handed over still settles what was sent to its old place.
+        let settle = handedOver.filter { old[$0] != table[$0] }
+        let reroute = moved.subtracting(settle)
+        let streams = outbound.values.sorted(by: { $0.peer.description < $1.peer.description })
+        for module in settle {
+            let key = FlowModuleID(flow: flow, module: module)
+            let holding = Set(streams.filter { $0.holds(flow: flow, module: module) }.map(\.peer))
+            if !holding.isEmpty { settling[key] = (holding, .now()) }
+        }
+        if !reroute.isEmpty {
+            for stream in streams {
+                for frame in stream.takeFrames(where: { $0.flow == flow && reroute.contains($0.target.module) }) { resend(frame) }
             }
         }
         releaseParked()
+    }
+
+    /// A frame kept for a module that moved goes again to its new place; counted as a possible duplicate when it had been sent.
+    private func resend(_ frame: OutboundFrame) {
+        redelivered[FlowModuleID(flow: frame.flow, module: frame.target.module), default: 0] += frame.seq > 0 ? 1 : 0
+        park(frame)
     }
 
     /// The input slots of a flow's modules placed here (a new plan, after a deploy or a swap).
@@ -144,9 +173,12 @@ final class PeerRouter: @unchecked Sendable {
         elsewhere[flow] = nil
         routes[flow] = nil
         for key in parked.keys where key.flow == flow {
+            if let n = parked[key]?.count, n > 0 { logger.warning("dropped \(n) messages waiting for \(key): the flow left this runner") }
             parked[key] = nil
             parkedGates.removeValue(forKey: key)?.openAll()
         }
+        for key in refusedRoutes.keys where key.flow == flow { refusedRoutes[key] = nil }
+        for key in settling.keys where key.flow == flow { settling[key] = nil }
         // Frames already on their way to other runners still go: what this
         // runner's modules did before the flow left is not lost.
         for stream in outbound.values { stream.gate.openAll() }
@@ -162,7 +194,8 @@ final class PeerRouter: @unchecked Sendable {
     func send(flow: FlowID, target: Endpoint, payload: ByteBuffer, from sender: InstanceLink?) -> (peer: StreamEnd, seq: Int)? {
         var frame = OutboundFrame(flow: flow, target: target, gen: 0, payload: payload)
         let key = FlowModuleID(flow: flow, module: target.module)
-        guard me != nil, sendBatch != nil, let route = routes[flow]?[target.module], parked[key] == nil else {
+        guard me != nil, sendBatch != nil, let route = routes[flow]?[target.module], parked[key] == nil,
+              settling[key] == nil, refusedRoutes[key] == nil else {
             park(frame)
             if let sender, parked[key, default: []].count > highWater {
                 (parkedGates[key] ?? { let g = PeerGate(); parkedGates[key] = g; return g }()).hold(sender)
@@ -207,11 +240,52 @@ final class PeerRouter: @unchecked Sendable {
         parked[FlowModuleID(flow: frame.flow, module: frame.target.module), default: []].append(f)
     }
 
+    /// Frames a peer refused go back in front of what waits for their module (they are older),
+    /// and wait for the module's route to change (or `refusalRetry`).
+    private func takeBack(_ frames: [OutboundFrame], refusedBy peer: StreamEnd) {
+        guard let first = frames.first else { return }
+        let key = FlowModuleID(flow: first.flow, module: first.target.module)
+        if gens[key.flow]?[key.module] != nil, let table = inputs[key.flow], table[first.target] != nil {
+            // The module runs here now: its refused frames are delivered here.
+            for f in frames {
+                if let target = table[f.target] {
+                    target.link.enqueue(slot: target.slot, payload: f.payload)
+                } else {
+                    logger.warning("dropped a message for \(key.flow)/\(f.target): that port no longer exists")
+                }
+            }
+            return
+        }
+        var queue = parked[key] ?? []
+        for f in frames.reversed() {
+            var f = f
+            f.seq = 0
+            queue.prepend(f)
+        }
+        parked[key] = queue
+        // A module that runs here now gets them when its links are registered (`deliverParked`).
+        guard gens[key.flow]?[key.module] == nil else { return }
+        refusedRoutes[key] = (RemoteRoute(module: key.module, runner: peer.runner, session: peer.session, gen: first.gen), .now())
+    }
+
+    /// Whether what waits for `key` may go to `route` now: not to a place that refused it
+    /// (until `refusalRetry` passed), and not while its old place settles what it had.
+    private func mayRelease(_ key: FlowModuleID, to route: RemoteRoute, now: NIODeadline) -> Bool {
+        if settling[key] != nil { return false }
+        if let refused = refusedRoutes[key] {
+            if refused.route == route, now - refused.at < Self.refusalRetry { return false }
+            refusedRoutes[key] = nil
+        }
+        return true
+    }
+
     /// Sends what was parked for modules that now have a place, in order.
     private func releaseParked() {
         guard me != nil, sendBatch != nil else { return }
+        let now = NIODeadline.now()
         for key in parked.keys.sorted(by: { "\($0)" < "\($1)" }) {
-            guard let route = routes[key.flow]?[key.module], var frames = parked.removeValue(forKey: key) else { continue }
+            guard let route = routes[key.flow]?[key.module], mayRelease(key, to: route, now: now),
+                  var frames = parked.removeValue(forKey: key) else { continue }
             let peer = StreamEnd(runner: route.runner, session: route.session)
             let s = stream(to: peer)
             while var f = frames.popFirst() {
@@ -245,9 +319,12 @@ final class PeerRouter: @unchecked Sendable {
         }
         let peer = batch.header.from
         if let out = outbound[peer] {
+            // Refusals before the ack: the ack may cover refused frames, which must not be freed as done.
+            for seq in batch.header.refused { takeBack(out.takeRefused(seq), refusedBy: peer) }
             out.acknowledged(recv: batch.header.recv, ack: batch.header.ack)
             if out.queuedCount - window <= highWater / 2 { out.gate.openAll() }
             dirty.insert(peer)
+            settle(peer: peer)
         }
         guard !batch.frames.isEmpty else { return nil }
         let stream = inbound[peer] ?? {
@@ -262,14 +339,55 @@ final class PeerRouter: @unchecked Sendable {
             guard let target = inputs[frame.flow]?[endpoint], gens[frame.flow]?[frame.module] == frame.gen else {
                 staleFrames += 1
                 staleByFlow[frame.flow, default: 0] += 1
-                logger.warning("refused a frame for \(frame.flow)/\(endpoint) at generation \(frame.gen): the module does not run here at that generation")
-                stream.complete(seq)
+                logger.debug("refused a frame for \(frame.flow)/\(endpoint) at generation \(frame.gen): the module does not run here at that generation; its sender sends it to the module's place")
+                stream.refuse(seq)
                 continue
             }
             target.link.enqueue(slot: target.slot, payload: frame.payload, receipt: InboundStream.Receipt(stream: stream, seq: seq))
         }
         dirty.insert(peer)
         return nil
+    }
+
+    /// Modules handed over whose old place `peer` no longer holds frames for them: what waits for them goes.
+    private func settle(peer: StreamEnd) {
+        guard !settling.isEmpty else { return }
+        var released = false
+        for (key, entry) in settling where entry.peers.contains(peer) {
+            let still = entry.peers.filter { outbound[$0]?.holds(flow: key.flow, module: key.module) ?? false }
+            if still.isEmpty {
+                settling[key] = nil
+                released = true
+            } else if still.count != entry.peers.count {
+                settling[key] = (still, entry.since)
+            }
+        }
+        if released { releaseParked() }
+    }
+
+    /// Refused routes past their retry time, and hand-overs past `settleLimit` (their old place
+    /// is silent: what it still holds is sent again, counted as possible duplicates).
+    private func expireWaits() {
+        guard !refusedRoutes.isEmpty || !settling.isEmpty else { return }
+        let now = NIODeadline.now()
+        var release = refusedRoutes.contains { now - $0.value.at >= Self.refusalRetry }
+        for (key, entry) in settling where now - entry.since >= Self.settleLimit {
+            settling[key] = nil
+            for peer in entry.peers.sorted(by: { $0.description < $1.description }) {
+                for frame in outbound[peer]?.takeFrames(where: { $0.flow == key.flow && $0.target.module == key.module }) ?? [] {
+                    resend(frame)
+                }
+            }
+            logger.warning("\(key)'s old place did not settle what it had within \(Self.settleLimit): sent again to its new place")
+            release = true
+        }
+        if release { releaseParked() }
+    }
+
+    /// Called a few times a second: retries refused routes and ends hand-overs past their limit
+    /// even when no traffic flushes (see `expireWaits`).
+    func tick() {
+        if !refusedRoutes.isEmpty || !settling.isEmpty { flush() }
     }
 
     // MARK: flushing
@@ -284,6 +402,7 @@ final class PeerRouter: @unchecked Sendable {
     /// its inputs delivered again elsewhere instead of losing those outputs.
     /// This cannot stall: windows follow arrival (`recv`, always sent), not acks.
     func flush() {
+        expireWaits()
         let outputsWait = outbound.values.contains { !$0.waiting.isEmpty }
         for (peer, s) in inbound where s.owesAck || (!outputsWait && s.done > s.advertised) { dirty.insert(peer) }
         guard !dirty.isEmpty, let me, let sendBatch else { return }
@@ -297,13 +416,16 @@ final class PeerRouter: @unchecked Sendable {
             guard !frames.isEmpty || owes else { continue }
             inb?.owesAck = false
             let recv = inb?.received ?? 0
-            let ack = outputsWait ? (inb?.advertised ?? 0) : (inb?.done ?? 0)
-            inb?.advertised = ack
             var index = 0
             repeat {
+                // Refusals listed in this header are done from now on, so the ack may cover them.
+                let refused = inb?.takeRefusals(max: DataBatchCodec.maxRefusals) ?? []
+                let ack = outputsWait ? (inb?.advertised ?? 0) : (inb?.done ?? 0)
+                inb?.advertised = ack
                 var buffer = ByteBufferAllocator().buffer(capacity: 256)
                 let first = index < frames.count ? frames[index].seq : (out?.upcomingSeq ?? 1)
-                DataBatchCodec.writeHeader(DataBatchHeader(from: me, to: peer, firstSeq: first, recv: recv, ack: ack), into: &buffer)
+                DataBatchCodec.writeHeader(DataBatchHeader(from: me, to: peer, firstSeq: first, recv: recv, ack: ack, refused: refused),
+                                           into: &buffer)
                 while index < frames.count {
                     let f = frames[index]
                     DataBatchCodec.writeFrame(gen: f.gen, flow: f.flow, module: f.target.module, port: f.target.port, payload: f.payload, into: &buffer)
@@ -311,7 +433,7 @@ final class PeerRouter: @unchecked Sendable {
                     if buffer.readableBytes >= RunnerProtocol.batchTargetBytes { break }
                 }
                 sendBatch(buffer)
-            } while index < frames.count
+            } while index < frames.count || !(inb?.pendingRefusals.isEmpty ?? true)
         }
     }
 

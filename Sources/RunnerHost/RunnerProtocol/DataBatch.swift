@@ -12,7 +12,7 @@ public struct StreamEnd: Hashable, Sendable, CustomStringConvertible {
 
 /// The first line of a data batch: all the dispatcher reads to forward it.
 ///
-///     PF1 <from> <fromSession> <to> <toSession> <firstSeq> <recv> <ack>\n
+///     PF1 <from> <fromSession> <to> <toSession> <firstSeq> <recv> <ack>[ <refused>]\n
 ///
 /// `firstSeq` numbers the batch's first frame in the stream `from → to` (the
 /// others follow one by one; in a batch without frames it is the next number
@@ -20,15 +20,22 @@ public struct StreamEnd: Hashable, Sendable, CustomStringConvertible {
 /// stream `to → from`: every frame up to `recv` has arrived and is queued at
 /// `from`; every frame up to `ack` (≤ `recv`) is done there (see
 /// docs/runner-protocol.md, "Acks"). A batch without frames is a bare ack.
+/// `refused` (optional; at most `DataBatchCodec.maxRefusals`, increasing,
+/// each ≤ `recv`, written comma-separated) lists frames of the reverse stream
+/// that `from` refused: their generation is not the one it runs the module at.
+/// Their sender takes them back and sends them to the module's current place
+/// (docs/runner-protocol.md, "Refusals"). A refused frame counts in `ack`
+/// only in the batch that lists it or a later one.
 public struct DataBatchHeader: Hashable, Sendable {
     public var from: StreamEnd
     public var to: StreamEnd
     public var firstSeq: Int
     public var recv: Int
     public var ack: Int
+    public var refused: [Int]
 
-    public init(from: StreamEnd, to: StreamEnd, firstSeq: Int, recv: Int, ack: Int) {
-        self.from = from; self.to = to; self.firstSeq = firstSeq; self.recv = recv; self.ack = ack
+    public init(from: StreamEnd, to: StreamEnd, firstSeq: Int, recv: Int, ack: Int, refused: [Int] = []) {
+        self.from = from; self.to = to; self.firstSeq = firstSeq; self.recv = recv; self.ack = ack; self.refused = refused
     }
 }
 

@@ -11,11 +11,17 @@ public enum DataBatchCodec {
     static let maxDigits = 15
     /// A header line longer than this is refused before it is parsed.
     static let maxHeaderLine = 512
+    /// At most this many refused frames are listed in one header (the rest go in the next batch).
+    public static let maxRefusals = 16
 
     // MARK: Writing
 
     public static func writeHeader(_ header: DataBatchHeader, into buffer: inout ByteBuffer) {
-        buffer.writeString("PF\(RunnerProtocol.version) \(header.from.runner) \(header.from.session) \(header.to.runner) \(header.to.session) \(header.firstSeq) \(header.recv) \(header.ack)\n")
+        buffer.writeString("PF\(RunnerProtocol.version) \(header.from.runner) \(header.from.session) \(header.to.runner) \(header.to.session) \(header.firstSeq) \(header.recv) \(header.ack)")
+        if !header.refused.isEmpty {
+            buffer.writeString(" " + header.refused.map(String.init).joined(separator: ","))
+        }
+        buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
     /// Appends one frame; `payload` is written as it is (its readable bytes).
@@ -65,8 +71,8 @@ public enum DataBatchCodec {
         guard let v = number(version), v == RunnerProtocol.version else {
             throw RunnerProtocolError(.unsupportedVersion, "data batch version \"\(String(decoding: version, as: UTF8.self))\"; this side speaks \(RunnerProtocol.version)")
         }
-        guard fields.count == 8 else {
-            throw RunnerProtocolError(.badBatchHeader, "the batch header has \(fields.count) fields, expected 8: PF1 from fromSession to toSession firstSeq recv ack")
+        guard fields.count == 8 || fields.count == 9 else {
+            throw RunnerProtocolError(.badBatchHeader, "the batch header has \(fields.count) fields, expected 8 or 9: PF1 from fromSession to toSession firstSeq recv ack [refused]")
         }
         guard let from = runner(fields[1]), let fromSession = number(fields[2]), fromSession >= 1,
               let to = runner(fields[3]), let toSession = number(fields[4]), toSession >= 1 else {
@@ -78,8 +84,21 @@ public enum DataBatchCodec {
         guard ack <= recv else {
             throw RunnerProtocolError(.badBatchHeader, "ack \(ack) is past recv \(recv): a frame is done only after it arrived")
         }
+        var refused: [Int] = []
+        if fields.count == 9 {
+            let list = fields[8].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+            guard list.count <= maxRefusals else {
+                throw RunnerProtocolError(.badBatchHeader, "the batch header refuses \(list.count) frames; at most \(maxRefusals) fit in one header")
+            }
+            for item in list {
+                guard let seq = number(item), seq >= 1, seq <= recv, seq > (refused.last ?? 0) else {
+                    throw RunnerProtocolError(.badBatchHeader, "bad refused list in the batch header: increasing frame numbers from 1 to recv (\(recv)), comma-separated")
+                }
+                refused.append(seq)
+            }
+        }
         return DataBatchHeader(from: StreamEnd(runner: from, session: fromSession), to: StreamEnd(runner: to, session: toSession),
-                               firstSeq: firstSeq, recv: recv, ack: ack)
+                               firstSeq: firstSeq, recv: recv, ack: ack, refused: refused)
     }
 
     public static func frame(from view: inout ByteBuffer, maxFrameBytes: Int, index: Int) throws(RunnerProtocolError) -> DataFrame {

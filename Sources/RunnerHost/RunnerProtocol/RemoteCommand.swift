@@ -75,14 +75,21 @@ public struct RemoteDeploy: Sendable, Equatable, Codable {
     /// The flow is paused on its other runners: a new part starts paused, holding
     /// every message (those parked for its modules included) until `resume` or `step`.
     public var paused: Bool
+    /// Modules of `flow` that moved from a runner that is still connected and let them go
+    /// drained (docs/runner-protocol.md, "Moves"): what this runner sent to their old place is
+    /// acknowledged or refused there, never lost, so it is not sent again at once; new frames
+    /// for them wait until that is settled.
+    public var handedOver: [ModuleID]
 
     public init(flow: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute] = [],
-                breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false, paused: Bool = false) {
+                breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false, paused: Bool = false,
+                handedOver: [ModuleID] = []) {
         self.flow = flow; self.placed = placed; self.routes = routes
         self.breakpoints = breakpoints; self.revision = revision; self.start = start; self.paused = paused
+        self.handedOver = handedOver
     }
 
-    enum CodingKeys: String, CodingKey { case flow, placed, routes, breakpoints, revision, start, paused }
+    enum CodingKeys: String, CodingKey { case flow, placed, routes, breakpoints, revision, start, paused, handedOver }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -93,6 +100,7 @@ public struct RemoteDeploy: Sendable, Equatable, Codable {
         try c.encodeIfPresent(revision, forKey: .revision)
         try c.encode(start, forKey: .start)
         if paused { try c.encode(true, forKey: .paused) }
+        if !handedOver.isEmpty { try c.encode(handedOver, forKey: .handedOver) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -104,6 +112,7 @@ public struct RemoteDeploy: Sendable, Equatable, Codable {
         revision = try c.decodeIfPresent(Int.self, forKey: .revision)
         start = try c.decodeIfPresent(Bool.self, forKey: .start) ?? false
         paused = try c.decodeIfPresent(Bool.self, forKey: .paused) ?? false
+        handedOver = try c.decodeIfPresent([ModuleID].self, forKey: .handedOver) ?? []
     }
 }
 

@@ -2,13 +2,13 @@ import FlowModel
 import PipeBridge
 
 /// `RunnerReply` as the runner protocol writes it: an object with `kind`
-/// (`ok`, `runtimes`, `status`, `bool`, `step`, `environments`, `environment`, `failure`) and its fields.
+/// (`ok`, `runtimes`, `status`, `bool`, `step`, `environments`, `environment`, `released`, `failure`) and its fields.
 struct WireReply: Codable {
     var reply: RunnerReply
 
     init(_ reply: RunnerReply) { self.reply = reply }
 
-    enum CodingKeys: String, CodingKey { case kind, runtimes, flows, value, result, code, message, environments, envId }
+    enum CodingKeys: String, CodingKey { case kind, runtimes, flows, value, result, code, message, environments, envId, states }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -21,6 +21,10 @@ struct WireReply: Codable {
         case "step": reply = .step(try c.decode(JSONValue.self, forKey: .result))
         case "environments": reply = .environments(try c.decode([EnvironmentInfo].self, forKey: .environments))
         case "environment": reply = .environment(try c.decode(EnvironmentID.self, forKey: .envId))
+        case "released":
+            // A list of {module, state}: a user value sits under `state`, whose nesting bound is the user values' one.
+            let states = try c.decode([ReleasedState].self, forKey: .states)
+            reply = .released(Dictionary(states.map { ($0.module, $0.state) }) { a, _ in a })
         case "failure": reply = .failure(code: try c.decode(String.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
         default: throw RunnerProtocolError(.unknownType, "unknown reply kind \"\(kind)\"")
         }
@@ -36,10 +40,19 @@ struct WireReply: Codable {
         case .step(let r): try c.encode("step", forKey: .kind); try c.encode(r, forKey: .result)
         case .environments(let list): try c.encode("environments", forKey: .kind); try c.encode(list, forKey: .environments)
         case .environment(let id): try c.encode("environment", forKey: .kind); try c.encode(id, forKey: .envId)
+        case .released(let states):
+            try c.encode("released", forKey: .kind)
+            try c.encode(states.sorted { $0.key < $1.key }.map { ReleasedState(module: $0.key, state: $0.value) }, forKey: .states)
         case .failure(let code, let message):
             try c.encode("failure", forKey: .kind); try c.encode(code, forKey: .code); try c.encode(message, forKey: .message)
         }
     }
+}
+
+/// One module's state in a `released` reply.
+struct ReleasedState: Codable {
+    var module: ModuleID
+    var state: JSONValue
 }
 
 extension RunnerReply {
@@ -53,6 +66,7 @@ extension RunnerReply {
         case .step: "step"
         case .environments: "environments"
         case .environment: "environment"
+        case .released: "released"
         case .failure: "failure"
         }
     }

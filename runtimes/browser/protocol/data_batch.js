@@ -1,10 +1,13 @@
 // The data-batch codec of the runner protocol (a WebSocket binary message):
-//   PF1 <from> <fromSession> <to> <toSession> <firstSeq> <recv> <ack>\n
+//   PF1 <from> <fromSession> <to> <toSession> <firstSeq> <recv> <ack>[ <refused>]\n
 //   <gen> <flow>/<module>.<port> <length>\n<payload: exactly length bytes>\n   (0 or more times)
 // Lengths count UTF-8 bytes (TextEncoder), never string length. A payload is opaque JSON text.
+// `refused` (optional): 1 to MAX_REFUSALS frames of the reverse stream that `from` refused (their
+// generation is not the one it runs the module at), increasing, each ≤ recv, comma-separated; the
+// header object has `refused` only when the line lists it, so a header without is written as before.
 
 import { RunnerProtocolError } from './protocol_error.js';
-import { DEFAULT_MAX_FRAME_BYTES, MAX_HEADER_LINE_BYTES } from './constants.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_HEADER_LINE_BYTES, MAX_REFUSALS } from './constants.js';
 import { utf8ByteLength } from '../../core/utf8.js';
 
 const NEWLINE = 0x0a;
@@ -51,8 +54,8 @@ function readHeader(bytes) {
   if (end === -1) throw new RunnerProtocolError('bad-batch-header', `no end of line in the first ${MAX_HEADER_LINE_BYTES} bytes`);
   const fields = decoder.decode(bytes.subarray(0, end)).split(' ');
   const bad = (why) => new RunnerProtocolError('bad-batch-header', `${why} in "${decoder.decode(bytes.subarray(0, end))}"`);
-  if (fields.length !== 8 || fields[0] !== 'PF1') throw bad('not "PF1 from fromSession to toSession firstSeq recv ack"');
-  const [, from, fs, to, ts, first, recv, ack] = fields;
+  if ((fields.length !== 8 && fields.length !== 9) || fields[0] !== 'PF1') throw bad('not "PF1 from fromSession to toSession firstSeq recv ack [refused]"');
+  const [, from, fs, to, ts, first, recv, ack, refused] = fields;
   if (!RUNNER.test(from) || !RUNNER.test(to)) throw bad('a runner id that is not [A-Za-z0-9_-]{1,64}');
   const header = { from, fromSession: numberOf(fs), to, toSession: numberOf(ts), firstSeq: numberOf(first), recv: numberOf(recv), ack: numberOf(ack) };
   if ([header.fromSession, header.toSession, header.firstSeq, header.recv, header.ack].includes(-1)) {
@@ -60,7 +63,23 @@ function readHeader(bytes) {
   }
   if (header.fromSession < 1 || header.toSession < 1 || header.firstSeq < 1) throw bad('a session or firstSeq below 1');
   if (header.ack > header.recv) throw bad('ack past recv');
+  if (refused !== undefined) header.refused = refusedList(refused, header.recv, bad);
   return { header, offset: end + 1 };
+}
+
+/** The `refused` field: 1 to MAX_REFUSALS frame numbers, increasing, from 1 to recv. */
+function refusedList(text, recv, bad) {
+  const items = text.split(',');
+  if (items.length > MAX_REFUSALS) throw bad(`more than ${MAX_REFUSALS} refused frames`);
+  const seqs = [];
+  for (const item of items) {
+    const seq = numberOf(item);
+    if (seq < 1 || seq > recv || seq <= (seqs.at(-1) ?? 0)) {
+      throw bad(`a refused list that is not increasing frame numbers from 1 to recv (${recv}), comma-separated`);
+    }
+    seqs.push(seq);
+  }
+  return seqs;
 }
 
 /**
@@ -106,7 +125,8 @@ function decodeBatch(bytes, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
 
 /** The text of a batch (its byte lengths measured in UTF-8). */
 function batchText(header, frames) {
-  let text = `PF1 ${header.from} ${header.fromSession} ${header.to} ${header.toSession} ${header.firstSeq} ${header.recv} ${header.ack}\n`;
+  const refused = Array.isArray(header.refused) && header.refused.length > 0 ? ` ${header.refused.join(',')}` : '';
+  let text = `PF1 ${header.from} ${header.fromSession} ${header.to} ${header.toSession} ${header.firstSeq} ${header.recv} ${header.ack}${refused}\n`;
   for (const f of frames) {
     text += `${f.gen} ${f.flow}/${f.module}.${f.port} ${utf8ByteLength(f.payload)}\n${f.payload}\n`;
   }

@@ -42,9 +42,12 @@ const commandOps = {
   step: [F('flow', 'string', true)],
 };
 
-/** The fields of `deploy.deploy` (as RemoteDeploy decodes them: routes, breakpoints, revision, start optional). */
+/**
+ * The fields of `deploy.deploy` (as RemoteDeploy decodes them: routes, breakpoints, revision, start optional;
+ * handedOver: the modules whose old place, a live runner, finished and released them).
+ */
 const deployFields = [F('flow', 'object'), F('placed', 'array'), F('routes', 'array', true), F('breakpoints', 'array', true),
-  F('revision', 'int', true), F('start', 'bool', true)];
+  F('revision', 'int', true), F('start', 'bool', true), F('handedOver', 'strings', true)];
 
 const replyKinds = {
   ok: [],

@@ -96,7 +96,10 @@ class FlowHost {
     const problems = deploy.flow.modules.filter((m) => placed.has(m.id)).map(syntaxProblem).filter((p) => p !== null);
     if (problems.length > 0) return failure('load-error', problems.join('; '));
     const routes = deploy.routes || [];
-    for (const route of routes) this.env.streams.setRoute(this.flowId, route.module, { runner: route.runner, session: route.session, gen: route.gen });
+    const handedOver = new Set(deploy.handedOver || []); // their old place finished and let them go: it acks or refuses what it has
+    for (const { module, runner, session, gen } of routes) {
+      this.env.streams.setRoute(this.flowId, module, { runner, session, gen }, handedOver.has(module));
+    }
     for (const m of deploy.flow.modules) {
       if (!placed.has(m.id) && !routes.some((r) => r.module === m.id)) this.env.streams.setRoute(this.flowId, m.id, null);
     }
@@ -284,7 +287,7 @@ class FlowHost {
 
   // Delivery: debugger stage, then the gate, then the instance.
 
-  /** A frame from another runner. Returns false when its generation is not the one placed here. */
+  /** A frame from another runner. Returns false when its generation is not the one placed here (it is refused). */
   receiveFrame(frame, origin) {
     const placed = this.placed.get(frame.module);
     if (placed === undefined || placed.gen !== frame.gen) {

@@ -29,7 +29,11 @@ class Runner {
     this.socket = null;
     this.welcome = null;
     this.limits = { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, window: DEFAULT_WINDOW };
-    this.streams = new DataStreams({ sendBinary: (bytes) => this.sendBinary(bytes) });
+    this.streams = new DataStreams({
+      sendBinary: (bytes) => this.sendBinary(bytes),
+      now: () => this.clock.now(),
+      runsHere: (flow, module) => this.hosts.get(flow)?.placed.has(module) === true,
+    });
     this.hosts = new Map(); // flow id -> FlowHost
     this.counters = { commands: 0, events: 0, batchesIn: 0, batchesOut: 0, staleFrames: 0, reconnects: 0 };
     this.lastErrors = [];
@@ -117,6 +121,7 @@ class Runner {
         this.sendText(states);
       }
     }
+    if (this.streams.waitsOnTime()) this.planFlush(); // a refused place's retry comes due on a quiet link too
     if (this.machine.link !== 'closed' && this.machine.link !== 'refused') this.planTick();
   }
 
@@ -271,12 +276,15 @@ class Runner {
       this.noteError(received.refused);
       return;
     }
+    for (const frame of received.here) { // for a module that moved here, refused by its old place: older than what came now
+      this.hosts.get(frame.flow).deliver({ module: frame.module, port: frame.port, text: frame.payload, origin: null });
+    }
     for (const { frame, origin } of received.frames) {
       const host = this.hosts.get(frame.flow);
       if (host === undefined || !host.receiveFrame(frame, origin)) {
         this.counters.staleFrames += 1;
         if (host === undefined) this.noteError(`refused a frame for ${frame.flow}/${frame.module}: no such flow here`);
-        this.streams.done(origin); // counted in recv and ack, so the stream goes on
+        this.streams.refuse(origin); // its sender is told, takes it back and sends it to the module's place
       }
     }
     for (const host of this.hosts.values()) host.settle();

@@ -1,5 +1,6 @@
 // Cross-runner data of a browser runner: PF1 batches out and in, recv and ack, windows, frames
-// kept until acked and sent again in order when `routes` moves their target, stale generations.
+// kept until acked and sent again in order when `routes` moves their target, stale generations
+// (refusals in depth: runner_refusals.test.js).
 import test from 'node:test';
 import assert from 'node:assert';
 import { startRunner, browserModule, deployCommand } from '../test_support/runner_harness.js';
@@ -58,11 +59,12 @@ test('frames from another runner are processed; recv and ack come back on the ne
   assert.ok(order.lastIndexOf('output') < order.lastIndexOf('batch'));
 });
 
-test('a frame for a generation that does not run here is refused, counted, and still acked', async () => {
+test('a frame for a generation that does not run here is refused (listed in the next header back), counted, and acked', async () => {
   const h = await started();
   h.socket.receiveBatch(fromCpu(1, 0, 0), [{ gen: 1, flow: 'f', module: 'dbl', port: 'in', payload: '5' }]);
   await h.clock.settle();
   assert.deepStrictEqual(h.socket.events('output'), []);
+  assert.deepStrictEqual(h.socket.batches().at(-1).header.refused, [1]);
   assert.strictEqual(h.socket.batches().at(-1).header.ack, 1);
   assert.strictEqual((await h.command({ op: 'status', flow: 'f' })).flows[0].staleFrames, 1);
 });

@@ -1,0 +1,132 @@
+import FlowModel
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+/// Every way a module moves between runners, counted message by message
+/// (docs/architecture.md, "Moves between runners"): a move that nothing forces
+/// (a hot swap, a runner coming back) runs every message exactly once and
+/// hands over the exact state; a move after a failure loses nothing and
+/// delivers twice at most what `redelivered` counts.
+@Suite(.timeLimit(.minutes(5))) struct MovesTests {
+    static let gen = RunnersTests.gen
+    static let sink = RunnersTests.sink
+
+    static func chain(mid: JSONValue) -> JSONValue { RunnersTests.chain(mid: mid) }
+
+    func deploy(_ server: PolyflowServer, _ flow: JSONValue) async throws {
+        let reply = try await server.rpc("addOrUpdateFlow", ["flow": flow])
+        #expect(reply["result"] == true, "\(reply)")
+    }
+
+    func outputs(_ tail: ChildProcess) -> [JSONValue] {
+        tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"] }
+    }
+
+    /// Injects batches of `perBatch` into `span/gen` while at most 5 batches are not yet out; returns how many it sent.
+    func load(_ server: PolyflowServer, _ tail: ChildProcess, perBatch: Int, stop: NIOLockedValueBox<Bool>) -> Task<Int, any Error> {
+        Task {
+            var batches = 0
+            while !stop.withLockedValue({ $0 }) {
+                try await eventually("the flow keeps up", timeout: .seconds(60)) {
+                    Set(outputs(tail).compactMap { $0["seq"]?.intValue }).count >= (batches - 5) * perBatch
+                }
+                let reply = try await server.rpc("inject", ["flowModuleId": "span/gen",
+                                                            "payload": ["start": .int(batches * perBatch), "count": .int(perBatch)]])
+                #expect(reply["result"] == true, "\(reply)")
+                batches += 1
+            }
+            return batches
+        }
+    }
+
+    /// Every message of 0..<total at the sink; returns how many came twice.
+    func countEvery(_ tail: ChildProcess, total: Int) async throws -> (outputs: [JSONValue], twice: Int) {
+        try? await eventually("every message arrived", timeout: .seconds(90)) {
+            Set(outputs(tail).compactMap { $0["seq"]?.intValue }).count >= total
+        }
+        let all = outputs(tail)
+        let seqs = all.compactMap { $0["seq"]?.intValue }
+        let missing = Set(0..<total).subtracting(seqs).sorted()
+        #expect(missing.isEmpty, "\(missing.count) of \(total) lost, e.g. \(missing.prefix(10))")
+        return (all, seqs.count - Set(seqs).count)
+    }
+
+    @Test func aModuleMovedBackAndForthByHotSwapsUnderLoadRunsEveryMessageOnceWithItsExactState() async throws {
+        try await withRunners(serverArguments: ["--tags", "edge"], runners: [("gpu-1", ["gpu"])]) { server, _ in
+            try await deploy(server, Self.chain(mid: RunnersTests.mid(tags: ["gpu"], tag: "m0")))
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            let perBatch = 100
+            let stop = NIOLockedValueBox(false)
+            let sender = load(server, tail, perBatch: perBatch, stop: stop)
+            // Four moves: gpu-1 → the embedded runner → gpu-1 → the embedded runner → gpu-1.
+            for (i, place) in [("edge", "local"), ("gpu", "gpu-1"), ("edge", "local"), ("gpu", "gpu-1")].enumerated() {
+                try await tail.waitForStdoutCount(tail.stdout.count + 2 * perBatch, timeout: .seconds(60))
+                try await deploy(server, Self.chain(mid: RunnersTests.mid(tags: [place.0], tag: "m\(i + 1)")))
+                #expect(try await server.runnersOfModules("span")["mid"] == place.1)
+            }
+            try await tail.waitForStdoutCount(tail.stdout.count + 2 * perBatch, timeout: .seconds(60))
+            stop.withLockedValue { $0 = true }
+            let total = try await sender.value * perBatch
+            let (all, twice) = try await countEvery(tail, total: total)
+            #expect(twice == 0, "a move nothing forced runs each message once: \(twice) of \(total) twice")
+            // mid counts in ctx.state: each count from 1 to total exactly once, whatever runner it ran on.
+            let counts = all.compactMap { $0["midCount"]?.intValue }
+            let jumps = zip(all, all.dropFirst()).filter { $1["midCount"]?.intValue != ($0["midCount"]?.intValue ?? 0) + 1 }
+                .map { "\($0["mid"]?.stringValue ?? "?") \($0["midCount"]?.intValue ?? 0) → \($1["mid"]?.stringValue ?? "?") \($1["midCount"]?.intValue ?? 0)" }
+            #expect(counts.count == total && Set(counts) == Set(1...total),
+                    "the state was handed over exactly: \(counts.count) counts, \(Set(counts).count) distinct, highest \(counts.max() ?? 0) of \(total); jumps \(jumps.prefix(8))")
+            #expect(Set(all.compactMap { $0["mid"]?.stringValue }) == ["m0", "m1", "m2", "m3", "m4"])
+            try await eventually("mid's state in getFlow", timeout: .seconds(10)) {
+                try await server.status("span")["modules"]?.arrayValue?.first { $0["id"] == "mid" }?["moduleState"]?["n"]?.intValue == total
+            }
+            print("moves: 4 hot swaps moving mid under load: \(total) messages, \(twice) twice, state \(counts.max() ?? 0)")
+        }
+    }
+
+    @Test func aModuleThatMovesBackToItsReturningRunnerLosesNothingAndItsStateGoesOn() async throws {
+        try await withServer(extraArguments: ["--tags", "edge"]) { server in
+            var runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+            try await deploy(server, Self.chain(mid: RunnersTests.mid(tags: ["gpu"])))
+            #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            let perBatch = 100
+            let stop = NIOLockedValueBox(false)
+            let sender = load(server, tail, perBatch: perBatch, stop: stop)
+            do {
+                try await tail.waitForStdoutCount(3 * perBatch, timeout: .seconds(60))
+                // A failure: gpu-1 dies; mid goes to the embedded runner.
+                runner.process.signal(SIGKILL)
+                try await eventually("mid on the embedded runner", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "local" }
+                try await tail.waitForStdoutCount(tail.stdout.count + 2 * perBatch, timeout: .seconds(60))
+                let seen = outputs(tail)
+                let twiceBefore = seen.count - Set(seen.compactMap { $0["seq"]?.intValue }).count
+                // gpu-1 comes back: mid moves back to it, which nothing forces.
+                await runner.stop()
+                runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+                try await eventually("mid on gpu-1 again", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
+                try await tail.waitForStdoutCount(tail.stdout.count + 3 * perBatch, timeout: .seconds(60))
+                stop.withLockedValue { $0 = true }
+                let total = try await sender.value * perBatch
+                let (all, twice) = try await countEvery(tail, total: total)
+                let redelivered = try await server.status("span")["redelivered"]?["mid"]?.intValue ?? 0
+                #expect(twice <= redelivered, "\(twice) delivered twice, \(redelivered) counted as redelivered")
+                // The move back was exact: no message twice after it, and the counts go on one by one from where they were.
+                let seqs = all.compactMap { $0["seq"]?.intValue }
+                #expect(seqs.count - Set(seqs).count == twiceBefore, "nothing twice after gpu-1 came back (\(twiceBefore) before, \(twice) in all)")
+                let lastCounts = all.suffix(2 * perBatch).compactMap { $0["midCount"]?.intValue }
+                #expect(zip(lastCounts, lastCounts.dropFirst()).allSatisfy { $1 == $0 + 1 }, "mid's count goes on one by one after the move back")
+                print("moves: kill -9 then return of gpu-1 under load: \(total) messages, \(twice) twice (redelivered \(redelivered))")
+            } catch {
+                stop.withLockedValue { $0 = true }
+                _ = try? await sender.value
+                await runner.stop()
+                throw error
+            }
+            await runner.stop()
+        }
+    }
+}
