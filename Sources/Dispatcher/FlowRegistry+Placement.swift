@@ -92,7 +92,7 @@ extension FlowRegistry {
             guard let link = await directory.link(from), case .status(let list) = await link.send(.status(flow.id)) else { continue }
             for m in list.first?.modules ?? [] where modules.contains(m.id) { if let s = m.moduleState { states[m.id] = s } }
         }
-        let handedOver = try await releaseLiveMoves(flow, byRunner: byRunner, sessions: sessions, parts: parts, old: old,
+        let (handedOver, released) = try await releaseLiveMoves(flow, byRunner: byRunner, sessions: sessions, parts: parts, old: old,
                                                     previous: previous, revision: revision, start: start, states: &states)
         for (runner, placed) in byRunner {
             byRunner[runner] = placed.map { p in
@@ -126,14 +126,17 @@ extension FlowRegistry {
             // The `paused` in the deploy holds from the start; a runner that does not know it (older, or a browser) pauses now.
             if paused, old[runner] == nil { _ = await link.send(.pause(flow.id)) }
         }
-        for runner in old.keys.sorted() where parts[runner] == nil {
-            _ = await directory.link(runner)?.send(.remove(flow.id))
-        }
-        deployedOn[flow.id] = parts
-        // Injected messages follow the modules too.
+        // Where every placed module runs now: injected messages follow the modules, and a runner that let
+        // go of its whole part sends on what it held for modules that moved before the flow leaves it.
         let everywhere = byRunner.flatMap { runner, modules in
             modules.map { RemoteRoute(module: $0.module, runner: runner, session: sessions[runner] ?? 0, gen: $0.gen) }
         }.sorted { $0.module < $1.module }
+        for runner in old.keys.sorted() where parts[runner] == nil {
+            guard let link = await directory.link(runner) else { continue }
+            if released.contains(runner) { _ = await link.send(.routes(flow: flow.id, routes: everywhere)) }
+            _ = await link.send(.remove(flow.id))
+        }
+        deployedOn[flow.id] = parts
         await directory.injector.setRoutes(flow: flow.id, modules: flow.modules.map(\.id), routes: everywhere, handedOver: handedOver)
     }
 
@@ -144,11 +147,13 @@ extension FlowRegistry {
     /// starts from that state (`states`). Frames still on their way to the old place are
     /// refused there and sent on by their senders. The old runner's routes leave out every
     /// module that moves (they are not up at their new place yet; its frames for them wait)
-    /// until its final part comes. Returns the modules handed over.
+    /// until its final part comes (or, when it keeps nothing of the flow, until the `routes`
+    /// sent just before its `remove`). Returns the modules handed over and the runners that let them go.
     private func releaseLiveMoves(_ flow: FlowDocument, byRunner: [RunnerID: [PlacedModule]], sessions: [RunnerID: Int],
                                   parts: [RunnerID: DeployedPart],
                                   old: [RunnerID: DeployedPart], previous: [FlowModuleID: ModulePlacement],
-                                  revision: Int, start: Bool, states: inout [ModuleID: JSONValue]) async throws -> Set<ModuleID> {
+                                  revision: Int, start: Bool,
+                                  states: inout [ModuleID: JSONValue]) async throws -> (handedOver: Set<ModuleID>, released: Set<RunnerID>) {
         var moving: Set<ModuleID> = []
         var leavingLive: [RunnerID: Set<ModuleID>] = [:]
         for m in flow.modules {
@@ -159,6 +164,7 @@ extension FlowRegistry {
             if let from, to != nil, old[from] != nil, await directory.link(from) != nil { leavingLive[from, default: []].insert(m.id) }
         }
         var handedOver: Set<ModuleID> = []
+        var released: Set<RunnerID> = []
         for from in leavingLive.keys.sorted() {
             guard let link = await directory.link(from), let modules = leavingLive[from] else { continue }
             let part = parts[from]
@@ -171,9 +177,10 @@ extension FlowRegistry {
             let reply = await link.send(.deploy(RemoteDeploy(flow: flow, placed: byRunner[from] ?? [], routes: routes,
                                                              breakpoints: part?.breakpoints ?? [], revision: revision, start: start)))
             switch reply {
-            case .released(let released):
-                for m in modules { if let s = released[m] { states[m] = s } }
+            case .released(let finalStates):
+                for m in modules { if let s = finalStates[m] { states[m] = s } }
                 handedOver.formUnion(modules)
+                released.insert(from)
             case .failure(let code, let message):
                 // A runner leaving the flow that cannot let its part go drained: its modules move as after a loss.
                 guard part != nil else {
@@ -184,9 +191,10 @@ extension FlowRegistry {
             default:
                 // A runner that does not report states (older, or a browser) let them go drained; their last reported states go.
                 handedOver.formUnion(modules)
+                released.insert(from)
             }
         }
-        return handedOver
+        return (handedOver, released)
     }
 
     /// Sends the flow's runners a command; the first failure is thrown (after all were sent).

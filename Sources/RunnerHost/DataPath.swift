@@ -37,15 +37,17 @@ final class DataPath: @unchecked Sendable {
     /// `register`: these links are the flow's real ones (not a load check's):
     /// messages from other runners go to them.
     func connect(_ links: [InstanceLink], plan: FlowPlan, register: Bool = true) {
+        let feeds = plan.instances.map { Set($0.hostRoutes.flatMap { $0.targets.map(\.instance) }) }
         for (i, instance) in plan.instances.enumerated() {
             links[i].dataPath = self
             links[i].routes = instance.hostRoutes.map { route in
-                ResolvedRoute(targets: route.targets.map { ResolvedRoute.Target(link: links[$0.instance], slot: $0.slot) },
-                              elsewhere: route.elsewhere, source: route.source, output: route.isFlowOutput ? route.source : nil)
+                ResolvedRoute(targets: route.targets.map {
+                    ResolvedRoute.Target(link: links[$0.instance], slot: $0.slot,
+                                         sharesReceipt: $0.instance != i && !Self.reaches(from: $0.instance, to: i, feeds))
+                }, elsewhere: route.elsewhere, source: route.source, output: route.isFlowOutput ? route.source : nil)
             }
         }
         if register { peers.register(flow: plan.flow.id, links: links, plan: plan) }
-        let feeds = plan.instances.map { Set($0.hostRoutes.flatMap { $0.targets.map(\.instance) }) }
         for (i, targets) in feeds.enumerated() {
             for target in targets where target != i {
                 if Self.reaches(from: target, to: i, feeds) {

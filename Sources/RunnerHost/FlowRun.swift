@@ -190,7 +190,11 @@ actor FlowRun {
         // removed flow's links and their write buffers are freed.
         try? await debugger.loop.submit {
             debugger.close()
-            for link in links { link.forget() }
+            for link in links {
+                // What is dropped with the flow is done for the runners that sent it: their streams go on.
+                _ = link.takeAll()
+                link.forget()
+            }
         }.get()
         reportsContinuation.finish()
         pausesContinuation.finish()

@@ -126,8 +126,30 @@ final class InstanceLink: @unchecked Sendable {
         routedOut &+= 1
         if let debugger { debugger.emitted(from: route.source, payload: payload) }
         if let output = route.output { dataPath.publish(flow: flow, source: output, payload: payload) }
-        for target in route.targets { target.link.enqueue(slot: target.slot, payload: payload) }
+        if let receipt = oldestReceipt() {
+            // Caused by a frame from another runner: that frame is done only once this is done too.
+            // Outputs come before the ack that covers their cause, so the cause is in flight; holding the
+            // oldest receipt holds every later frame of its stream too (acks are cumulative).
+            for target in route.targets {
+                if target.sharesReceipt {
+                    receipt.retain()
+                    target.link.enqueue(slot: target.slot, payload: payload, receipt: receipt)
+                } else {
+                    target.link.enqueue(slot: target.slot, payload: payload)
+                }
+            }
+        } else {
+            for target in route.targets { target.link.enqueue(slot: target.slot, payload: payload) }
+        }
         for target in route.elsewhere { dataPath.peers.send(flow: flow, target: target, payload: payload, from: self) }
+    }
+
+    /// The receipt of the oldest message in flight that came from another runner (nil: none did).
+    @inline(__always)
+    private func oldestReceipt() -> InboundStream.Receipt? {
+        guard let first = inFlight.first else { return nil }
+        if let r = first.receipt { return r }
+        return inFlight.first { $0.receipt != nil }?.receipt
     }
 
     /// `A<n>` from process `life`: the runtime finished its first n frames; the commit before it is kept.
@@ -438,6 +460,10 @@ struct ResolvedRoute {
     struct Target {
         let link: InstanceLink
         let slot: Int
+        /// Whether a message sent here keeps the cross-runner frame that caused it unacknowledged
+        /// until it is done too: not when the target feeds back to the sender (a cycle within the
+        /// runner would keep that frame unacknowledged for as long as the cycle runs).
+        var sharesReceipt = true
     }
     var targets: [Target]
     /// Targets on other runners, by name.

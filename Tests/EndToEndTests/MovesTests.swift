@@ -86,6 +86,66 @@ import Testing
         }
     }
 
+    /// `src` (local) → `m1` (node) → `m2` (python3, 1.5 ms a message) → `sink` (local), with `m1`
+    /// and `m2` on one joined runner and a backlog between them: what `m1` sent to `m2` keeps the
+    /// frame that caused it unacknowledged until `m2` is done with it, so killing that runner
+    /// (twice: it comes back in between and takes them again) loses nothing.
+    @Test func aRunnerHostingTwoRuntimesOfAChainKilledUnderLoadLosesNothing() async throws {
+        let flow: JSONValue = ["id": "span", "modules": [
+            ["id": "gen", "runtime": "python3", "requireTags": ["edge"],
+             "code": "def on_message(msg, ctx):\n    for i in range(msg.payload['start'], msg.payload['start'] + msg.payload['count']):\n        ctx.send('out', {'seq': i})\n"],
+            ["id": "m1", "runtime": "node", "requireTags": ["pair"], "tags": ["first"],
+             "code": "exports.onMessage = (msg, ctx) => ({ seq: msg.payload.seq, m1: true });"],
+            ["id": "m2", "runtime": "python3", "requireTags": ["pair"], "tags": ["first"],
+             "code": "import time\ndef on_message(msg, ctx):\n    time.sleep(0.0015)\n    return msg.payload\n"],
+            ["id": "sink", "runtime": "python3", "requireTags": ["edge"], "code": "def on_message(msg, ctx):\n    return msg.payload\n"]],
+            "connections": [["from": "gen.out", "to": "m1.in"], ["from": "m1.out", "to": "m2.in"], ["from": "m2.out", "to": "sink.in"]]]
+        try await withRunners(serverArguments: ["--tags", "edge"], runners: [("spare", ["pair"])]) { server, runners in
+            var first = try await JoinedRunner.start(joining: server, name: "first", tags: ["pair", "first"])
+            let stop = NIOLockedValueBox(false)
+            var sender: Task<Int, any Error>?
+            do {
+                try await deploy(server, flow)
+                #expect(try await server.runnersOfModules("span")["m2"] == "first")
+                let tail = try await server.tail("span")
+                defer { Task { await tail.terminate() } }
+                sender = load(server, tail, perBatch: 100, stop: stop)
+                for round in 0..<2 {
+                    try await tail.waitForStdoutCount(tail.stdout.count + 300, timeout: .seconds(60))
+                    first.process.signal(SIGKILL)
+                    try await eventually("m1 and m2 on the spare runner", timeout: .seconds(30)) {
+                        let places = try await server.runnersOfModules("span")
+                        return places["m1"] == "spare" && places["m2"] == "spare"
+                    }
+                    try await tail.waitForStdoutCount(tail.stdout.count + 300, timeout: .seconds(60))
+                    await first.stop()
+                    if round == 0 {
+                        first = try await JoinedRunner.start(joining: server, name: "first", tags: ["pair", "first"])
+                        try await eventually("m1 and m2 back on first", timeout: .seconds(30)) {
+                            let places = try await server.runnersOfModules("span")
+                            return places["m1"] == "first" && places["m2"] == "first"
+                        }
+                    }
+                }
+                stop.withLockedValue { $0 = true }
+                let total = try await sender!.value * 100
+                let (all, twice) = try await countEvery(tail, total: total)
+                if Set(all.compactMap { $0["seq"]?.intValue }).count < total {
+                    for line in server.process.stderr + runners[0].process.stderr + first.process.stderr
+                    where line.contains("warning") || line.contains("error") { print("log: \(line)") }
+                }
+                let redelivered = try await server.status("span")["redelivered"]?.objectValue?.values.compactMap(\.intValue).reduce(0, +) ?? 0
+                #expect(twice <= redelivered, "\(twice) delivered twice, \(redelivered) counted as redelivered")
+                print("moves: a runner with m1 and m2 killed twice under load: \(total) messages, \(twice) twice (redelivered \(redelivered))")
+            } catch {
+                stop.withLockedValue { $0 = true }
+                _ = try? await sender?.value
+                await first.stop()
+                throw error
+            }
+        }
+    }
+
     @Test func aModuleThatMovesBackToItsReturningRunnerLosesNothingAndItsStateGoesOn() async throws {
         try await withServer(extraArguments: ["--tags", "edge"]) { server in
             var runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])

@@ -61,9 +61,26 @@ final class InboundStream: @unchecked Sendable {
     }
 
     /// A handle a queued message carries so that its completion reaches this stream.
-    struct Receipt {
+    /// Messages it causes on this runner's other runtimes share it (`retain`): the frame
+    /// is done once every holder completed, so its sender keeps it until then and a runner
+    /// killed meanwhile loses none of that work (docs/runner-protocol.md, "Acks").
+    final class Receipt: @unchecked Sendable {
         let stream: InboundStream
         let seq: Int
-        func complete() { stream.complete(seq) }
+        private var holders = 1
+
+        init(stream: InboundStream, seq: Int) {
+            self.stream = stream
+            self.seq = seq
+        }
+
+        /// One more message must be done before the frame is.
+        func retain() { holders += 1 }
+
+        /// One holder is done.
+        func complete() {
+            holders -= 1
+            if holders == 0 { stream.complete(seq) }
+        }
     }
 }
