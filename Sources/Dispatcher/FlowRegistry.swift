@@ -140,8 +140,12 @@ public actor FlowRegistry {
     }
 
     private func setRunningNow(_ id: FlowID, _ running: Bool) async throws {
-        guard var stored = flows[id] else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        guard flows[id] != nil else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
         try await sendToParts(id, running ? .start(id) : .stop(id))
+        // A stopped flow's final states are kept here at once: a runner that dies before its next
+        // report must not make the next start go back to an older save.
+        if !running, let statuses = try? await runnerStatus(id) { saveStates(statuses) }
+        guard var stored = flows[id] else { return }
         stored.started = running
         try save(stored)
     }

@@ -189,7 +189,9 @@ public actor RunnerHost {
         }
         try await loadCheck()
 
-        var states: [ModuleID: JSONValue] = old == nil ? restored : [:]
+        // Modules new here start from the states they come with (from another runner, or saved);
+        // those that were here keep theirs (below).
+        var states: [ModuleID: JSONValue] = restored.filter { !oldModules.contains($0.key) }
         var kept: [ModuleID: JSONValue] = [:]
         var pending: [(Endpoint, ByteBuffer)] = []
         var wasRunning = false

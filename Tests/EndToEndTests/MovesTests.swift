@@ -146,6 +146,41 @@ import Testing
         }
     }
 
+    /// A stopped flow's final states are kept by the dispatcher at once: its runner dying right
+    /// after the stop does not send the next start back to an older save.
+    @Test func aRunnerKilledRightAfterStopFlowLeavesTheFinalStateForTheNextStart() async throws {
+        try await withServer(extraArguments: ["--tags", "edge"]) { server in
+            let runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
+            do {
+                try await deploy(server, Self.chain(mid: RunnersTests.mid(tags: ["gpu"])))
+                #expect(try await server.runnersOfModules("span")["mid"] == "gpu-1")
+                let tail = try await server.tail("span")
+                defer { Task { await tail.terminate() } }
+                let total = 1200
+                for start in stride(from: 0, to: total, by: 200) {
+                    let reply = try await server.rpc("inject", ["flowModuleId": "span/gen", "payload": ["start": .int(start), "count": 200]])
+                    #expect(reply["result"] == true, "\(reply)")
+                }
+                try await tail.waitForStdoutCount(total, timeout: .seconds(60))
+                #expect(try await server.rpc("stopFlow", ["flowId": "span"])["result"] == true)
+                runner.process.signal(SIGKILL)
+                try await eventually("mid on the embedded runner", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "local" }
+                #expect(try await server.rpc("startFlow", ["flowId": "span"])["result"] == true)
+                let mid = try await server.status("span")["modules"]?.arrayValue?.first { $0["id"] == "mid" }
+                #expect(mid?["moduleState"]?["n"]?.intValue == total, "mid starts again from its final state: \(mid?["moduleState"] ?? nil)")
+                let reply = try await server.rpc("inject", ["flowModuleId": "span/gen", "payload": ["start": .int(total), "count": 1]])
+                #expect(reply["result"] == true)
+                try await tail.waitForStdoutCount(total + 1, timeout: .seconds(30))
+                let last = tail.stdout.last.flatMap { try? JSONValue(parsing: Data($0.utf8))["payload"] }
+                #expect(last?["midCount"]?.intValue == total + 1)
+            } catch {
+                await runner.stop()
+                throw error
+            }
+            await runner.stop()
+        }
+    }
+
     @Test func aModuleThatMovesBackToItsReturningRunnerLosesNothingAndItsStateGoesOn() async throws {
         try await withServer(extraArguments: ["--tags", "edge"]) { server in
             var runner = try await JoinedRunner.start(joining: server, name: "gpu-1", tags: ["gpu"])
