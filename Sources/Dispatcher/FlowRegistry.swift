@@ -213,10 +213,23 @@ public actor FlowRegistry {
     }
 
     /// One step of a flow, or of every paused flow: every runner of the flow steps its part, the results are merged.
+    /// One tick of the flow wherever its modules run (docs/debugging.md, "Across runners"): with
+    /// more than one runner, every runner first notes which messages wait (`markStep`), then each
+    /// steps only those, so what one runner's step sends to another waits for the next step. A
+    /// runner that does not know `markStep` (an older one) steps as before.
     public func step(_ id: FlowID?) async throws -> JSONValue {
         if let id { _ = try stored(id) }
         var merged: [String: JSONValue] = [:]
-        for (_, link) in await links(of: id) {
+        let links = await links(of: id)
+        if links.count > 1 {
+            for (runner, link) in links {
+                let reply = await link.send(.markStep(id))
+                if case .failure(let code, let message) = reply, !["unknown-type", "unknown-command"].contains(code) {
+                    throw APIError.runner(code: code, message: "on runner \(runner): \(message)")
+                }
+            }
+        }
+        for (_, link) in links {
             let reply = await link.send(.step(id))
             try check(reply)
             if case .step(.object(let part)) = reply { merged.merge(part) { a, _ in a } }

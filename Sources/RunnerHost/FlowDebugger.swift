@@ -41,6 +41,9 @@ final class FlowDebugger: @unchecked Sendable {
     /// Held messages per module, oldest first.
     private var held: [ModuleID: CircularBuffer<Held>] = [:]
     private var nextSeq = 0
+    /// Set by `markStep`: the next step runs only messages that arrived before it (one tick of a flow
+    /// spread over runners: what one runner's step sends to another waits for the next step there).
+    private var stepLimit: Int?
     private(set) var hit: Hit?
     /// The message that hit the breakpoint passes it once when released.
     private var passSeq: Int?
@@ -144,9 +147,17 @@ final class FlowDebugger: @unchecked Sendable {
         if !wasHolding { onPause(nil) }
     }
 
-    /// Releases the oldest held message of each module. Returns false when nothing is held.
+    /// Notes which messages wait now (the flow is paused and quiet): the next `beginStep` runs only those.
+    func markStep() {
+        stepLimit = nextSeq
+    }
+
+    /// Releases the oldest held message of each module (of those that waited at `markStep`, when
+    /// it was called). Returns false when nothing is held.
     func beginStep() -> Bool {
-        let hasQueued = held.values.contains { !$0.isEmpty }
+        let limit = stepLimit ?? Int.max
+        stepLimit = nil
+        let hasQueued = held.values.contains { ($0.first?.seq ?? Int.max) < limit }
         let wasHolding = machine.isHoldingMessages
         switch machine.step(hasQueued: hasQueued) {
         case .busy:
@@ -162,7 +173,7 @@ final class FlowDebugger: @unchecked Sendable {
         hit = nil
         // In arrival order, so that modules of one instance run in the order their messages came.
         var batch: [(ModuleID, Held)] = []
-        for module in held.keys {
+        for module in held.keys where (held[module]?.first?.seq ?? Int.max) < limit {
             if let oldest = held[module]?.popFirst() { batch.append((module, oldest)) }
         }
         for (module, message) in batch.sorted(by: { $0.1.seq < $1.1.seq }) {

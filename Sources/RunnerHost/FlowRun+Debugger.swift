@@ -41,6 +41,20 @@ extension FlowRun {
     /// what that emits is queued, not processed. A running flow is paused
     /// first. Returns what each module that ran consumed, emitted, raised and
     /// its state after the step; empty when nothing was queued.
+    /// The first half of a step of a flow spread over runners (the dispatcher asks every runner
+    /// first): pauses, lets what is in the runtimes finish, and notes which messages wait; the
+    /// next `step` runs only those, so that what another runner's step sends here waits for the
+    /// step after (docs/debugging.md, "Across runners").
+    func markStep() async throws {
+        guard [.running, .degraded, .paused].contains(state) else { throw RunnerError.notRunning(plan.flow.id) }
+        let debugger = self.debugger
+        let loop = debugger.loop
+        try await loop.submit { debugger.pause() }.get()
+        if state != .paused { setState(.paused, reason: nil) }
+        try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
+        try await loop.submit { debugger.markStep() }.get()
+    }
+
     func step() async throws -> [ModuleID: StepResult] {
         guard [.running, .degraded, .paused].contains(state) else { throw RunnerError.notRunning(plan.flow.id) }
         let debugger = self.debugger

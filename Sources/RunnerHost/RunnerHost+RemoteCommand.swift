@@ -31,6 +31,8 @@ extension RunnerHost {
                 try await run(flow).pause()
             case .step(let flow):
                 return .step(try await step(flow))
+            case .markStep(let flow):
+                try await markStep(flow)
             case .resume(let flow):
                 return .bool(try await run(flow).resume())
             case .listEnvironments(let runtime):

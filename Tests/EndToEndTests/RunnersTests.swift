@@ -145,6 +145,11 @@ import Testing
             #expect(mid?["inputStates"]?["in"]?["seq"] == 0, "\(String(describing: step))")
             #expect(mid?["outputStates"]?["out"]?.arrayValue?.first?["midCount"] == 1, "\(String(describing: step))")
             #expect(mid?["state"]?["n"] == 1)
+            // One tick of the whole flow: mid's output crossed to the embedded runner, where sink runs it in the next step.
+            #expect(step?["span/sink"] == nil, "sink ran in the step that produced its input: \(String(describing: step))")
+            let next = try await server.rpc("singleStepFlow", ["flowId": "span"])["result"]
+            #expect(next?["span/sink"]?["inputStates"]?["in"]?["midCount"] == 1, "\(String(describing: next))")
+            #expect(next?["span/mid"]?["inputStates"]?["in"]?["seq"] == 1, "\(String(describing: next))")
             #expect(try await server.rpc("removeBreakPointAtModule", ["flowModuleId": "span/mid"])["result"] == true)
             _ = try await server.rpc("resumeFlow", ["flowId": "span"])
             try await tail.waitForStdoutCount(5, timeout: .seconds(30))

@@ -315,7 +315,7 @@ def on_message(msg, ctx):
 """
 
 JS_FAILOVER_MID = """
-exports.onMessage = (msg) => ({ i: msg.payload.i, pid: process.pid });
+exports.onMessage = (msg, ctx) => { ctx.state.n = (ctx.state.n || 0) + 1; return { i: msg.payload.i, pid: process.pid, n: ctx.state.n }; };
 """
 
 

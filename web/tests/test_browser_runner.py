@@ -119,6 +119,12 @@ class BrowserRunnerTestCase(ChromiumServerTestCase):
                 return []
             raise
 
+    def assert_duplicates_counted(self, flow_id, seen):
+        """Messages seen twice at the sink are at most what `redelivered` counts (summed over the flow's modules)."""
+        twice = len(seen) - len(set(seen))
+        redelivered = sum((self.rpc("getFlow", {"flowId": flow_id}).get("redelivered") or {}).values())
+        self.assertLessEqual(twice, redelivered, f"{twice} delivered twice, {redelivered} counted as redelivered")
+
     def wait_seen(self, flow_id, count):
         return poll(f"{count} messages at {flow_id}/sink", lambda: (lambda s: s if len(set(s)) >= count else None)(self.seen(flow_id)), SLOW)
 
@@ -241,6 +247,7 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.wait_running_on("move", "mid", "tab-2")
         seen = self.wait_seen("move", total)
         self.assertEqual(set(seen), set(range(total)), "every seq arrives (at-least-once)")
+        self.assert_duplicates_counted("move", seen)
         state = self.module("move", "mid")["moduleState"]
         self.assertEqual(state["first"], 0, f"mid's state came along from tab-1: {state}")
         self.assertGreaterEqual(state["n"], 20)
@@ -267,7 +274,9 @@ class BrowserRunnerTests(BrowserRunnerTestCase):
         self.assertEqual(self.module("freeze", "mid")["runner"], "tab-warm", "it stays where it moved")
         for seq in range(30, 35):
             self.inject("freeze", {"seq": seq})
-        self.assertEqual(set(self.wait_seen("freeze", 35)), set(range(35)))
+        seen = self.wait_seen("freeze", 35)
+        self.assertEqual(set(seen), set(range(35)))
+        self.assert_duplicates_counted("freeze", seen)
 
     def test_a_hot_swap_of_the_browser_module_under_load_loses_nothing(self):
         self.open_runner("tab-swap")

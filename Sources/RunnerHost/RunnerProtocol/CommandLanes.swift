@@ -62,7 +62,7 @@ extension RemoteCommand {
             .flow(flow)
         case .fence(let leases), .release(let leases):
             leases.first.map { .flow($0.flow) } ?? .alongside
-        case .step(let flow): flow.map { .flow($0) } ?? .everyFlow
+        case .step(let flow), .markStep(let flow): flow.map { .flow($0) } ?? .everyFlow
         case .installEnvironment, .removeEnvironment: .environments
         }
     }

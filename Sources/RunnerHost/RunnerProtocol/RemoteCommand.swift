@@ -28,6 +28,9 @@ public enum RemoteCommand: Sendable, Equatable {
     /// Hold the flow's modules on this runner (another runner of the flow hit a breakpoint).
     case pause(FlowID)
     case step(FlowID?)
+    /// The first half of a step of a flow spread over runners: note which messages wait now; the
+    /// next `step` runs only those (what another runner's step sends here waits for the step after).
+    case markStep(FlowID?)
     case resume(FlowID)
     /// The runner's dependency environments (of one runtime, or all).
     case listEnvironments(RuntimeKind?)
@@ -53,6 +56,7 @@ public enum RemoteCommand: Sendable, Equatable {
         case .removeBreakpoint: "removeBreakpoint"
         case .pause: "pause"
         case .step: "step"
+        case .markStep: "markStep"
         case .resume: "resume"
         case .listEnvironments: "listEnvironments"
         case .installEnvironment: "installEnvironment"
@@ -162,6 +166,7 @@ extension RemoteCommand: Codable {
         case "removeBreakpoint": self = .removeBreakpoint(flow: try c.decode(FlowID.self, forKey: .flow), module: try c.decode(ModuleID.self, forKey: .module))
         case "pause": self = .pause(try c.decode(FlowID.self, forKey: .flow))
         case "step": self = .step(try c.decodeIfPresent(FlowID.self, forKey: .flow))
+        case "markStep": self = .markStep(try c.decodeIfPresent(FlowID.self, forKey: .flow))
         case "resume": self = .resume(try c.decode(FlowID.self, forKey: .flow))
         case "listEnvironments": self = .listEnvironments(try c.decodeIfPresent(RuntimeKind.self, forKey: .runtime))
         case "installEnvironment":
@@ -184,7 +189,7 @@ extension RemoteCommand: Codable {
         case .inject(let flow, let module, let port, let payload):
             try c.encode(flow, forKey: .flow); try c.encode(module, forKey: .module)
             try c.encodeIfPresent(port, forKey: .port); try c.encode(payload, forKey: .payload)
-        case .status(let f), .step(let f): try c.encodeIfPresent(f, forKey: .flow)
+        case .status(let f), .step(let f), .markStep(let f): try c.encodeIfPresent(f, forKey: .flow)
         case .setBreakpoint(let flow, let bp): try c.encode(flow, forKey: .flow); try c.encode(bp, forKey: .breakpoint)
         case .removeBreakpoint(let flow, let module): try c.encode(flow, forKey: .flow); try c.encode(module, forKey: .module)
         case .listEnvironments(let runtime): try c.encodeIfPresent(runtime, forKey: .runtime)
