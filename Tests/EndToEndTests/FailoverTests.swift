@@ -80,6 +80,11 @@ import Testing
                 return batches
             }
             try await eventually("load flows", timeout: .seconds(60)) { Set(seqs(tail)).count >= 3 * perBatch }
+            // The rate now, for the bound on the moved state: what mid acknowledged in one heartbeat interval.
+            let sampled = tail.stdout.count
+            try await Task.sleep(for: .seconds(1))
+            let perSecond = tail.stdout.count - sampled
+            try await eventually("enough ran on gpu-1", timeout: .seconds(60)) { tail.stdout.count >= 2 * perSecond + 3 * perBatch }
             let before = tail.stdout.count
             // What mid counted on gpu-1 (it goes on from there once moved, as its state does).
             let countedBefore = try await server.status("span")["modules"]?.arrayValue?.first { $0["id"] == "mid" }?["messagesIn"]?.intValue ?? 0
@@ -98,6 +103,17 @@ import Testing
             let missing = Set(0..<total).subtracting(seqs(tail)).sorted()
             #expect(missing.isEmpty, "\(missing.count) of \(total) lost, e.g. \(missing.prefix(10))")
             _ = try await expectDuplicatesCounted(tail, server)
+            // The moved state: gpu-2 starts from gpu-1's last `states` report, at most about one heartbeat
+            // interval (1 s) of messages behind what gpu-1 had acknowledged (docs/architecture.md).
+            let counts = tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"]?["midCount"]?.intValue }
+            var highest = 0
+            var fellBack = 0
+            for c in counts {
+                if c < highest { fellBack = highest - c + 1; break }
+                highest = c
+            }
+            #expect(fellBack <= perSecond * 3 / 2 + 300, "the state fell back by \(fellBack) messages, \(perSecond) a second")
+            #expect(highest > perSecond * 3 / 2 + 300, "enough ran on gpu-1 for the bound to mean something (\(highest))")
             let lost = try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }
             #expect(lost?["state"] == "lost")
             // Subscribers hear of it: a runnerState event with the reason.
@@ -108,7 +124,7 @@ import Testing
             let stateEvents: [JSONValue] = states.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8)) }
             let degraded = stateEvents.filter { $0["type"] == "state" && $0["flowId"] == "span" }
             #expect(degraded.contains { $0["reason"]?.stringValue?.contains("runner gpu-1 is lost") == true }, "\(states.stdout.suffix(8))")
-            print("failover: kill -9 of gpu-1 → outputs again after \(recovered); \(seqs(tail).count - total) delivered twice of \(total)")
+            print("failover: kill -9 of gpu-1 → outputs again after \(recovered); \(seqs(tail).count - total) delivered twice of \(total); state fell back by \(fellBack) (\(perSecond)/s)")
         }
     }
 
