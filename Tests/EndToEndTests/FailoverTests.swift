@@ -59,6 +59,45 @@ import Testing
         #expect(reply["result"] == true, "\(reply)")
     }
 
+    /// The runner's connection is cut five times under load (the proxy closes both ends; both
+    /// processes stay alive): nothing is lost, and every message delivered twice is counted in
+    /// `redelivered` (frames sent again on a new connection count too).
+    @Test func connectionResetsUnderLoadLoseNothingAndEveryDuplicateIsCounted() async throws {
+        try await withServer(extraArguments: ["--tags", "home"]) { server in
+            let (proxy, proxyPort) = try await partitionProxy(to: server)
+            defer { Task { await proxy.terminate() } }
+            let runner = try await JoinedRunner.start(joining: server, url: "http://127.0.0.1:\(proxyPort)", name: "gpu-1", tags: ["gpu"])
+            defer { Task { await runner.stop() } }
+            #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)
+            let tail = try await server.tail("span")
+            defer { Task { await tail.terminate() } }
+            let perBatch = 200
+            let stop = NIOLockedValueBox(false)
+            let load = Task { () -> Int in
+                var batches = 0
+                while !stop.withLockedValue({ $0 }) {
+                    try await eventually("the flow keeps up", timeout: .seconds(60)) { Set(seqs(tail)).count >= (batches - 5) * perBatch }
+                    try await inject(server, start: batches * perBatch, count: perBatch)
+                    batches += 1
+                }
+                return batches
+            }
+            for round in 0..<5 {
+                try await eventually("mid on gpu-1 (round \(round))", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
+                try await tail.waitForStdoutCount(tail.stdout.count + perBatch, timeout: .seconds(60))
+                proxy.signal(SIGUSR2)
+            }
+            try await tail.waitForStdoutCount(tail.stdout.count + 2 * perBatch, timeout: .seconds(60))
+            stop.withLockedValue { $0 = true }
+            let total = try await load.value * perBatch
+            try? await eventually("every message", timeout: .seconds(90)) { Set(seqs(tail)).count >= total }
+            let missing = Set(0..<total).subtracting(seqs(tail)).sorted()
+            #expect(missing.isEmpty, "\(missing.count) of \(total) lost, e.g. \(missing.prefix(10))")
+            let twice = try await expectDuplicatesCounted(tail, server)
+            print("resets: 5 connection resets under load: \(total) messages, \(twice) twice")
+        }
+    }
+
     @Test func killMinus9OfARunnerUnderLoadMovesItsModulesAndLosesNothing() async throws {
         try await withRunners(runners: [("gpu-1", ["gpu"]), ("gpu-2", ["gpu"])]) { server, runners in
             #expect(try await server.rpc("addOrUpdateFlow", ["flow": chain])["result"] == true)

@@ -40,6 +40,7 @@ const commandOps = {
   setBreakpoint: [F('flow', 'string'), F('breakpoint', 'object')],
   removeBreakpoint: [F('flow', 'string'), F('module', 'string')],
   step: [F('flow', 'string', true)],
+  markStep: [F('flow', 'string', true)], // the first half of a step across runners; absent flow: every paused flow
 };
 
 /**

@@ -54,6 +54,16 @@ async function handleCommand(runner, command) {
       }
       return { kind: 'step', result };
     }
+    // In the flow's lane like `step`: a mark must not fall inside a step or a deploy of the flow.
+    case 'markStep': {
+      if (command.flow !== undefined) return needHost((h) => h.exclusive(() => h.debug.markStep()));
+      for (const h of runner.hosts.values()) {
+        if (h.state !== 'paused') continue;
+        const reply = await h.exclusive(() => h.debug.markStep());
+        if (reply.kind !== 'ok') return reply;
+      }
+      return ok();
+    }
     default: return failure('unknown-command', `the browser runner does not know the command "${command.op}"`);
   }
 }

@@ -1,5 +1,5 @@
 // The debugger commands of one flow on this runner (docs/debugging.md), in the runner
-// protocol's reply shapes: breakpoints (with conditions), pause, step, resume. The delivery
+// protocol's reply shapes: breakpoints (with conditions), pause, markStep, step, resume. The delivery
 // stage itself is FlowDebugger (held messages, breakpoints, step records); this type carries out
 // its decisions on the flow's host: routing mode of the instance, held messages delivered again,
 // quiet waits, the states read after a step.
@@ -48,6 +48,25 @@ class FlowDebugCommands {
     return ok();
   }
 
+  /**
+   * `markStep`: the first half of a step of a flow spread over runners (the dispatcher marks every
+   * runner of the flow, then steps each). Pauses and lets what the instance has finish, as `step`
+   * does first, then notes which messages wait: the next `step` runs only those.
+   */
+  async markStep() {
+    if (this.host.instance === null) return failure('flow-not-running', `flow "${this.host.flowId}" is not running on this browser runner: start it first`);
+    this.apply(this.host.debugger.machine.pause());
+    if (this.host.state !== 'paused') this.host.setState('paused');
+    try {
+      await this.host.whenIdle();
+    } catch (err) {
+      return failure('step-timed-out', `flow "${this.host.flowId}": ${err.message}; the flow stays paused: see status, then step or resume again`);
+    }
+    if (this.host.instance === null) return failure('flow-not-running', `flow "${this.host.flowId}" stopped before its step was marked`);
+    this.host.debugger.markStep();
+    return ok();
+  }
+
   /** A step: `{kind: "step", result}` with `{ "flow/module": {...} }` (empty when nothing was queued). */
   async step() {
     if (this.host.instance === null) return failure('flow-not-running', `flow "${this.host.flowId}" is not running on this browser runner: start it first`);
@@ -57,10 +76,11 @@ class FlowDebugCommands {
     try {
       await this.host.whenIdle();
       if (this.host.instance === null) return failure('flow-not-running', `flow "${this.host.flowId}" stopped before the step`);
-      const decision = this.host.debugger.machine.step(this.host.debugger.held.length > 0);
+      const messages = this.host.debugger.nextStep();
+      const decision = this.host.debugger.machine.step(messages.length > 0);
       if (decision.type === 'step') {
         this.apply(decision.first);
-        for (const message of this.host.debugger.beginStep()) this.host.send(message);
+        for (const message of this.host.debugger.beginStep(messages)) this.host.send(message);
         this.host.instance.drain();
         await this.host.whenIdle();
         const states = this.report();

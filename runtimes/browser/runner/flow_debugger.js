@@ -23,6 +23,7 @@ class FlowDebugger {
     this.pausedAt = null; // { module, port, payload } of the message that hit a breakpoint
     this.hit = null; // that message: on resume it passes its breakpoint (else it would stop again)
     this.step = null; // while stepping: { inputs: Map, outputs: Map, errors: Map }
+    this.marked = null; // after markStep: the messages held then, the only ones the next step may run
   }
 
   get mode() {
@@ -76,21 +77,42 @@ class FlowDebugger {
     return payloads;
   }
 
-  /** The oldest held message of each module, taken out for a step (the machine said `step`). */
-  beginStep() {
-    const taken = [];
+  /**
+   * `markStep`, the first half of a step of a flow spread over runners: notes the messages held
+   * now. The next step runs only those, so that what another runner's step sends here in between
+   * waits for the step after (one tick of the whole flow, as FlowDebugger.swift's `stepLimit`).
+   */
+  markStep() {
+    this.marked = new Set(this.held);
+  }
+
+  /**
+   * What the next step runs: the oldest held message of each module, in arrival order; after a
+   * mark only if it was held then (held messages are in arrival order, so when a module's oldest
+   * came after the mark, all of its others did too). Uses up the mark: it is for one step.
+   */
+  nextStep() {
+    const marked = this.marked;
+    this.marked = null;
     const seen = new Set();
-    this.held = this.held.filter((m) => {
-      if (seen.has(m.module)) return true;
+    const messages = [];
+    for (const m of this.held) {
+      if (seen.has(m.module)) continue;
       seen.add(m.module);
-      taken.push(m);
-      return false;
-    });
+      if (marked === null || marked.has(m)) messages.push(m);
+    }
+    return messages;
+  }
+
+  /** Takes `messages` (from nextStep) out of the held ones for a step (the machine said `step`). */
+  beginStep(messages) {
+    const taken = new Set(messages);
+    this.held = this.held.filter((m) => !taken.has(m));
     this.pausedAt = null;
     this.hit = null;
     this.step = { inputs: new Map(), outputs: new Map(), errors: new Map() };
-    for (const m of taken) this.step.inputs.set(m.module, { [m.port]: parsed(m.text) });
-    return taken;
+    for (const m of messages) this.step.inputs.set(m.module, { [m.port]: parsed(m.text) });
+    return messages;
   }
 
   /** While stepping: what a module emitted, and its errors. */
@@ -132,6 +154,7 @@ class FlowDebugger {
     this.held = [];
     this.hit = null;
     this.pausedAt = null;
+    this.marked = null; // a mark followed by resume, not by a step, must not limit a later step
     return released;
   }
 
