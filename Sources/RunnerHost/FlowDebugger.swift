@@ -204,6 +204,8 @@ final class FlowDebugger: @unchecked Sendable {
     /// Releases what is held; says whether the flow runs on or paused again
     /// at once (a held message reached a breakpoint).
     func resume() -> ResumeOutcome {
+        // A mark not followed by its step (the dispatcher's step failed elsewhere) does not outlive the pause.
+        stepLimit = nil
         guard machine.isHoldingMessages else { return .notPaused }
         recording = nil
         releasing = true

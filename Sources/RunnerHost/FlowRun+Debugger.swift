@@ -37,10 +37,6 @@ extension FlowRun {
         }
     }
 
-    /// One step: each module with a queued message processes its oldest one;
-    /// what that emits is queued, not processed. A running flow is paused
-    /// first. Returns what each module that ran consumed, emitted, raised and
-    /// its state after the step; empty when nothing was queued.
     /// The first half of a step of a flow spread over runners (the dispatcher asks every runner
     /// first): pauses, lets what is in the runtimes finish, and notes which messages wait; the
     /// next `step` runs only those, so that what another runner's step sends here waits for the
@@ -55,6 +51,10 @@ extension FlowRun {
         try await loop.submit { debugger.markStep() }.get()
     }
 
+    /// One step: each module with a queued message processes its oldest one;
+    /// what that emits is queued, not processed. A running flow is paused
+    /// first. Returns what each module that ran consumed, emitted, raised and
+    /// its state after the step; empty when nothing was queued.
     func step() async throws -> [ModuleID: StepResult] {
         guard [.running, .degraded, .paused].contains(state) else { throw RunnerError.notRunning(plan.flow.id) }
         let debugger = self.debugger

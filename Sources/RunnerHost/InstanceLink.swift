@@ -78,6 +78,8 @@ final class InstanceLink: @unchecked Sendable {
     private var writeBuffer: ByteBuffer
     private var isDirty = false
     private var inFlight = CircularBuffer<PendingMessage>()
+    /// How many messages in flight came from another runner (0: a purely local link scans nothing per frame).
+    private var receiptsInFlight = 0
     private var queued = CircularBuffer<PendingMessage>()
     private var acked = 0
     /// Suspects (messages that were in flight when a process died) not yet
@@ -147,7 +149,7 @@ final class InstanceLink: @unchecked Sendable {
     /// The receipt of the oldest message in flight that came from another runner (nil: none did).
     @inline(__always)
     private func oldestReceipt() -> InboundStream.Receipt? {
-        guard let first = inFlight.first else { return nil }
+        guard receiptsInFlight > 0, let first = inFlight.first else { return nil }
         if let r = first.receipt { return r }
         return inFlight.first { $0.receipt != nil }?.receipt
     }
@@ -162,6 +164,7 @@ final class InstanceLink: @unchecked Sendable {
         while done > 0, var message = inFlight.popFirst() {
             done -= 1
             if message.suspect { careful -= 1 }
+            if message.receipt != nil { receiptsInFlight -= 1 }
             message.complete()
         }
         pump()
@@ -331,6 +334,7 @@ final class InstanceLink: @unchecked Sendable {
     private func write(_ message: PendingMessage) {
         FrameEncoder.writeData(slot: message.slot, payload: message.payload, into: &writeBuffer)
         if inFlight.isEmpty { watch.inFlightBegan() }
+        if message.receipt != nil { receiptsInFlight += 1 }
         inFlight.append(message)
         lifeWrites &+= 1
         delivered &+= 1
@@ -422,6 +426,7 @@ final class InstanceLink: @unchecked Sendable {
         }
         lifeWrites = 0
         while let last = inFlight.popLast() { queued.prepend(last) }
+        receiptsInFlight = 0
         return ProcessEnd(culprit: culprit, committed: ledger.end())
     }
 
@@ -439,6 +444,7 @@ final class InstanceLink: @unchecked Sendable {
         held.removeAll()
         holding = false
         inFlight.removeAll()
+        receiptsInFlight = 0
         queued.removeAll()
         careful = 0
         return all.map { m in
