@@ -436,6 +436,22 @@ final class InstanceLink: @unchecked Sendable {
         return (first.slot, watch.silence)
     }
 
+    /// A new connection to the dispatcher: messages from other runners (and what they caused here)
+    /// that wait and have not been written to the runtime are dropped, not completed: their senders
+    /// kept them unacknowledged and send them again on the new connection. Those in flight finish.
+    func dropUnstartedFromOtherRunners() {
+        guard queued.contains(where: { $0.receipt != nil }) || held.contains(where: { $0.receipt != nil }) else { return }
+        var keep = CircularBuffer<PendingMessage>()
+        for m in queued where m.receipt == nil { keep.append(m) }
+        careful = inFlight.reduce(0) { $0 + ($1.suspect ? 1 : 0) } + keep.reduce(0) { $0 + ($1.suspect ? 1 : 0) }
+        queued = keep
+        var keptHeld = CircularBuffer<PendingMessage>()
+        for m in held where m.receipt == nil { keptHeld.append(m) }
+        held = keptHeld
+        upstream.update(queued: queued.count)
+        cycleUpstream.update(queued: queued.count)
+    }
+
     /// Everything not yet acknowledged, oldest first (for moving to a new plan); empties the link.
     func takeAll() -> [PendingMessage] {
         var all = Array(inFlight)

@@ -298,8 +298,13 @@ public actor RunnerHost {
 
     /// This runner's connection to the dispatcher is `me`; batches for other runners go through `send`.
     public func connected(as me: StreamEnd, send: @escaping @Sendable (ByteBuffer) -> Void) async {
+        var links: [InstanceLink] = []
+        for run in flows.values { links += await run.links }
         let peers = dataPath.peers
         try? await dataPath.loop.submit {
+            // Messages from other runners that came on the old connection and have not started: their
+            // senders send them again on this one (they were not acknowledged), so they would run twice.
+            for link in links { link.dropUnstartedFromOtherRunners() }
             peers.connected(as: me, send: send)
             peers.flush()
         }.get()

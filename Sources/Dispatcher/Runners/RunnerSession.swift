@@ -18,6 +18,9 @@ struct RunnerSession {
     let events: RunnerEventSink
     let heartbeat: Duration
     let lostAfter: Duration
+    /// How long a runner whose connection ended has to reconnect before its modules are placed elsewhere.
+    /// (One heartbeat interval: a runner's first reconnect comes 250 ms after it saw the connection end.)
+    var reconnectGrace: Duration { min(heartbeat, lostAfter / 3) }
     /// The bound of what waits to be written to one runner (`RemoteRunnerLink.maxPendingBytes`).
     var outboxBytes = RemoteRunnerLink.defaultMaxPendingBytes
     let logger: Logger
@@ -99,6 +102,8 @@ struct RunnerSession {
         var reason = "the connection closed"
         // What the runner said that cuts it off (a protocol error): it is told why in the close frame.
         let violation = NIOLockedValueBox<String?>(nil)
+        // The connection itself ended (closed, reset, a write failed): maybe the runner is alive and reconnects.
+        let connectionEnded = NIOLockedValueBox(false)
         await withTaskGroup(of: String?.self) { group in
             // The one writer: commands, pongs, pings and data batches, in order.
             group.addTask {
@@ -110,7 +115,10 @@ struct RunnerSession {
                             try await outbound.write(.binary(b))
                             link.written(bytes: b.readableBytes)
                         }
-                    } catch { return "could not write to the runner: \(error)" }
+                    } catch {
+                        connectionEnded.withLockedValue { $0 = true }
+                        return "could not write to the runner: \(error)"
+                    }
                 }
                 // The outbox ends when the link is closed: by the session (a reason is already set), or for its size.
                 return link.closedReason
@@ -172,8 +180,10 @@ struct RunnerSession {
                             }
                         }
                     }
+                    connectionEnded.withLockedValue { $0 = true }
                     return "the runner closed the connection"
                 } catch {
+                    connectionEnded.withLockedValue { $0 = true }
                     return "the connection failed: \(error)"
                 }
             }
@@ -190,6 +200,13 @@ struct RunnerSession {
         if let why = violation.withLockedValue({ $0 }) {
             // A close frame's reason is at most 123 bytes.
             try? await outbound.close(.policyViolation, reason: String(decoding: Array(why.utf8.prefix(120)), as: UTF8.self))
+        }
+        if connectionEnded.withLockedValue({ $0 }), violation.withLockedValue({ $0 }) == nil {
+            // A reset with both sides alive looks like a death from here: the runner gets `reconnectGrace`
+            // to come back on a new connection (the same instance replaces this session and keeps its
+            // modules, their runtimes and live state); a dead one is lost that much later.
+            await directory.setState(hello.name, session: session, .suspect)
+            try? await Task.sleep(for: reconnectGrace)
         }
         logger.info("runner \(hello.name.rawValue) (session \(session)) lost: \(reason)")
         await directory.lost(hello.name, session: session, reason: reason)
