@@ -42,13 +42,18 @@ extension FlowRun {
     /// next `step` runs only those, so that what another runner's step sends here waits for the
     /// step after (docs/debugging.md, "Across runners").
     func markStep() async throws {
+        try await pauseAndLetFinish()
+        let debugger = self.debugger
+        try await debugger.loop.submit { debugger.markStep() }.get()
+    }
+
+    /// Pauses the flow (running, degraded or paused already) and waits until what is already in its runtimes finished.
+    private func pauseAndLetFinish() async throws {
         guard [.running, .degraded, .paused].contains(state) else { throw RunnerError.notRunning(plan.flow.id) }
         let debugger = self.debugger
-        let loop = debugger.loop
-        try await loop.submit { debugger.pause() }.get()
+        try await debugger.loop.submit { debugger.pause() }.get()
         if state != .paused { setState(.paused, reason: nil) }
-        try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
-        try await loop.submit { debugger.markStep() }.get()
+        try await debugger.loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
     }
 
     /// One step: each module with a queued message processes its oldest one;
@@ -56,13 +61,9 @@ extension FlowRun {
     /// first. Returns what each module that ran consumed, emitted, raised and
     /// its state after the step; empty when nothing was queued.
     func step() async throws -> [ModuleID: StepResult] {
-        guard [.running, .degraded, .paused].contains(state) else { throw RunnerError.notRunning(plan.flow.id) }
+        try await pauseAndLetFinish()
         let debugger = self.debugger
         let loop = debugger.loop
-        // Pause, and let what is already in the runtimes finish.
-        try await loop.submit { debugger.pause() }.get()
-        if state != .paused { setState(.paused, reason: nil) }
-        try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
 
         for instance in instances { await instance.beginCollectingErrors() }
         let started = try await loop.submit { debugger.beginStep() }.get()

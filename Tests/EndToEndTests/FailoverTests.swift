@@ -73,15 +73,7 @@ import Testing
             defer { Task { await tail.terminate() } }
             let perBatch = 200
             let stop = NIOLockedValueBox(false)
-            let load = Task { () -> Int in
-                var batches = 0
-                while !stop.withLockedValue({ $0 }) {
-                    try await eventually("the flow keeps up", timeout: .seconds(60)) { Set(seqs(tail)).count >= (batches - 5) * perBatch }
-                    try await inject(server, start: batches * perBatch, count: perBatch)
-                    batches += 1
-                }
-                return batches
-            }
+            let load = steadyLoad(server, tail, perBatch: perBatch, stop: stop)
             for round in 0..<5 {
                 try await eventually("mid on gpu-1 (round \(round))", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
                 try await tail.waitForStdoutCount(tail.stdout.count + perBatch, timeout: .seconds(60))
@@ -120,15 +112,7 @@ import Testing
             try await states.waitForStderr("subscribed") { $0.contains("following") }
             let perBatch = 200
             let stop = NIOLockedValueBox(false)
-            let load = Task { () -> Int in
-                var batches = 0
-                while !stop.withLockedValue({ $0 }) {
-                    try await eventually("the flow keeps up", timeout: .seconds(60)) { Set(seqs(tail)).count >= (batches - 5) * perBatch }
-                    try await inject(server, start: batches * perBatch, count: perBatch)
-                    batches += 1
-                }
-                return batches
-            }
+            let load = steadyLoad(server, tail, perBatch: perBatch, stop: stop)
             try await eventually("load flows", timeout: .seconds(60)) { Set(seqs(tail)).count >= 3 * perBatch }
             // The rate now, for the bound on the moved state: what mid acknowledged in one heartbeat interval.
             let sampled = tail.stdout.count
@@ -257,21 +241,21 @@ import Testing
             let tail = try await server.tail("span")
             defer { Task { await tail.terminate() } }
             func outputs() -> [JSONValue] { tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"] } }
-            // Cut with a backlog at gpu-1 (10 ms a message): what it had not done moves with mid.
-            try await inject(server, start: 0, count: 300)
+            // Cut with a backlog at gpu-1 (10 ms a message, 10 s of work): what it had not done moves with mid.
+            try await inject(server, start: 0, count: 1000)
             try await eventually("the first outputs", timeout: .seconds(60)) { Set(seqs(tail)).count >= 30 }
             let oldPid = outputs().first?["pid"]
             proxy.signal(SIGUSR1)
             let cut = ContinuousClock.now
-            #expect(Set(seqs(tail)).count < 300, "a backlog at the cut")
+            #expect(Set(seqs(tail)).count < 1000, "a backlog at the cut")
             try await eventually("gpu-1 lost", timeout: .seconds(20)) {
                 try await server.rpc("listRunners")["result"]?.arrayValue?.first { $0["id"] == "gpu-1" }?["state"] == "lost"
             }
             let detected = ContinuousClock.now - cut
             try await eventually("mid on local", timeout: .seconds(20)) { try await server.runnersOfModules("span")["mid"] == "local" }
             let byOldPid = outputs().filter { $0["pid"] == oldPid }.count
-            try await inject(server, start: 300, count: 100)
-            try await eventually("400", timeout: .seconds(60)) { Set(seqs(tail)).count >= 400 }
+            try await inject(server, start: 1000, count: 100)
+            try await eventually("1100", timeout: .seconds(60)) { Set(seqs(tail)).count >= 1100 }
             proxy.signal(SIGUSR2)
             do {
                 try await eventually("gpu-1 back", timeout: .seconds(30)) {
@@ -281,9 +265,9 @@ import Testing
                 throw TimedOut(description: "\(error); the runner said: \(runner.process.stderr.suffix(8).joined(separator: " | "))")
             }
             try await eventually("mid on gpu-1 again", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
-            try await inject(server, start: 400, count: 100)
-            try await eventually("500", timeout: .seconds(60)) { Set(seqs(tail)).count >= 500 }
-            #expect(Set(seqs(tail)) == Set(0..<500))
+            try await inject(server, start: 1100, count: 100)
+            try await eventually("1200", timeout: .seconds(60)) { Set(seqs(tail)).count >= 1200 }
+            #expect(Set(seqs(tail)) == Set(0..<1200))
             _ = try await expectDuplicatesCounted(tail, server)
             // The runner that came back ran nothing of what had moved: its old process handled nothing more.
             #expect(outputs().filter { $0["pid"] == oldPid }.count == byOldPid)

@@ -23,23 +23,6 @@ import Testing
         tail.stdout.compactMap { try? JSONValue(parsing: Data($0.utf8))["payload"] }
     }
 
-    /// Injects batches of `perBatch` into `span/gen` while at most 5 batches are not yet out; returns how many it sent.
-    func load(_ server: PolyflowServer, _ tail: ChildProcess, perBatch: Int, stop: NIOLockedValueBox<Bool>) -> Task<Int, any Error> {
-        Task {
-            var batches = 0
-            while !stop.withLockedValue({ $0 }) {
-                try await eventually("the flow keeps up", timeout: .seconds(60)) {
-                    Set(outputs(tail).compactMap { $0["seq"]?.intValue }).count >= (batches - 5) * perBatch
-                }
-                let reply = try await server.rpc("inject", ["flowModuleId": "span/gen",
-                                                            "payload": ["start": .int(batches * perBatch), "count": .int(perBatch)]])
-                #expect(reply["result"] == true, "\(reply)")
-                batches += 1
-            }
-            return batches
-        }
-    }
-
     /// Every message of 0..<total at the sink; returns how many came twice.
     func countEvery(_ tail: ChildProcess, total: Int) async throws -> (outputs: [JSONValue], twice: Int) {
         try? await eventually("every message arrived", timeout: .seconds(90)) {
@@ -60,7 +43,7 @@ import Testing
             defer { Task { await tail.terminate() } }
             let perBatch = 100
             let stop = NIOLockedValueBox(false)
-            let sender = load(server, tail, perBatch: perBatch, stop: stop)
+            let sender = steadyLoad(server, tail, perBatch: perBatch, stop: stop)
             // Four moves: gpu-1 → the embedded runner → gpu-1 → the embedded runner → gpu-1.
             for (i, place) in [("edge", "local"), ("gpu", "gpu-1"), ("edge", "local"), ("gpu", "gpu-1")].enumerated() {
                 try await tail.waitForStdoutCount(tail.stdout.count + 2 * perBatch, timeout: .seconds(60))
@@ -109,7 +92,7 @@ import Testing
                 #expect(try await server.runnersOfModules("span")["m2"] == "first")
                 let tail = try await server.tail("span")
                 defer { Task { await tail.terminate() } }
-                sender = load(server, tail, perBatch: 100, stop: stop)
+                sender = steadyLoad(server, tail, perBatch: 100, stop: stop)
                 for round in 0..<2 {
                     try await tail.waitForStdoutCount(tail.stdout.count + 300, timeout: .seconds(60))
                     first.process.signal(SIGKILL)
@@ -190,7 +173,7 @@ import Testing
             defer { Task { await tail.terminate() } }
             let perBatch = 100
             let stop = NIOLockedValueBox(false)
-            let sender = load(server, tail, perBatch: perBatch, stop: stop)
+            let sender = steadyLoad(server, tail, perBatch: perBatch, stop: stop)
             do {
                 try await tail.waitForStdoutCount(3 * perBatch, timeout: .seconds(60))
                 // A failure: gpu-1 dies; mid goes to the embedded runner.

@@ -165,15 +165,7 @@ import Testing
             defer { Task { await tail.terminate() } }
             let perBatch = 200
             let stop = NIOLockedValueBox(false)
-            let load = Task { () -> Int in
-                var batches = 0
-                while !stop.withLockedValue({ $0 }) {
-                    try await tail.waitForStdoutCount(max(0, (batches - 5) * perBatch), timeout: .seconds(60))
-                    try await inject(server, start: batches * perBatch, count: perBatch)
-                    batches += 1
-                }
-                return batches
-            }
+            let load = steadyLoad(server, tail, perBatch: perBatch, stop: stop)
             try await tail.waitForStdoutCount(2 * perBatch, timeout: .seconds(60))
             try await deploy(server, Self.chain(mid: Self.mid(tags: ["edge"], tag: "m2")))
             #expect(try await server.runnersOfModules("span")["mid"] == "local")

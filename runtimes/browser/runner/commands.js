@@ -30,7 +30,7 @@ async function handleCommand(runner, command) {
     case 'stop': return needHost((h) => h.exclusive(() => h.stop()));
     case 'remove':
       return needHost((h) => {
-        h.halt();
+        h.halt(); // the flow is gone everywhere: what came from other runners is done, its senders drop it too
         runner.hosts.delete(h.flowId);
         runner.streams.forgetFlow(h.flowId);
         return ok();

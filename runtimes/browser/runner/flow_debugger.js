@@ -158,9 +158,11 @@ class FlowDebugger {
     return released;
   }
 
-  /** Drops what is held for modules that left (fence, release, swap). */
+  /** Drops what is held for modules that left (fence, release, swap); returns it, to be settled (FlowHost.discard). */
   forget(modules) {
+    const dropped = this.held.filter((m) => modules.has(m.module));
     this.held = this.held.filter((m) => !modules.has(m.module));
+    return dropped;
   }
 }
 

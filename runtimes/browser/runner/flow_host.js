@@ -183,8 +183,12 @@ class FlowHost {
       for (const id of removed) this.records.delete(id);
       for (const id of added) this.records.set(id, new ModuleStatus(id, tables.specs.find((s) => s.id === id).code));
       for (const id of changed) this.records.get(id).swapped(tables.specs.find((s) => s.id === id).code);
-      this.debugger.forget(new Set(removed));
-      this.queue = this.queue.filter((m) => !removed.includes(m.module));
+      const gone = new Set(removed);
+      const dropped = [...this.queue.filter((m) => gone.has(m.module)), ...this.debugger.forget(gone)];
+      this.queue = this.queue.filter((m) => !gone.has(m.module));
+      // A removed module still in the flow was placed elsewhere: its messages go there.
+      const inFlow = new Set(deploy.flow.modules.map((m) => m.id));
+      this.discard(dropped, (m) => inFlow.has(m.module));
       const failed = this.loadResults(swapped.modules);
       const event = { type: 'swapped', changed, added, removed, moved: [] };
       if (deploy.revision !== undefined) event.revision = deploy.revision;
@@ -312,7 +316,7 @@ class FlowHost {
 
   deliver(message, passing = null) {
     if (!this.placed.has(message.module)) { // it left (fence, release) while its old tables still route to it
-      if (message.origin !== null) this.env.streams.done(message.origin);
+      this.discard([message], () => true);
       return;
     }
     const arrival = this.debugger.arrived(message, passing);
@@ -397,14 +401,35 @@ class FlowHost {
     return ok();
   }
 
-  /** Stops at once, dropping what is queued (remove, fence of every module, stop after grace). */
-  halt() {
-    if (this.instance !== null) {
-      this.instance.runtime.end();
-      this.instanceEnded('stopped', null);
-    }
+  /**
+   * Stops at once, dropping every message not done (remove, fence of every module, stop after
+   * grace). `elsewhere`: the flow's modules run on another runner now (fence, grace), so what came
+   * from other runners is refused, to be sent there; else the flow is gone (remove): done.
+   */
+  halt(elsewhere = false) {
+    // Ended first: the acks it writes as it closes move what they cover to pendingDone, as usual.
+    if (this.instance !== null) this.instance.runtime.end();
+    const dropped = [...this.inFlight, ...this.queue, ...this.debugger.forget(new Set(this.placed.keys()))];
+    if (this.instance !== null) this.instanceEnded('stopped', null);
     this.queue = [];
-    this.debugger.forget(new Set(this.placed.keys()));
+    this.discard(dropped, () => elsewhere);
+    // These ran; only their sends had not arrived, and those are forgotten with the flow.
+    for (const { origins } of this.pendingDone.splice(0)) for (const origin of origins) this.env.streams.done(origin);
+  }
+
+  /**
+   * Settles messages dropped before they were done. One from another runner must be, or its
+   * stream's cumulative ack stops below it for good and its sender keeps every later frame: when
+   * `refuse(message)` (its module runs elsewhere now) it is refused, so its sender sends it there;
+   * else (the flow or the module is gone everywhere) it is done, and its sender drops it too.
+   * One injected or sent here (no origin, no stream seq to refuse) is just dropped.
+   */
+  discard(messages, refuse) {
+    for (const message of messages) {
+      if (message.origin === null) continue;
+      if (refuse(message)) this.env.streams.refuse(message.origin);
+      else this.env.streams.done(message.origin);
+    }
   }
 
   /** `release`: lets the messages queued for `modules` be processed; their states after that. */
@@ -430,8 +455,9 @@ class FlowHost {
   forgetModules(modules) {
     const gone = new Set(modules);
     this.placed = new Map([...this.placed].filter(([m]) => !gone.has(m)));
+    // A newer generation of them runs elsewhere: what came from other runners is refused, to go there.
+    this.discard([...this.queue.filter((m) => gone.has(m.module)), ...this.debugger.forget(gone)], () => true);
     this.queue = this.queue.filter((m) => !gone.has(m.module));
-    this.debugger.forget(gone);
     for (const m of modules) this.pendingStates.delete(m);
   }
 

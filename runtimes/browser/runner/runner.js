@@ -88,7 +88,7 @@ class Runner {
         case 'drop': this.fence(action.modules); break;
         case 'stopModules':
           for (const host of this.hosts.values()) {
-            host.halt();
+            host.halt(true); // the dispatcher places them elsewhere
             this.streams.forgetFlow(host.flowId);
           }
           this.hosts.clear();
@@ -364,7 +364,7 @@ class Runner {
       host.forgetModules(modules); // at once: before anything else is sent
       done.push(host.exclusive(() => host.unloadModules(modules)).then(() => {
         if (host.placed.size === 0) {
-          host.halt();
+          host.halt(true); // what was still in the instance goes to the modules' new place
           this.hosts.delete(host.flowId);
           this.streams.forgetFlow(host.flowId);
         }
