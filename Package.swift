@@ -4,8 +4,10 @@ import PackageDescription
 /// The message path (PipeBridge, RunnerHost) touches class state per frame:
 /// in release builds the dynamic exclusivity checks of those accesses cost
 /// ~18% of the host's routing time (perf, docs/performance.md). The state is
-/// confined to one event loop, so the checks find nothing; debug builds
-/// keep them.
+/// confined to one event loop (asserted where it is entered: `assertInEventLoop`
+/// in `InstanceLink`, `DataPath`, `FlowDebugger`, `PeerRouter`, checked in debug
+/// builds, where the whole test suite runs), so the checks find nothing; debug
+/// builds keep them.
 let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(

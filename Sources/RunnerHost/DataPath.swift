@@ -22,6 +22,7 @@ final class DataPath: @unchecked Sendable {
 
     /// Writes every link that got frames since the last flush.
     func flushDirty() {
+        loop.assertInEventLoop()
         if !dirty.isEmpty {
             let links = dirty
             dirty.removeAll(keepingCapacity: true)
@@ -37,6 +38,7 @@ final class DataPath: @unchecked Sendable {
     /// `register`: these links are the flow's real ones (not a load check's):
     /// messages from other runners go to them.
     func connect(_ links: [InstanceLink], plan: FlowPlan, register: Bool = true) {
+        loop.assertInEventLoop()
         let feeds = plan.instances.map { Set($0.hostRoutes.flatMap { $0.targets.map(\.instance) }) }
         for (i, instance) in plan.instances.enumerated() {
             links[i].dataPath = self

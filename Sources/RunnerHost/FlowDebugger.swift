@@ -67,12 +67,14 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// The flow's breakpoints as deployed.
     func load(_ breakpoints: [Breakpoint]) {
+        loop.assertInEventLoop()
         for b in breakpoints { self.breakpoints[b.module] = b }
         apply(machine.breakpointsChanged(to: self.breakpoints.count))
     }
 
     /// Lets go of the links (the flow is being replaced or removed).
     func close() {
+        loop.assertInEventLoop()
         detach()
         let waiters = quietWaiters
         quietWaiters.removeAll()
@@ -85,12 +87,14 @@ final class FlowDebugger: @unchecked Sendable {
     // MARK: breakpoints
 
     func setBreakpoint(_ b: Breakpoint) {
+        loop.assertInEventLoop()
         breakpoints[b.module] = b
         apply(machine.breakpointsChanged(to: breakpoints.count))
     }
 
     /// Returns whether there was one.
     func removeBreakpoint(_ module: ModuleID) -> Bool {
+        loop.assertInEventLoop()
         guard breakpoints.removeValue(forKey: module) != nil else { return false }
         apply(machine.breakpointsChanged(to: breakpoints.count))
         return true
@@ -100,6 +104,7 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// A message reached the host for `link`, input `slot`.
     func arrive(link: InstanceLink, slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
+        loop.assertInEventLoop()
         guard let index = links.firstIndex(where: { $0 === link }) else {
             receipt?.complete()
             return
@@ -135,6 +140,7 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// A runtime of this flow sent `payload` from `source` (recorded during a step).
     func emitted(from source: Endpoint, payload: ByteBuffer) {
+        loop.assertInEventLoop()
         guard recording != nil else { return }
         recording![source.module, default: StepRecord()].outputs[source.port, default: []].append(payload)
     }
@@ -142,6 +148,7 @@ final class FlowDebugger: @unchecked Sendable {
     // MARK: pause, step, resume
 
     func pause() {
+        loop.assertInEventLoop()
         let wasHolding = machine.isHoldingMessages
         apply(machine.pause())
         if !wasHolding { onPause(nil) }
@@ -149,12 +156,14 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// Notes which messages wait now (the flow is paused and quiet): the next `beginStep` runs only those.
     func markStep() {
+        loop.assertInEventLoop()
         stepLimit = nextSeq
     }
 
     /// Releases the oldest held message of each module (of those that waited at `markStep`, when
     /// it was called). Returns false when nothing is held.
     func beginStep() -> Bool {
+        loop.assertInEventLoop()
         let limit = stepLimit ?? Int.max
         stepLimit = nil
         let hasQueued = held.values.contains { ($0.first?.seq ?? Int.max) < limit }
@@ -187,6 +196,7 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// Ends a step (after `whenQuiet`): what each module consumed and emitted.
     func finishStep() -> [ModuleID: StepRecord] {
+        loop.assertInEventLoop()
         machine.stepFinished()
         let record = recording ?? [:]
         recording = nil
@@ -204,6 +214,7 @@ final class FlowDebugger: @unchecked Sendable {
     /// Releases what is held; says whether the flow runs on or paused again
     /// at once (a held message reached a breakpoint).
     func resume() -> ResumeOutcome {
+        loop.assertInEventLoop()
         // A mark not followed by its step (the dispatcher's step failed elsewhere) does not outlive the pause.
         stepLimit = nil
         guard machine.isHoldingMessages else { return .notPaused }
@@ -220,6 +231,7 @@ final class FlowDebugger: @unchecked Sendable {
     /// Succeeds when no link of the flow (or of `only`) has a message in flight
     /// or waiting in its own queue; fails after `timeout` (a runtime that does not answer).
     func whenQuiet(timeout: TimeAmount, only: [InstanceLink]? = nil) -> EventLoopFuture<Void> {
+        loop.assertInEventLoop()
         let watched = only ?? links
         if watched.allSatisfy(\.isIdle) { return loop.makeSucceededVoidFuture() }
         let promise = loop.makePromise(of: Void.self)
@@ -242,6 +254,7 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// A link made progress (an ack): wake whoever waits for quiet.
     func linkProgressed() {
+        loop.assertInEventLoop()
         guard !quietWaiters.isEmpty else { return }
         let ready = quietWaiters.filter { $0.links.allSatisfy(\.isIdle) }
         guard !ready.isEmpty else { return }
@@ -254,6 +267,7 @@ final class FlowDebugger: @unchecked Sendable {
     /// The flow was rewired: new links (same objects for runtimes that stay)
     /// and held messages moved to their new link and slot, or dropped (returned).
     func relink(_ newLinks: [InstanceLink], remap: (InstanceLink, Int) -> (link: Int, slot: Int)?) -> [(Endpoint, ByteBuffer)] {
+        loop.assertInEventLoop()
         let old = links
         links = newLinks
         for link in newLinks { link.watcher = self }
@@ -285,11 +299,13 @@ final class FlowDebugger: @unchecked Sendable {
 
     /// Held messages per module: how many, and the oldest few.
     func heldSummary(oldest: Int = 3) -> [ModuleID: (count: Int, oldest: [ByteBuffer])] {
-        held.compactMapValues { q in q.isEmpty ? nil : (q.count, Array(q.prefix(oldest).map(\.payload))) }
+        loop.assertInEventLoop()
+        return held.compactMapValues { q in q.isEmpty ? nil : (q.count, Array(q.prefix(oldest).map(\.payload))) }
     }
 
     /// Everything held, oldest first (when the flow is replaced).
     func takeHeld() -> [(link: Int, slot: Int, payload: ByteBuffer)] {
+        loop.assertInEventLoop()
         let all = held.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
         held.removeAll()
         for m in all { m.receipt?.complete() }

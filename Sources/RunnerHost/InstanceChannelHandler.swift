@@ -24,6 +24,9 @@ enum InstanceEvent: Sendable {
 /// buffer (no pipeline event per frame); payloads stay slices of it. Only
 /// the bytes of a frame cut by the end of a read are copied, into `partial`,
 /// until its newline arrives.
+///
+/// Confined to its channel's event loop, which is the link's (NIO calls a handler only there;
+/// `link.heard()` and the link's other entries assert it in debug builds).
 final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 

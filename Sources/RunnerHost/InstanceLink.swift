@@ -57,6 +57,9 @@ final class InstanceLink: @unchecked Sendable {
     /// ...except those this instance feeds too (through any path), which
     /// stop only past the cycle bound.
     var cycleUpstream: FeederGate
+    /// Set by `DataPath.connect` before the link is attached (asserted there). Not counted:
+    /// the runner's one `DataPath` lives as long as its `RunnerHost`, which outlives every
+    /// flow and link it runs, and a reference count per routed frame would cost.
     unowned(unsafe) var dataPath: DataPath!
     /// Set while the flow's debugger watches or holds it: arriving messages go
     /// to the debugger, and at most one message is in flight.
@@ -121,6 +124,7 @@ final class InstanceLink: @unchecked Sendable {
     /// A data frame from this instance: forward the payload to each target, or publish it.
     @inline(__always)
     func route(_ routeID: Int, payload: ByteBuffer) throws(FrameError) {
+        loop.assertInEventLoop()
         guard routeID < routes.count else {
             throw FrameError(.badSlot, "route id \(routeID) is not one the host gave this instance (it has \(routes.count))")
         }
@@ -156,6 +160,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// `A<n>` from process `life`: the runtime finished its first n frames; the commit before it is kept.
     func ack(_ count: Int, life: Int) {
+        loop.assertInEventLoop()
         guard life == self.life else { return }
         ledger.acked()
         var done = count - acked
@@ -173,12 +178,14 @@ final class InstanceLink: @unchecked Sendable {
 
     /// A `commit` frame from process `life`: kept when the next ack arrives.
     func stage(_ entries: [CommitScanner.Entry], life: Int) {
+        loop.assertInEventLoop()
         guard life == self.life else { return }
         ledger.stage(entries)
     }
 
     /// A `commit` frame (not in the compact form) from process `life`.
     func stage(decoded modules: [ModuleID: RuntimeMessage.ModuleStats], life: Int) {
+        loop.assertInEventLoop()
         guard life == self.life else { return }
         ledger.stage(decoded: modules)
     }
@@ -188,7 +195,8 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Takes what the current process committed for `modules` (they leave it in a hot swap).
     func takeCommitted(_ modules: Set<ModuleID>) -> [ModuleID: RuntimeMessage.ModuleStats] {
-        ledger.take(modules)
+        loop.assertInEventLoop()
+        return ledger.take(modules)
     }
 
     /// The process sent something (called once per read, not per frame).
@@ -202,6 +210,7 @@ final class InstanceLink: @unchecked Sendable {
     /// debugger too: it is done once processed.
     @inline(__always)
     func enqueue(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
+        loop.assertInEventLoop()
         if let debugger {
             debugger.arrive(link: self, slot: slot, payload: payload, receipt: receipt)
             return
@@ -212,6 +221,7 @@ final class InstanceLink: @unchecked Sendable {
     /// Queues a message for input `slot`; writes it at once when the window allows.
     @inline(__always)
     func deliver(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
+        loop.assertInEventLoop()
         if holding, !drainSlots.contains(slot) {
             held.append(PendingMessage(slot: slot, payload: payload, receipt: receipt))
             return
@@ -227,6 +237,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Writes a message now, whatever the window (a debugger step); queues it while the instance restarts.
     func forceDeliver(slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
+        loop.assertInEventLoop()
         let message = PendingMessage(slot: slot, payload: payload, receipt: receipt)
         if channel != nil { write(message) } else { queued.append(message) }
     }
@@ -236,6 +247,7 @@ final class InstanceLink: @unchecked Sendable {
     /// Holds every new message except those for `drain` slots; what waits in
     /// the queue for other slots is held too, in order.
     func beginHold(drain: Set<Int>) {
+        loop.assertInEventLoop()
         holding = true
         drainSlots = drain
         var keep = CircularBuffer<PendingMessage>()
@@ -252,11 +264,13 @@ final class InstanceLink: @unchecked Sendable {
     /// messages are held too (before their states are read, so that nothing runs
     /// after that; held messages for a module that left go to its new place).
     func stopDraining() {
+        loop.assertInEventLoop()
         drainSlots = []
     }
 
     /// Everything held (old slot numbers), oldest first; ends the hold.
     func endHold() -> [PendingMessage] {
+        loop.assertInEventLoop()
         holding = false
         drainSlots = []
         var all = Array(held)
@@ -269,11 +283,13 @@ final class InstanceLink: @unchecked Sendable {
 
     /// New tables after a swap (the runtime is idle and has the same ones).
     func replaceSlots(_ newSlots: [Endpoint]) {
+        loop.assertInEventLoop()
         slots = newSlots
     }
 
     /// Writes a control frame in order with the data frames (a `swap`).
     func writeControlFrame(_ bytes: ByteBuffer) -> Bool {
+        loop.assertInEventLoop()
         guard channel != nil else { return false }
         var b = bytes
         writeBuffer.writeBuffer(&b)
@@ -283,6 +299,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Drops the references to other links (the flow is gone).
     func forget() {
+        loop.assertInEventLoop()
         watch.disarm()
         routes = []
         upstream.feeders = []
@@ -292,12 +309,14 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Lets the feeders of this link read again before the flow is rewired.
     func resetCongestion() {
+        loop.assertInEventLoop()
         upstream.reset()
         cycleUpstream.reset()
     }
 
     /// Tells the runtime how to route (docs/protocol.md, "Debug routing"), in order with the data frames.
     func setRouting(viaHost: Bool) {
+        loop.assertInEventLoop()
         guard viaHost != routeViaHost else { return }
         routeViaHost = viaHost
         if channel != nil { writeControl(viaHost ? Self.modeHost : Self.modeDirect) }
@@ -305,6 +324,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Asks the runtime for every module's state (`{"t":"report"}`); false when no process is attached.
     func requestReport() -> Bool {
+        loop.assertInEventLoop()
         guard channel != nil else { return false }
         writeControl("{\"t\":\"report\"}\n")
         flush()
@@ -353,6 +373,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Writes what accumulated since the last flush, in one write.
     func flush() {
+        loop.assertInEventLoop()
         isDirty = false
         guard let channel, writeBuffer.readableBytes > 0 else { return }
         let buffer = writeBuffer
@@ -363,11 +384,13 @@ final class InstanceLink: @unchecked Sendable {
     // MARK: back pressure
 
     func block() {
+        loop.assertInEventLoop()
         blockedBy += 1
         if blockedBy == 1, let channel { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
     }
 
     func unblock() {
+        loop.assertInEventLoop()
         blockedBy = max(0, blockedBy - 1)
         if blockedBy == 0, let channel {
             _ = channel.setOption(ChannelOptions.autoRead, value: true)
@@ -382,6 +405,8 @@ final class InstanceLink: @unchecked Sendable {
     ///   - timeLimit: how long the process may send nothing while messages are in flight (nil: no limit).
     ///   - onSilence: told (once per silence) when it has been silent that long.
     func attach(_ channel: any Channel, timeLimit: TimeAmount? = nil, onSilence: (@Sendable (TimeAmount) -> Void)? = nil) {
+        loop.assertInEventLoop()
+        assert(dataPath != nil, "a link is connected to its data path before it is attached")
         self.channel = channel
         acked = 0
         lifeWrites = 0
@@ -407,6 +432,7 @@ final class InstanceLink: @unchecked Sendable {
     /// redelivery, blames no one, unless it hits a suspect that was alone in
     /// a fresh process.
     func detach(timedOut: Bool = false) -> ProcessEnd {
+        loop.assertInEventLoop()
         channel = nil
         writeBuffer.clear()
         isDirty = false
@@ -432,6 +458,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// The oldest message in flight and how long the process has said nothing, while messages are in flight.
     func silence() -> (slot: Int, for: TimeAmount)? {
+        loop.assertInEventLoop()
         guard channel != nil, blockedBy == 0, let first = inFlight.first else { return nil }
         return (first.slot, watch.silence)
     }
@@ -440,6 +467,7 @@ final class InstanceLink: @unchecked Sendable {
     /// that wait and have not been written to the runtime are dropped, not completed: their senders
     /// kept them unacknowledged and send them again on the new connection. Those in flight finish.
     func dropUnstartedFromOtherRunners() {
+        loop.assertInEventLoop()
         guard queued.contains(where: { $0.receipt != nil }) || held.contains(where: { $0.receipt != nil }) else { return }
         var keep = CircularBuffer<PendingMessage>()
         for m in queued where m.receipt == nil { keep.append(m) }
@@ -454,6 +482,7 @@ final class InstanceLink: @unchecked Sendable {
 
     /// Everything not yet acknowledged, oldest first (for moving to a new plan); empties the link.
     func takeAll() -> [PendingMessage] {
+        loop.assertInEventLoop()
         var all = Array(inFlight)
         all.append(contentsOf: queued)
         all.append(contentsOf: held)
@@ -470,9 +499,10 @@ final class InstanceLink: @unchecked Sendable {
         }
     }
 
-    /// The oldest few queued payloads per slot, for status pages.
+    /// How many messages wait for (or are in) the runtime for input `slot`, for status pages.
     func pendingCount(slot: Int) -> Int {
-        inFlight.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) } + queued.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) }
+        loop.assertInEventLoop()
+        return inFlight.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) } + queued.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) }
             + held.reduce(0) { $0 + ($1.slot == slot ? 1 : 0) }
     }
 }

@@ -42,7 +42,7 @@ public actor RunnerHost {
                                              progress: { events(.dependencies($0)) })
         let peers = PeerRouter(window: RunnerProtocol.defaultWindow, highWater: configuration.queueBound,
                                cycleHighWater: configuration.cycleQueueBound,
-                               maxFrameBytes: configuration.maxFrameBytes, logger: logger)
+                               maxFrameBytes: configuration.maxFrameBytes, loop: eventLoop, logger: logger)
         self.dataPath = DataPath(loop: eventLoop, peers: peers) { flow, source, payload in
             events(.output(flow: flow, module: source.module, port: source.port, payload: String(buffer: payload)))
         }

@@ -4,7 +4,8 @@ import FlowModel
 /// done (docs/runner-protocol.md, "Acks, windows, back pressure"): `received`
 /// is the `recv` and `done` the `ack` this runner puts on its batches back.
 ///
-/// Confined to the runner's event loop.
+/// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
+/// on that loop), whose every entry asserts the loop in debug builds.
 final class InboundStream: @unchecked Sendable {
     let peer: StreamEnd
     /// The highest `seq` that arrived.
@@ -64,6 +65,7 @@ final class InboundStream: @unchecked Sendable {
     /// Messages it causes on this runner's other runtimes share it (`retain`): the frame
     /// is done once every holder completed, so its sender keeps it until then and a runner
     /// killed meanwhile loses none of that work (docs/runner-protocol.md, "Acks").
+    /// Confined like its stream: held by messages on the same loop's links and debugger.
     final class Receipt: @unchecked Sendable {
         let stream: InboundStream
         let seq: Int

@@ -31,7 +31,7 @@ public final class InjectSource: @unchecked Sendable {
         self.loop = loop
         self.bound = bound
         self.logger = logger
-        peers = PeerRouter(window: window, highWater: bound, maxFrameBytes: maxFrameBytes, logger: logger)
+        peers = PeerRouter(window: window, highWater: bound, maxFrameBytes: maxFrameBytes, loop: loop, logger: logger)
         let peers = self.peers
         ticks = loop.scheduleRepeatedTask(initialDelay: PeerRouter.tickInterval, delay: PeerRouter.tickInterval) { _ in peers.tick() }
     }

@@ -17,7 +17,8 @@ struct OutboundFrame {
 /// its acks back while its own outputs wait (see `PeerRouter.flush`) without
 /// ever stopping a window: arrival does not wait for anything.
 ///
-/// Confined to the runner's event loop.
+/// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
+/// on that loop), whose every entry asserts the loop in debug builds.
 final class OutboundStream: @unchecked Sendable {
     let peer: StreamEnd
     let window: Int

@@ -1,7 +1,8 @@
 /// The instance links that sent more than a cross-runner queue can hold: each
 /// stops being read (`InstanceLink.block`) until the queue is half gone.
 ///
-/// Confined to the runner's event loop.
+/// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
+/// on that loop), whose every entry asserts the loop in debug builds.
 final class PeerGate: @unchecked Sendable {
     private var held: [InstanceLink] = []
 

@@ -8,8 +8,12 @@ import NIOCore
 /// (generation) and queued on the instance links like any other message.
 /// Payloads are copied as bytes and never decoded.
 ///
-/// Confined to the runner's event loop; `DataPath` owns it.
+/// Confined to the runner's event loop (asserted on every entry in debug builds when it is
+/// given its `loop`); `DataPath` or `InjectSource` owns it. The streams, gates and receipts it
+/// holds are reached only through it (and the links on the same loop), so they share its confinement.
 final class PeerRouter: @unchecked Sendable {
+    /// The loop it is confined to (nil in unit tests that drive it from one thread).
+    private let loop: (any EventLoop)?
     /// This runner's connection, from its `welcome`; nil until then (frames wait).
     private(set) var me: StreamEnd?
     /// Writes one binary message (a data batch) towards the dispatcher.
@@ -54,13 +58,19 @@ final class PeerRouter: @unchecked Sendable {
     static let tickInterval = TimeAmount.milliseconds(250)
 
     init(window: Int = RunnerProtocol.defaultWindow, highWater: Int = 1024, cycleHighWater: Int = 1_000_000,
-         maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes, logger: Logger = Logger(label: "polyflow-peers")) {
+         maxFrameBytes: Int = RunnerProtocol.defaultMaxFrameBytes, loop: (any EventLoop)? = nil,
+         logger: Logger = Logger(label: "polyflow-peers")) {
+        self.loop = loop
         self.window = window
         self.highWater = highWater
         self.cycleHighWater = max(cycleHighWater, highWater)
         self.maxFrameBytes = maxFrameBytes
         self.logger = logger
     }
+
+    /// Debug builds: the caller is on the loop this router is confined to.
+    @inline(__always)
+    private func assertConfined() { loop?.assertInEventLoop() }
 
     /// Whether any flow of this runner has modules elsewhere (nothing to do on the hot path otherwise).
     var isEmpty: Bool { routes.isEmpty && parked.isEmpty && outbound.isEmpty && inbound.isEmpty }
@@ -70,6 +80,7 @@ final class PeerRouter: @unchecked Sendable {
     /// A new connection to the dispatcher (`welcome`): the old streams are gone;
     /// their unacknowledged frames are kept, to go again where `routes` says.
     func connected(as me: StreamEnd, send: @escaping (ByteBuffer) -> Void) {
+        assertConfined()
         let old = outbound.values.sorted { $0.peer.description < $1.peer.description }
         self.me = me
         sendBatch = send
@@ -87,6 +98,7 @@ final class PeerRouter: @unchecked Sendable {
 
     /// The link to the dispatcher is gone: nothing is sent until the next `connected`.
     func disconnected() {
+        assertConfined()
         sendBatch = nil
         me = nil
     }
@@ -99,6 +111,7 @@ final class PeerRouter: @unchecked Sendable {
     /// what it had, so each frame kept for it is either acknowledged there or refused
     /// (and then sent to the new place); new frames wait until that is settled.
     func setRoutes(flow: FlowID, _ new: [RemoteRoute], handedOver: Set<ModuleID> = []) {
+        assertConfined()
         let old = routes[flow] ?? [:]
         var table: [ModuleID: RemoteRoute] = [:]
         for r in new { table[r.module] = r }
@@ -130,6 +143,7 @@ final class PeerRouter: @unchecked Sendable {
 
     /// The input slots of a flow's modules placed here (a new plan, after a deploy or a swap).
     func register(flow: FlowID, links: [InstanceLink], plan: FlowPlan) {
+        assertConfined()
         var table: [Endpoint: (link: InstanceLink, slot: Int)] = [:]
         for (i, instance) in plan.instances.enumerated() {
             for (slot, endpoint) in instance.slots.enumerated() { table[endpoint] = (links[i], slot) }
@@ -140,6 +154,7 @@ final class PeerRouter: @unchecked Sendable {
     /// Messages that waited for a module of `flow` that now runs here go to it, in order
     /// (after the flow's links are wired and its debugger attached, so a paused flow holds them).
     func deliverParked(flow: FlowID) {
+        assertConfined()
         guard let table = inputs[flow] else { return }
         for key in parked.keys.sorted(by: { "\($0)" < "\($1)" }) where key.flow == flow {
             guard var frames = parked[key], frames.contains(where: { table[$0.target] != nil }) else { continue }
@@ -157,6 +172,7 @@ final class PeerRouter: @unchecked Sendable {
 
     /// The generations of the flow's modules placed here, and the flow's modules placed elsewhere (or nowhere).
     func setPlacement(flow: FlowID, generations: [ModuleID: Int], elsewhere: Set<ModuleID>, cycles: Set<ModuleID> = []) {
+        assertConfined()
         gens[flow] = generations
         self.cycles[flow] = cycles.isEmpty ? nil : cycles
         self.elsewhere[flow] = elsewhere.isEmpty ? nil : elsewhere
@@ -167,6 +183,7 @@ final class PeerRouter: @unchecked Sendable {
 
     /// The flow is gone from this runner.
     func forget(flow: FlowID) {
+        assertConfined()
         inputs[flow] = nil
         gens[flow] = nil
         cycles[flow] = nil
@@ -192,6 +209,7 @@ final class PeerRouter: @unchecked Sendable {
     /// Returns the stream and number the frame got, when it went into a window at once.
     @discardableResult
     func send(flow: FlowID, target: Endpoint, payload: ByteBuffer, from sender: InstanceLink?) -> (peer: StreamEnd, seq: Int)? {
+        assertConfined()
         var frame = OutboundFrame(flow: flow, target: target, gen: 0, payload: payload)
         let key = FlowModuleID(flow: flow, module: target.module)
         guard me != nil, sendBatch != nil, let route = routes[flow]?[target.module], parked[key] == nil,
@@ -225,6 +243,7 @@ final class PeerRouter: @unchecked Sendable {
 
     /// Messages waiting for one module elsewhere (parked and unacknowledged), for `status` and injection bounds.
     func queued(flow: FlowID, module: ModuleID) -> Int {
+        assertConfined()
         let key = FlowModuleID(flow: flow, module: module)
         var n = parked[key]?.count ?? 0
         for stream in outbound.values {
@@ -310,6 +329,7 @@ final class PeerRouter: @unchecked Sendable {
     /// (by `enqueue`, so the debugger sees them); its acks free our frames.
     /// Returns an error text for a batch that cannot be read or is not for us.
     func receive(_ message: ByteBuffer) -> String? {
+        assertConfined()
         let batch: DataBatch
         do { batch = try DataBatchCodec.decode(message, maxFrameBytes: maxFrameBytes) } catch {
             return "a data batch could not be read: \(error)"
@@ -387,6 +407,7 @@ final class PeerRouter: @unchecked Sendable {
     /// Called a few times a second: retries refused routes and ends hand-overs past their limit
     /// even when no traffic flushes (see `expireWaits`).
     func tick() {
+        assertConfined()
         if !refusedRoutes.isEmpty || !settling.isEmpty { flush() }
     }
 
@@ -402,6 +423,7 @@ final class PeerRouter: @unchecked Sendable {
     /// its inputs delivered again elsewhere instead of losing those outputs.
     /// This cannot stall: windows follow arrival (`recv`, always sent), not acks.
     func flush() {
+        assertConfined()
         expireWaits()
         let outputsWait = outbound.values.contains { !$0.waiting.isEmpty }
         for (peer, s) in inbound where s.owesAck || (!outputsWait && s.done > s.advertised) { dirty.insert(peer) }
@@ -453,6 +475,7 @@ final class PeerRouter: @unchecked Sendable {
     /// Messages of `flow` waiting here for modules elsewhere or nowhere (parked, queued or
     /// unacknowledged), per target module: `status` shows them on a module that runs nowhere.
     func waiting(flow: FlowID) -> [ModuleID: Int] {
+        assertConfined()
         var n: [ModuleID: Int] = [:]
         for (key, frames) in parked where key.flow == flow && !frames.isEmpty { n[key.module, default: 0] += frames.count }
         for stream in outbound.values {
@@ -463,6 +486,7 @@ final class PeerRouter: @unchecked Sendable {
     }
 
     func counters(flow: FlowID) -> (staleFrames: Int, redelivered: [ModuleID: Int]) {
+        assertConfined()
         var r: [ModuleID: Int] = [:]
         for (key, n) in redelivered where key.flow == flow && n > 0 { r[key.module] = n }
         return (staleByFlow[flow] ?? 0, r)

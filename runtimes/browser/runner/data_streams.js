@@ -316,7 +316,11 @@ class DataStreams {
 
   /** The frame that came as `origin` was refused here: listed in the next header back, and only then done. */
   refuse(origin) {
-    origin.peer.refusals.push(origin.seq);
+    // In order: a header lists them increasing, and frames dropped at once (a fence) come in any order.
+    const refusals = origin.peer.refusals;
+    let i = refusals.length;
+    while (i > 0 && refusals[i - 1] > origin.seq) i--;
+    if (refusals[i - 1] !== origin.seq) refusals.splice(i, 0, origin.seq);
     origin.peer.ackMoved = true;
   }
 
