@@ -137,7 +137,7 @@ public struct Dispatcher: Sendable {
             throw error
         } catch {
             let text = "\(error)"
-            if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
+            if let io = error as? IOError, io.errnoCode == EADDRINUSE {
                 throw DispatcherStartError("port \(configuration.port) on \(configuration.host) is already in use: stop the other server or pick another port with --port")
             }
             throw DispatcherStartError("server failed: \(text)")

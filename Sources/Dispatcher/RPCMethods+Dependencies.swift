@@ -5,9 +5,10 @@ import RunnerHost
 extension RPCMethods {
     /// `listDependencies {runtimeId?}`, `installDependencies {runtimeId, dependencies}`,
     /// `removeDependencies {envId}` (docs/dependencies.md).
-    func dependencies(_ method: String, _ params: RPCParams) async throws -> JSONValue {
-        switch method {
-        case "listDependencies":
+    func dependencies(_ call: RPCMethod, _ params: RPCParams) async throws -> JSONValue {
+        let method = call.rawValue
+        switch call {
+        case .listDependencies:
             let runtime = try params.optionalString("runtimeId").map { try Self.environmentRuntime($0, method: method) }
             // Every runner's environments (a joined runner builds those of the modules placed on it), each naming its runner.
             var all: [EnvironmentInfo] = []
@@ -18,7 +19,7 @@ extension RPCMethods {
                 }
             }
             return try Self.encode(all.sorted { ($0.runner, $0.id.rawValue) < ($1.runner, $1.id.rawValue) })
-        case "installDependencies":
+        case .installDependencies:
             let runtime = try Self.environmentRuntime(try params.string("runtimeId"), method: method)
             let list = try Self.dependencyList(try params.require("dependencies"), runtime: runtime, method: method)
             switch await registry.sendToRunner(.installEnvironment(runtime, dependencies: list)) {
@@ -26,7 +27,7 @@ extension RPCMethods {
             case .failure(let code, let message): throw APIError.runner(code: code, message: message)
             default: throw APIError.runner(code: "internal", message: "the runner gave no environment id")
             }
-        default:  // removeDependencies
+        default:  // .removeDependencies (the caller sends no other method here)
             let text = try params.string("envId")
             guard let id = EnvironmentID(parsing: text) else {
                 throw APIError.invalidParams("\(method): \"envId\" \"\(text.clipped())\" is not an environment id (like \"python3-\" and 20 hex digits): see listDependencies")

@@ -9,61 +9,55 @@ public struct RPCMethods: Sendable {
 
     public init(registry: FlowRegistry) { self.registry = registry }
 
-    static let names = ["listRuntimes", "listFlowsForRuntime", "addOrUpdateFlow", "removeFlow", "startFlow", "stopFlow",
-                        "inject", "getFlow", "listFlows", "status", "subscribe",
-                        "setBreakPointAtModule", "removeBreakPointAtModule", "singleStepFlow", "resumeFlow", "listRunners",
-                        "listDependencies", "installDependencies", "removeDependencies"]
-
     /// Runs one method; `subscribe` is handled by the WebSocket session, not here.
-    func call(_ method: String, params json: JSONValue?) async throws -> JSONValue {
-        let params = try RPCParams(method: method, json: json)
+    func call(_ name: String, params json: JSONValue?) async throws -> JSONValue {
+        guard let method = RPCMethod(rawValue: name) else { throw APIError.methodNotFound(name, known: RPCMethod.names) }
+        let params = try RPCParams(method: name, json: json)
         switch method {
-        case "listRuntimes":
+        case .listRuntimes:
             return await listRuntimes()
-        case "listRunners":
+        case .listRunners:
             return await listRunners()
-        case "listFlowsForRuntime":
+        case .listFlowsForRuntime:
             let name = try params.string("runtimeId")
             guard let kind = RuntimeKind(rawValue: name) else {
                 throw APIError.invalidParams("unknown runtime \"\(name.clipped())\"\(DidYouMean.hint(for: name, among: RuntimeKind.allCases.map(\.rawValue))); runtimes: \(RuntimeKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return try await listFlows(runtime: kind)
-        case "addOrUpdateFlow":
+        case .addOrUpdateFlow:
             _ = try await registry.addOrUpdate(try params.require("flow"), expectedRevision: try params.optionalInt("expectedRevision"),
                                                start: try params.optionalBool("start"))
             return .bool(true)
-        case "removeFlow":
+        case .removeFlow:
             try await registry.remove(try params.flowID())
             return .bool(true)
-        case "startFlow", "stopFlow":
-            try await registry.setRunning(try params.flowID(), method == "startFlow")
+        case .startFlow, .stopFlow:
+            try await registry.setRunning(try params.flowID(), method == .startFlow)
             return .bool(true)
-        case "setBreakPointAtModule":
+        case .setBreakPointAtModule:
             try await registry.setBreakpoint(try params.flowModuleID(), condition: params.optional("condition"))
             return .bool(true)
-        case "removeBreakPointAtModule":
+        case .removeBreakPointAtModule:
             return .bool(try await registry.removeBreakpoint(try params.flowModuleID()))
-        case "singleStepFlow":
+        case .singleStepFlow:
             return try await registry.step(try params.optionalString("flowId").map { _ in try params.flowID() })
-        case "resumeFlow":
+        case .resumeFlow:
             return .bool(try await registry.resume(try params.flowID()))
-        case "inject":
+        case .inject:
             let target = try params.flowModuleID()
             let port = try params.optionalString("port").map(PortName.init)
             try await registry.inject(target, port: port, payload: try params.require("payload"))
             return .bool(true)
-        case "getFlow":
+        case .getFlow:
             return try await getFlow(try params.flowID())
-        case "listFlows":
+        case .listFlows:
             return try await listFlows(runtime: nil)
-        case "status":
+        case .status:
             return try await status()
-        case "listDependencies", "installDependencies", "removeDependencies":
+        case .listDependencies, .installDependencies, .removeDependencies:
             return try await dependencies(method, params)
-        case "subscribe":
+        case .subscribe:
             throw APIError(code: -32601, message: "subscribe needs a WebSocket connection to /rpc; plain HTTP cannot carry events")
-        default:
-            throw APIError.methodNotFound(method, known: Self.names)
         }
     }
 

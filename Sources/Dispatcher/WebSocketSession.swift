@@ -31,7 +31,7 @@ struct WebSocketSession {
                     continue
                 }
                 let reply = await endpoint.handle(Data(text.utf8)) { request in
-                    guard request.method == "subscribe" else { return nil }
+                    guard request.method == RPCMethod.subscribe.rawValue else { return nil }
                     let filter = try Self.filter(request.params)
                     let (id, queue) = hub.subscribe(filter)
                     if let old = subscription.replace(id: id, queue: queue) { hub.cancel(old) }
@@ -79,7 +79,7 @@ struct WebSocketSession {
     }
 
     static func filter(_ json: JSONValue?) throws -> EventHub.Filter {
-        let params = try RPCParams(method: "subscribe", json: json)
+        let params = try RPCParams(method: RPCMethod.subscribe.rawValue, json: json)
         var filter = EventHub.Filter()
         if let flow = try params.optionalString("flowId") {
             guard Identifier.isValid(flow) else { throw APIError.invalidParams("subscribe: \"flowId\" \"\(flow)\" is not a flow id") }

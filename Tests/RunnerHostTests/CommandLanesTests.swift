@@ -41,9 +41,10 @@ import Testing
         lanes.submit(RemoteCommand.start(FlowID("b")).lane) { note("start b") }
         lanes.submit(RemoteCommand.status(FlowID("a")).lane) { note("status") }
         lanes.submit(RemoteCommand.installEnvironment(.python3, dependencies: []).lane) { note("install") }
-        try await eventually("b, the status and the build ran") { Set(done.withLockedValue { $0 }) == ["start b", "status", "install"] }
+        // Generous waits: on a loaded machine the tasks may wait a while for a thread.
+        try await eventually("b, the status and the build ran", timeout: .seconds(45)) { Set(done.withLockedValue { $0 }) == ["start b", "status", "install"] }
         slowDeploy.open()
-        try await eventually("a's commands ran") { done.withLockedValue { $0 }.count == 6 }
+        try await eventually("a's commands ran", timeout: .seconds(45)) { done.withLockedValue { $0 }.count == 6 }
         #expect(done.withLockedValue { $0 }.filter { $0.hasSuffix(" a") } == ["deploy a", "start a", "inject a"])
         try await eventually("every lane empty again") { lanes.busyLanes == 0 }
     }
