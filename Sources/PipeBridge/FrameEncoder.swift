@@ -25,16 +25,24 @@ public enum FrameEncoder {
         }
     }
 
-    public static func writeControl<T: Encodable>(_ value: T, into buffer: inout ByteBuffer) throws {
+    /// Writes one control frame, a JSON line. The frames without fields are constant bytes.
+    public static func write(_ message: HostMessage, into buffer: inout ByteBuffer) throws {
+        switch message {
+        case .configure(let configure): try writeJSON(configure, into: &buffer)
+        case .swap(let swap): try writeJSON(swap, into: &buffer)
+        case .stop: buffer.writeStaticString("{\"t\":\"stop\"}\n")
+        case .report: buffer.writeStaticString("{\"t\":\"report\"}\n")
+        case .mode(.host): buffer.writeStaticString("{\"t\":\"mode\",\"via\":\"host\"}\n")
+        case .mode(.direct): buffer.writeStaticString("{\"t\":\"mode\",\"via\":\"direct\"}\n")
+        }
+    }
+
+    private static func writeJSON<T: Encodable>(_ value: T, into buffer: inout ByteBuffer) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let data = try encoder.encode(value)
         buffer.writeBytes(data)
         buffer.writeInteger(UInt8(ascii: "\n"))
-    }
-
-    public static func writeStop(into buffer: inout ByteBuffer) {
-        buffer.writeString("{\"t\":\"stop\"}\n")
     }
 
     /// Writes the decimal digits of `value` (≥ 0, at most 20 digits) at `out`; returns how many.

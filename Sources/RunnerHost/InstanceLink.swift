@@ -319,23 +319,22 @@ final class InstanceLink: @unchecked Sendable {
         loop.assertInEventLoop()
         guard viaHost != routeViaHost else { return }
         routeViaHost = viaHost
-        if channel != nil { writeControl(viaHost ? Self.modeHost : Self.modeDirect) }
+        if channel != nil { writeControl(.mode(viaHost ? .host : .direct)) }
     }
 
     /// Asks the runtime for every module's state (`{"t":"report"}`); false when no process is attached.
     func requestReport() -> Bool {
         loop.assertInEventLoop()
         guard channel != nil else { return false }
-        writeControl("{\"t\":\"report\"}\n")
+        writeControl(.report)
         flush()
         return true
     }
 
-    private static let modeHost = "{\"t\":\"mode\",\"via\":\"host\"}\n"
-    private static let modeDirect = "{\"t\":\"mode\",\"via\":\"direct\"}\n"
 
-    private func writeControl(_ frame: String) {
-        writeBuffer.writeString(frame)
+    /// A control frame without a body of its own (`report`, `mode`): constant bytes, in order with the data frames.
+    private func writeControl(_ frame: HostMessage) {
+        try? FrameEncoder.write(frame, into: &writeBuffer)
         if !isDirty {
             isDirty = true
             dataPath.markDirty(self)
@@ -413,7 +412,7 @@ final class InstanceLink: @unchecked Sendable {
         watch.arm(limit: timeLimit, onSilence: onSilence) { [unowned self] in
             self.blockedBy > 0 || self.suspended ? nil : !self.inFlight.isEmpty
         }
-        if routeViaHost { writeControl(Self.modeHost) }
+        if routeViaHost { writeControl(.mode(.host)) }
         if blockedBy > 0 { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
         pump()
         flush()

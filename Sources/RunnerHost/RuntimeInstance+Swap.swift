@@ -16,7 +16,7 @@ extension RuntimeInstance {
         pendingInit.formUnion(newModules)
         let frame = HostMessage.Swap(flow: setup.flow, instance: plan, load: load, remove: remove, states: moved, runInit: newModules)
         var buffer = ByteBuffer()
-        do { try FrameEncoder.writeControl(frame, into: &buffer) } catch {
+        do { try FrameEncoder.write(.swap(frame), into: &buffer) } catch {
             return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: false, error: "could not encode the swap: \(error)", line: nil)) })
         }
         let link = self.link

@@ -120,7 +120,7 @@ actor RuntimeInstance {
             process.kill()
         } else if let channel {
             var buffer = channel.allocator.buffer(capacity: 16)
-            FrameEncoder.writeStop(into: &buffer)
+            try? FrameEncoder.write(.stop, into: &buffer)
             channel.writeAndFlush(buffer, promise: nil)
         } else {
             process.terminate()
@@ -308,7 +308,7 @@ actor RuntimeInstance {
         let configure = HostMessage.Configure(flow: setup.flow, instance: setup.plan, states: states, runInit: pendingInit)
         var buffer = channel.allocator.buffer(capacity: 4096)
         do {
-            try FrameEncoder.writeControl(configure, into: &buffer)
+            try FrameEncoder.write(.configure(configure), into: &buffer)
             channel.writeAndFlush(buffer, promise: nil)
         } catch {
             failCurrent(reason: "could not encode the configure frame: \(error)")

@@ -113,12 +113,26 @@ import Testing
         #expect(String(buffer: payload) == "{\"i\":9999}")
     }
 
+    /// Every control frame without fields of its own, as the runtimes read it (docs/protocol.md).
+    @Test func eachConstantHostFrameIsOneJSONLine() throws {
+        let expected: [(HostMessage, String)] = [
+            (.stop, #"{"t":"stop"}"#), (.report, #"{"t":"report"}"#),
+            (.mode(.host), #"{"t":"mode","via":"host"}"#), (.mode(.direct), #"{"t":"mode","via":"direct"}"#),
+        ]
+        for (message, line) in expected {
+            var buffer = ByteBuffer()
+            try FrameEncoder.write(message, into: &buffer)
+            #expect(String(buffer: buffer) == line + "\n")
+            #expect(try JSONValue(parsing: Data(line.utf8))["t"] != nil)
+        }
+    }
+
     @Test func encoderWritesWhatTheDecoderReads() throws {
         var buffer = ByteBuffer()
         for slot in [0, 9, 10, 123, 999_999_999] {
             FrameEncoder.writeData(slot: slot, payload: ByteBuffer(string: "[1,\"a b\"]"), into: &buffer)
         }
-        FrameEncoder.writeStop(into: &buffer)
+        try FrameEncoder.write(.stop, into: &buffer)
         #expect(String(buffer: buffer).hasPrefix("D0 [1,\"a b\"]\nD9 [1,\"a b\"]\nD10 "))
         var decoder = FrameDecoder(maxFrameBytes: 1024)
         var slots: [Int] = []

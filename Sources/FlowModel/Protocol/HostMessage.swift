@@ -1,7 +1,20 @@
-/// A control frame from the host to a runtime.
+/// A control frame from the host to a runtime (docs/protocol.md): every kind the host
+/// writes, one case each, written by one encoder (`PipeBridge.FrameEncoder.write(_:into:)`).
 public enum HostMessage: Sendable, Equatable {
+    /// The instance's modules, slots and routes, once after `hello`.
     case configure(Configure)
+    /// New modules and tables for a running instance (a hot swap).
+    case swap(Swap)
+    /// Finish what is queued, then exit.
     case stop
+    /// Send every module's state and recent errors now.
+    case report
+    /// How the runtime routes between its own modules: directly, or every message through the host (debugging).
+    case mode(Routing)
+
+    public enum Routing: String, Sendable, Equatable {
+        case direct, host
+    }
 
     public struct Configure: Sendable, Equatable, Encodable {
         public var t = "configure"
