@@ -226,7 +226,7 @@ extension FlowRun {
             record(error: ModuleErrorReport(module: endpoint.module, port: endpoint.port,
                                             payload: try? JSONValue(parsing: Data(payload.readableBytesView), nesting: .userValue),
                                             message: "message dropped by a hot swap: \"\(endpoint)\" no longer exists in the new version of the flow",
-                                            stack: nil))
+                                            stack: nil), origin: .host)
         }
         swapping = false
         let waiters = swapWaiters

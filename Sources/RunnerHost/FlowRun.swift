@@ -265,7 +265,8 @@ actor FlowRun {
             } else {
                 record(error: ModuleErrorReport(module: endpoint.module, port: endpoint.port,
                                                 payload: try? JSONValue(parsing: Data(payload.readableBytesView), nesting: .userValue),
-                                                message: "message dropped by redeploy: module or port \"\(endpoint)\" no longer exists", stack: nil))
+                                                message: "message dropped by redeploy: module or port \"\(endpoint)\" no longer exists", stack: nil),
+                       origin: .host)
             }
         }
         for (i, items) in perLink {
@@ -335,8 +336,8 @@ actor FlowRun {
             let entry = LogRecord(time: Date(), level: level, text: text)
             if let module { records[module]?.logs.append(entry) }
             emit(.log(flow: plan.flow.id, module: module, runtime: runtime, record: entry))
-        case .moduleError(let error):
-            record(error: error)
+        case .moduleError(let error, let origin):
+            record(error: error, origin: origin)
         case .stats(let stats):
             for (module, s) in stats {
                 records[module]?.current = (s.in, s.out, s.errors)
@@ -353,13 +354,13 @@ actor FlowRun {
         }
     }
 
-    func record(error: ModuleErrorReport) {
+    /// - Parameter origin: `.host` for an error the host records (a dropped message, a process that
+    ///   died with it): counted apart, as the runtime's own counters do not include it.
+    func record(error: ModuleErrorReport, origin: ErrorOrigin) {
         let entry = ModuleErrorRecord(time: Date(), port: error.port, payload: error.payload?.boundedForTheDispatcher,
                                       message: error.message, stack: error.stack)
         records[error.module]?.errors.append(entry)
-        if error.message.contains(" runtime instance ") || error.message.hasPrefix("message dropped") {
-            records[error.module]?.hostErrors += 1
-        }
+        if origin == .host { records[error.module]?.hostErrors += 1 }
         emit(.moduleError(flow: plan.flow.id, module: error.module, error: entry))
     }
 

@@ -269,7 +269,7 @@ actor RuntimeInstance {
             report(.log(module: module, level: level, text: text))
         case .error(let error):
             collected?.append(error)
-            report(.moduleError(error))
+            report(.moduleError(error, origin: .module))
         case .stats(let stats):
             guard endedGeneration != generation else { return }
             // Provisional: for display and debugger steps, never for a restart (see `states`).
@@ -357,7 +357,7 @@ actor RuntimeInstance {
             report(.moduleError(ModuleErrorReport(
                 module: endpoint.module, port: endpoint.port,
                 payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView), nesting: .userValue),
-                message: message, stack: nil)))
+                message: message, stack: nil), origin: .host))
         }
         let action = machine.exited(reason: reason, at: .now)
         switch action {
