@@ -49,6 +49,17 @@ import Testing
         batches.filter { $0.header.to == end }.flatMap { $0.frames.map { String(buffer: $0.payload) } }
     }
 
+    /// A router that sent `count` frames (`m1`, `m2`, …) for `m` to alpha, at generation 1; the wire is empty again.
+    func routerThatSentToAlpha(_ count: Int) -> (PeerRouter, Wire) {
+        let (router, wire) = connectedRouter()
+        router.setPlacement(flow: flow, generations: [:], elsewhere: [ModuleID("m")])
+        router.setRoutes(flow: flow, [route("m", alpha, gen: 1)])
+        for i in 1...count { send(router, "m", "m\(i)") }
+        router.flush()
+        _ = wire.take()
+        return (router, wire)
+    }
+
     @Test func aStaleFrameIsListedInTheNextHeaderAndOnlyThenCountedDone() throws {
         let (router, wire) = connectedRouter()
         router.setPlacement(flow: flow, generations: [ModuleID("m"): 2], elsewhere: [])
@@ -89,12 +100,7 @@ import Testing
     }
 
     @Test func aModuleHandedOverWaitsUntilItsOldPlaceSettledThenNothingIsSentTwice() throws {
-        let (router, wire) = connectedRouter()
-        router.setPlacement(flow: flow, generations: [:], elsewhere: [ModuleID("m")])
-        router.setRoutes(flow: flow, [route("m", alpha, gen: 1)])
-        for i in 1...3 { send(router, "m", "m\(i)") }
-        router.flush()
-        _ = wire.take()
+        let (router, wire) = routerThatSentToAlpha(3)
         // m moves to beta; alpha is alive and finishes what it has.
         router.setRoutes(flow: flow, [route("m", beta, gen: 2)], handedOver: [ModuleID("m")])
         send(router, "m", "m4")
@@ -108,12 +114,7 @@ import Testing
     }
 
     @Test func aModuleThatMovesAfterItsRunnerIsLostIsSentAgainAtOnceAndCounted() throws {
-        let (router, wire) = connectedRouter()
-        router.setPlacement(flow: flow, generations: [:], elsewhere: [ModuleID("m")])
-        router.setRoutes(flow: flow, [route("m", alpha, gen: 1)])
-        for i in 1...2 { send(router, "m", "m\(i)") }
-        router.flush()
-        _ = wire.take()
+        let (router, wire) = routerThatSentToAlpha(2)
         router.setRoutes(flow: flow, [route("m", beta, gen: 2)])
         router.flush()
         #expect(payloads(wire.take(), to: beta) == ["m1", "m2"])
@@ -121,12 +122,7 @@ import Testing
     }
 
     @Test func framesSentAgainAfterAReconnectCountAsPossibleDuplicates() throws {
-        let (router, wire) = connectedRouter()
-        router.setPlacement(flow: flow, generations: [:], elsewhere: [ModuleID("m")])
-        router.setRoutes(flow: flow, [route("m", alpha, gen: 1)])
-        for i in 1...3 { send(router, "m", "m\(i)") }
-        router.flush()
-        _ = wire.take()
+        let (router, wire) = routerThatSentToAlpha(3)
         #expect(router.receive(batch(from: alpha, to: me, recv: 3, ack: 1)) == nil)
         let again = StreamEnd(runner: me.runner, session: 9)
         router.connected(as: again) { b in wire.sent.withLockedValue { $0.append(b) } }
