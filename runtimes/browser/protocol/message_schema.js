@@ -57,6 +57,7 @@ const replyKinds = {
   runtimes: [F('runtimes', 'array')],
   status: [F('flows', 'json')],
   step: [F('result', 'object')],
+  released: [F('states', 'array')], // [{module, state}]: the modules a deploy took off this runner, drained
 };
 
 const eventTypes = {

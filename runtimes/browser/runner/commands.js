@@ -1,6 +1,6 @@
 // The dispatcher's commands to a browser runner (docs/runner-protocol.md, "Commands"), each
 // turned into exactly one reply: `ok`, `failure` {code, message}, `bool`, `runtimes`, `status`,
-// `step`. The runner sends the reply with the command's id.
+// `step`, `released` (a deploy that took modules off this tab). The runner sends the reply with the command's id.
 
 const ok = () => ({ kind: 'ok' });
 const failure = (code, message) => ({ kind: 'failure', code, message });

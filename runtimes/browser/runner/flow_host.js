@@ -60,6 +60,7 @@ class FlowHost {
     this.staleFrames = 0;
     this.serial = Promise.resolve(); // deploy, start, stop, step, release, fence: one at a time
     this.pumping = false;
+    this.handingOff = new Set(); // modules a deploy is taking off this tab: local messages to them wait for their new place
   }
 
   /** Runs fn after the flow's earlier lifecycle operations have finished (a deploy during a swap waits). */
@@ -95,6 +96,39 @@ class FlowHost {
     }
     const problems = deploy.flow.modules.filter((m) => placed.has(m.id)).map(syntaxProblem).filter((p) => p !== null);
     if (problems.length > 0) return failure('load-error', problems.join('; '));
+    try {
+      const states = await this.releaseLeaving(deploy.flow, placed);
+      const reply = await this.applyDeploy(deploy, placed, tables, first);
+      return states.length > 0 && reply.kind === 'ok' ? { kind: 'released', states } : reply;
+    } finally {
+      this.handingOff = new Set();
+    }
+  }
+
+  /**
+   * A deploy that takes modules that ran here off this tab (a live move; docs/runner-protocol.md,
+   * "Moves"): what is queued for them runs first, then their states are read and they leave at
+   * once (later frames for them are refused, to go to their new place). Returns the `released`
+   * states, sorted by module, of those whose state is known.
+   */
+  async releaseLeaving(flow, placed) {
+    if (this.instance === null || this.flow === null) return [];
+    const inFlow = new Set(flow.modules.map((m) => m.id));
+    const leaving = [...this.placed.keys()].filter((m) => !placed.has(m) && inFlow.has(m)).sort();
+    if (leaving.length === 0) return [];
+    await this.drain(leaving);
+    const states = this.debug.report();
+    const released = [];
+    for (const module of leaving) {
+      const state = states[module] !== undefined ? states[module] : this.lastStates.get(module);
+      if (state !== undefined) released.push({ module, state });
+    }
+    this.handingOff = new Set(leaving);
+    this.forgetModules(leaving); // in the same turn as the states were read: nothing runs for them after that
+    return released;
+  }
+
+  async applyDeploy(deploy, placed, tables, first) {
     const routes = deploy.routes || [];
     const handedOver = new Set(deploy.handedOver || []); // their old place finished and let them go: it acks or refuses what it has
     for (const { module, runner, session, gen } of routes) {
@@ -315,6 +349,10 @@ class FlowHost {
   }
 
   deliver(message, passing = null) {
+    if (!this.placed.has(message.module) && message.origin === null && this.handingOff.has(message.module)) {
+      this.env.streams.send(this.flowId, message.module, message.port, message.text); // to its new place, once routed
+      return;
+    }
     if (!this.placed.has(message.module)) { // it left (fence, release) while its old tables still route to it
       this.discard([message], () => true);
       return;
@@ -434,17 +472,22 @@ class FlowHost {
 
   /** `release`: lets the messages queued for `modules` be processed; their states after that. */
   async finalStates(modules) {
+    await this.drain(modules);
+    const states = this.debug.report();
+    return modules.map((module) => ({
+      module, gen: this.placed.get(module).gen,
+      state: states[module] !== undefined ? states[module] : (this.lastStates.get(module) ?? {}),
+    }));
+  }
+
+  /** Lets the messages queued for `modules` be processed (as far as the gate lets them). */
+  async drain(modules) {
     const waiting = () => this.queue.some((m) => modules.includes(m.module));
     for (let round = 0; round < this.env.window + 1; round++) {
       this.pump();
       await this.whenIdle();
       if (!waiting() || !this.gateOpen()) break;
     }
-    const states = this.debug.report();
-    return modules.map((module) => ({
-      module, gen: this.placed.get(module).gen,
-      state: states[module] !== undefined ? states[module] : (this.lastStates.get(module) ?? {}),
-    }));
   }
 
   /**
