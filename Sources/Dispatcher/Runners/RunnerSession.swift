@@ -20,7 +20,8 @@ struct RunnerSession {
     let lostAfter: Duration
     /// How long a runner whose connection ended has to reconnect before its modules are placed elsewhere.
     /// (One heartbeat interval: a runner's first reconnect comes 250 ms after it saw the connection end.)
-    var reconnectGrace: Duration { min(heartbeat, lostAfter / 3) }
+    /// Off for now: during the grace a new runner of the same name (a new browser tab) is refused as a duplicate.
+    var reconnectGrace: Duration { .zero }
     /// The bound of what waits to be written to one runner (`RemoteRunnerLink.maxPendingBytes`).
     var outboxBytes = RemoteRunnerLink.defaultMaxPendingBytes
     let logger: Logger
@@ -201,7 +202,7 @@ struct RunnerSession {
             // A close frame's reason is at most 123 bytes.
             try? await outbound.close(.policyViolation, reason: String(decoding: Array(why.utf8.prefix(120)), as: UTF8.self))
         }
-        if connectionEnded.withLockedValue({ $0 }), violation.withLockedValue({ $0 }) == nil {
+        if reconnectGrace > .zero, connectionEnded.withLockedValue({ $0 }), violation.withLockedValue({ $0 }) == nil {
             // A reset with both sides alive looks like a death from here: the runner gets `reconnectGrace`
             // to come back on a new connection (the same instance replaces this session and keeps its
             // modules, their runtimes and live state); a dead one is lost that much later.
