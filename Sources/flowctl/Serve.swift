@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Tags of the embedded runner, comma-separated (modules' \"tags\" prefer runners that have them).")
     var tags: String?
 
-    @Option(help: "Seconds between heartbeats with joined runners; one silent for 3 of them is lost.")
+    @Option(help: "Seconds between heartbeats with joined runners; one silent for 3 of them is lost, one whose connection ended and that does not reconnect within 1 of them too.")
     var heartbeat = 1.0
 
     @Option(name: .customLong("runner-outbox-mib"), help: "MiB of data the dispatcher holds for one joined runner that does not read; past it the runner is cut off.")

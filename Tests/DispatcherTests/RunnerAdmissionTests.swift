@@ -64,6 +64,16 @@ import Testing
         }
     }
 
+    @Test func anotherInstanceTakesTheNameOfARunnerWhoseConnectionEnded() {
+        // A closed browser tab has a grace to come back; a new tab (another instance) does not wait for it.
+        let holder = RunnerAdmission.Holder(instance: "i1", state: .suspect, session: 7, connectionEnded: true)
+        #expect(decide(hello(instance: "i2"), holder: holder) == .takeOver(drop: [], endedSession: 7))
+        // The same instance reconnecting within the grace replaces its connection and keeps its modules.
+        #expect(decide(hello(instance: "i1"), holder: holder) == .welcome(drop: [], replacing: true))
+        // Without a token, nothing is taken over.
+        #expect(refusal(decide(hello(instance: "i2"), token: "s3cret", holder: holder)) == .badToken)
+    }
+
     @Test func theSameRunnerReconnectingReplacesItsOldConnectionAndKeepsItsModules() {
         let lease = ModuleLease(flow: FlowID("orders"), module: ModuleID("train"), gen: 2)
         let placement: [FlowModuleID: ModulePlacement] = [FlowModuleID(flow: FlowID("orders"), module: ModuleID("train")): .placed(RunnerID("gpu-1"), gen: 2)]

@@ -14,19 +14,32 @@ import RunnerHost
 /// connection was found lost): then the new connection replaces the old one
 /// and keeps its modules. Once the holder is lost, any runner may take the
 /// name (a restarted runner comes back under its name); the modules it
-/// reports that were placed elsewhere meanwhile are in `drop`.
+/// reports that were placed elsewhere meanwhile are in `drop`. A holder
+/// whose connection ended (it has `RunnerSession.reconnectGrace` to come
+/// back) gives the name up at once to another instance (`takeOver`): a
+/// closed browser tab's successor, a runner restarted fast, is not made to
+/// wait for the grace, and the old holder's modules are placed again.
 public enum RunnerAdmission {
     /// The runner already known under the hello's name.
     public struct Holder: Sendable, Equatable {
         public var instance: String
         public var state: RunnerState
-        public init(instance: String, state: RunnerState) { self.instance = instance; self.state = state }
+        /// Its connection.
+        public var session: Int
+        /// Its connection ended and it may still reconnect (within the grace).
+        public var connectionEnded: Bool
+        public init(instance: String, state: RunnerState, session: Int = 0, connectionEnded: Bool = false) {
+            self.instance = instance; self.state = state; self.session = session; self.connectionEnded = connectionEnded
+        }
     }
 
     public enum Decision: Sendable, Equatable {
         /// Send `welcome` with `drop`; with `replacing`, first end the old connection of this name
         /// (`HeartbeatStateMachine.superseded`), whose placements carry over.
         case welcome(drop: [ModuleLease], replacing: Bool)
+        /// Another instance takes the name of a runner whose connection ended: first mark that
+        /// connection (`endedSession`) lost (its modules are placed again), then send `welcome` with `drop`.
+        case takeOver(drop: [ModuleLease], endedSession: Int)
         /// Send `refused` and close.
         case refuse(RunnerRefusal)
     }
@@ -59,15 +72,22 @@ public enum RunnerAdmission {
         var replacing = false
         if let holder, holder.state != .lost {
             guard holder.instance == hello.instance else {
+                if holder.connectionEnded {
+                    return .takeOver(drop: drop(hello, placement), endedSession: holder.session)
+                }
                 return .refuse(RunnerRefusal(code: .duplicateName,
                     message: "a runner named \"\(hello.name)\" is already connected (\(holder.state.rawValue)); give this one another --name, or stop the other"))
             }
             replacing = true
         }
-        let drop = hello.modules.filter { lease in
+        return .welcome(drop: drop(hello, placement), replacing: replacing)
+    }
+
+    /// The modules the runner reports that are not placed on it at that generation.
+    static func drop(_ hello: RunnerHello, _ placement: [FlowModuleID: ModulePlacement]) -> [ModuleLease] {
+        hello.modules.filter { lease in
             placement[FlowModuleID(flow: lease.flow, module: lease.module)] != .placed(hello.name, gen: lease.gen)
         }
-        return .welcome(drop: drop, replacing: replacing)
     }
 
     static func formProblem(_ hello: RunnerHello) -> String? {

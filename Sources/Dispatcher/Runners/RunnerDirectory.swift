@@ -17,6 +17,8 @@ public struct RunnerInfo: Sendable {
     /// Why it is `lost`.
     public var reason: String?
     public var local: Bool
+    /// Its connection ended; it may still reconnect (`RunnerSession.reconnectGrace`).
+    public var connectionEnded = false
 }
 
 /// The runners joined to this dispatcher, their connections, and the
@@ -62,7 +64,16 @@ public actor RunnerDirectory {
 
     /// Who holds `name` now (for `RunnerAdmission`).
     public func holder(_ name: RunnerID) -> RunnerAdmission.Holder? {
-        runners[name].map { .init(instance: $0.instance, state: $0.state) }
+        runners[name].map { .init(instance: $0.instance, state: $0.state, session: $0.session, connectionEnded: $0.connectionEnded) }
+    }
+
+    /// A runner's connection ended and it has the grace to reconnect: `suspect` meanwhile, and its
+    /// name goes at once to another instance that asks for it (`RunnerAdmission.Decision.takeOver`).
+    public func connectionEnded(_ id: RunnerID, session: Int) async {
+        guard var info = runners[id], info.session == session, info.state != .lost else { return }
+        info.connectionEnded = true
+        runners[id] = info
+        await setState(id, session: session, .suspect)
     }
 
     /// A runner was welcomed: it takes modules from now on. A connection it replaces is closed.

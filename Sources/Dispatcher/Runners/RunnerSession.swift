@@ -20,8 +20,8 @@ struct RunnerSession {
     let lostAfter: Duration
     /// How long a runner whose connection ended has to reconnect before its modules are placed elsewhere.
     /// (One heartbeat interval: a runner's first reconnect comes 250 ms after it saw the connection end.)
-    /// Off for now: during the grace a new runner of the same name (a new browser tab) is refused as a duplicate.
-    var reconnectGrace: Duration { .zero }
+    /// Another instance asking for the name meanwhile (a new browser tab) takes it at once (`RunnerAdmission`).
+    var reconnectGrace: Duration { min(heartbeat, lostAfter / 3) }
     /// The bound of what waits to be written to one runner (`RemoteRunnerLink.maxPendingBytes`).
     var outboxBytes = RemoteRunnerLink.defaultMaxPendingBytes
     let logger: Logger
@@ -64,12 +64,19 @@ struct RunnerSession {
         }
         let decision = RunnerAdmission.decide(hello, token: token, authenticatedAtUpgrade: tokenAtUpgrade,
                                               holder: await directory.holder(hello.name), placement: await registry.currentPlacement())
-        guard case .welcome(let drop, _) = decision else {
-            if case .refuse(let refusal) = decision {
-                logger.warning("refused runner \(hello.name.rawValue): \(refusal.message)")
-                try? await refuse(outbound, refusal)
-            }
+        let drop: [ModuleLease]
+        switch decision {
+        case .refuse(let refusal):
+            logger.warning("refused runner \(hello.name.rawValue): \(refusal.message)")
+            try? await refuse(outbound, refusal)
             return
+        case .welcome(let d, _):
+            drop = d
+        case .takeOver(let d, let ended):
+            // The old holder's runtimes went with its connection: its modules are placed again first.
+            logger.info("runner \(hello.name.rawValue): another instance takes the name of session \(ended), whose connection ended")
+            await directory.lost(hello.name, session: ended, reason: "its connection ended and another instance took the name")
+            drop = d
         }
         let session = await directory.newSession()
         let me = StreamEnd(runner: hello.name, session: session)
@@ -205,8 +212,9 @@ struct RunnerSession {
         if reconnectGrace > .zero, connectionEnded.withLockedValue({ $0 }), violation.withLockedValue({ $0 }) == nil {
             // A reset with both sides alive looks like a death from here: the runner gets `reconnectGrace`
             // to come back on a new connection (the same instance replaces this session and keeps its
-            // modules, their runtimes and live state); a dead one is lost that much later.
-            await directory.setState(hello.name, session: session, .suspect)
+            // modules, their runtimes and live state); a dead one is lost that much later, unless
+            // another instance takes its name first.
+            await directory.connectionEnded(hello.name, session: session)
             try? await Task.sleep(for: reconnectGrace)
         }
         logger.info("runner \(hello.name.rawValue) (session \(session)) lost: \(reason)")
