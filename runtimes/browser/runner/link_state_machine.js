@@ -9,6 +9,9 @@
 //
 // Modules: `running` while connected and heard from; `held` (no handler runs, messages queue)
 // from `holdAfter` of silence or a lost connection; `stopped` after `grace` held, or on refusal.
+// An attempt without a welcome within `welcomeTimeout` of its start is given up (a link that
+// swallows everything, a partition, never fails by itself). Both twins pass the shared vectors,
+// Tests/Fixtures/vectors/link.json.
 
 const Link = Object.freeze({
   IDLE: 'idle', CONNECTING: 'connecting', AWAITING_WELCOME: 'awaitingWelcome',
@@ -19,6 +22,7 @@ const Modules = Object.freeze({ RUNNING: 'running', HELD: 'held', STOPPED: 'stop
 
 const DEFAULT_POLICY = Object.freeze({
   intervalMs: 1000, holdAfterMs: 2000, lostAfterMs: 3000, graceMs: 30000, initialBackoffMs: 250, maxBackoffMs: 5000,
+  welcomeTimeoutMs: 10000,
 });
 
 class LinkStateMachine {
@@ -32,6 +36,7 @@ class LinkStateMachine {
     this.nextPing = now;
     this.pingNumber = 0;
     this.attempt = 0;
+    this.attemptDeadline = now + this.policy.welcomeTimeoutMs; // when this attempt is given up without a welcome
   }
 
   start() {
@@ -47,7 +52,7 @@ class LinkStateMachine {
     return [{ type: 'sendHello' }];
   }
 
-  /** The dispatcher's heartbeat interval (welcome.heartbeatMs) sets the policy's times. */
+  /** The dispatcher's heartbeat interval (welcome.heartbeatMs) sets the policy's times (lost: at least 3 intervals). */
   welcomed(welcome, now) {
     if (this.link !== Link.AWAITING_WELCOME) return [];
     this.link = Link.CONNECTED;
@@ -56,8 +61,8 @@ class LinkStateMachine {
     if (welcome.heartbeatMs > 0) {
       this.policy.intervalMs = welcome.heartbeatMs;
       this.policy.holdAfterMs = 2 * welcome.heartbeatMs;
+      this.policy.lostAfterMs = Math.max(welcome.lostAfterMs || 0, 3 * welcome.heartbeatMs);
     }
-    if (welcome.lostAfterMs > 0) this.policy.lostAfterMs = welcome.lostAfterMs;
     this.lastHeard = now;
     this.nextPing = now + this.policy.intervalMs;
     const actions = [];
@@ -90,6 +95,10 @@ class LinkStateMachine {
   /** Called at least once per interval. */
   tick(now) {
     const actions = [];
+    if ((this.link === Link.CONNECTING || this.link === Link.AWAITING_WELCOME) && now >= this.attemptDeadline) {
+      actions.push({ type: 'closeConnection', reason: `no welcome within ${this.policy.welcomeTimeoutMs} ms` });
+      actions.push(...this.lose(now));
+    }
     if (this.link === Link.CONNECTED) {
       const silence = now - this.lastHeard;
       if (silence >= this.policy.lostAfterMs) {
@@ -149,7 +158,9 @@ class LinkStateMachine {
     this.session = null;
     let delay = this.policy.initialBackoffMs;
     for (let i = 1; i < this.attempt && delay < this.policy.maxBackoffMs; i++) delay *= 2;
-    actions.push({ type: 'scheduleReconnect', afterMs: Math.min(delay, this.policy.maxBackoffMs) });
+    delay = Math.min(delay, this.policy.maxBackoffMs);
+    this.attemptDeadline = now + delay + this.policy.welcomeTimeoutMs;
+    actions.push({ type: 'scheduleReconnect', afterMs: delay });
     return actions;
   }
 }

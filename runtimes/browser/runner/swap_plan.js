@@ -1,7 +1,17 @@
 // What a hot swap of one flow's browser modules does (docs/protocol.md, "Hot swap"), decided
 // from the old and new tables alone: which modules changed (code, config or ports), which were
 // added (with their state when they move here from elsewhere), which were removed, and the
-// module specs of the core's `swap` frame. Pure: flow_host.js carries it out.
+// module specs of the core's `swap` frame. Pure: flow_host.js carries it out. The JavaScript twin
+// of FlowDiff (Sources/FlowModel/HotSwap/FlowDiff.swift) and of the swap frame FlowRun.swap sends
+// (HostMessage.Swap); both pass Tests/Fixtures/vectors/swap-plan.json.
+
+import { jsonEqual } from './json_equal.js';
+
+/** Same code, config (by value, whatever the order of its keys) and ports: not touched. */
+function sameSpec(a, b) {
+  return a.code === b.code && jsonEqual(a.config, b.config)
+    && JSON.stringify(a.inputs) === JSON.stringify(b.inputs) && JSON.stringify(a.outputs) === JSON.stringify(b.outputs);
+}
 
 /**
  * before: the tables running now; tables: the new ones; placed: Map module -> { gen, state }.
@@ -14,7 +24,7 @@ function planSwap(before, tables, placed) {
   for (const spec of tables.specs) {
     const was = old.get(spec.id);
     if (was === undefined) added.push(spec.id);
-    else if (JSON.stringify(was) !== JSON.stringify(spec)) changed.push(spec.id);
+    else if (!sameSpec(was, spec)) changed.push(spec.id);
   }
   const removed = [...old.keys()].filter((id) => !placed.has(id));
   const sameTables = JSON.stringify([tables.slots, tables.routes]) === JSON.stringify([before.slots, before.routes]);

@@ -30,7 +30,7 @@ class Context:
         self.flow_id = flow_id
         self.module_id = module.id
         self._module = module
-        self._senders = {}  # output port -> function(payload), set by routing
+        self._senders = {}  # output port -> function(payload), set by router.py
         self._log = log
 
     def send(self, port, payload):

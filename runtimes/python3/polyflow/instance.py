@@ -2,22 +2,22 @@
 changed by ``swap`` frames: their code loaded, routes installed, input
 slots resolved."""
 
-from .hosted_module import HostedModule
+from .module_record import ModuleRecord
 from .module_loader import ModuleLoadError, call_init, load_module
 from .payloads import copy_payload
-from .routing import install_routes
+from .router import install_routes
 
 
 class Instance:
-    """``modules``: id -> HostedModule, in configure order (modules a swap
-    adds come last). ``slots[i]`` is ``(HostedModule, input port)`` for
+    """``modules``: id -> ModuleRecord, in configure order (modules a swap
+    adds come last). ``slots[i]`` is ``(ModuleRecord, input port)`` for
     input slot i. ``routes.use(via_host)`` switches the debug routing
     (``mode`` frames)."""
 
     def __init__(self, configuration, scheduler, writer, via_host=False):
         self.flow_id = configuration.flow_id
         self.modules = {
-            spec.id: HostedModule(spec, configuration.flow_id, writer.log)
+            spec.id: ModuleRecord(spec, configuration.flow_id, writer.log)
             for spec in configuration.modules
         }
         self._specs = configuration.modules
@@ -39,7 +39,7 @@ class Instance:
         for spec in swap.modules:
             module = self.modules.get(spec.id)
             if module is None:
-                self.modules[spec.id] = HostedModule(spec, self.flow_id, self._writer.log)
+                self.modules[spec.id] = ModuleRecord(spec, self.flow_id, self._writer.log)
             else:
                 module.replace(spec)
         self._install(swap, via_host, "swap")

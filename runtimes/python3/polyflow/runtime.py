@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import PROTOCOL_VERSION
-from .configure import ConfigureError, parse_configure, parse_swap
+from .configuration import ConfigureError, parse_configure, parse_swap
 from .error_text import describe
 from .frame_writer import FrameWriter, HostGone, LogLevel, encode_control
 from .framing import ACK, CONTROL, DATA, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, ProtocolError

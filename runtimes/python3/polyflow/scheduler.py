@@ -41,7 +41,7 @@ import sys
 
 from .context import Message
 from .error_text import describe, user_stack
-from .hosted_module import ModuleNotLoaded
+from .module_record import ModuleNotLoaded
 
 # Messages one module handles before the next module in the run queue gets
 # its turn.

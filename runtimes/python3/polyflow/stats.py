@@ -14,7 +14,7 @@ _quote = json.encoder.encode_basestring_ascii  # a module id as JSON text, witho
 
 
 def stats_line(modules, writer, all_states=False):
-    """The frame text for ``modules`` (HostedModule values, in order).
+    """The frame text for ``modules`` (ModuleRecord values, in order).
     Clears each module's ``ran`` flag. A state that is not JSON, or too large
     for a frame, is left out and reported as an error log of its module."""
     entries = []

@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from polyflow.configure import parse_configure, parse_swap  # noqa: E402
+from polyflow.configuration import parse_configure, parse_swap  # noqa: E402
 from polyflow.frame_writer import FrameWriter  # noqa: E402
 from polyflow.framing import ACK, CONTROL, DATA, FrameDecoder  # noqa: E402
 from polyflow.instance import Instance  # noqa: E402

@@ -9,7 +9,7 @@ import unittest
 from host_harness import RuntimeProcess
 from local_instance import LocalInstance, module
 
-from polyflow.configure import ConfigureError, parse_configure
+from polyflow.configuration import ConfigureError, parse_configure
 from polyflow.framing import ACK, CONTROL, DATA
 
 

@@ -9,7 +9,7 @@ import unittest
 from host_harness import RuntimeProcess
 from local_instance import LocalInstance, module
 
-from polyflow.configure import ConfigureError, parse_swap
+from polyflow.configuration import ConfigureError, parse_swap
 from polyflow.framing import CONTROL, DATA
 
 
@@ -291,7 +291,7 @@ class RuntimeSwapTests(unittest.TestCase):
 
 
 class SwapInProcessTests(unittest.TestCase):
-    def test_replacedModule_keepsItsHostedModuleCtxAndStateObjects(self):
+    def test_replacedModule_keepsItsModuleRecordCtxAndStateObjects(self):
         local = LocalInstance([module("m", COUNT_V1)], [["m", "in"]], [route("m", 1)])
         before = local.instance.modules["m"]
         ctx, state = before.ctx, before.ctx.state

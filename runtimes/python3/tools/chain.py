@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from polyflow.configure import parse_configure  # noqa: E402
+from polyflow.configuration import parse_configure  # noqa: E402
 from polyflow.frame_writer import FrameWriter  # noqa: E402
 from polyflow.instance import Instance  # noqa: E402
 from polyflow.log_capture import LogCapture  # noqa: E402

@@ -6,11 +6,11 @@ import collections
 from .context import Context, Message
 
 
-class HostedModule:
+class ModuleRecord:
     """``handler`` is the module's on_message, or after a load error a
     function raising ModuleNotLoaded. ``send_result(value)`` sends a handler's
-    return value on the first output (set by routing). ``outboxes``: the
-    local sends it gathers, one per local target (set by routing).
+    return value on the first output (set by router.py). ``outboxes``: the
+    local sends it gathers, one per local target (set by router.py).
     ``inbox``: the batches waiting for it. ``spare`` is the message the
     scheduler reuses from one payload to the next. ``scheduled`` is true
     while the module is in the scheduler's run queue, ``running`` while its
