@@ -35,14 +35,20 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPathSettings),
+        // The runner protocol, every runner's and the dispatcher's: messages, commands, replies,
+        // events, data batches, the link (docs/runner-protocol.md). No process, fifo or socket in it.
+        .target(name: "RunnerProtocol", dependencies: [
+            "FlowModel",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: hotPathSettings),
         .target(name: "RunnerHost", dependencies: [
-            "FlowModel", "PipeBridge",
+            "FlowModel", "PipeBridge", "RunnerProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPathSettings),
         .target(name: "Dispatcher", dependencies: [
-            "FlowModel", "PipeBridge", "RunnerHost", "CSpawn",
+            "FlowModel", "PipeBridge", "RunnerProtocol", "RunnerHost", "CSpawn",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -52,7 +58,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "flowctl", dependencies: [
-            "FlowModel", "PipeBridge", "RunnerHost", "Dispatcher",
+            "FlowModel", "PipeBridge", "RunnerProtocol", "RunnerHost", "Dispatcher",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -67,14 +73,14 @@ let package = Package(
         .testTarget(name: "FlowModelTests", dependencies: ["FlowModel", "FuzzSupport"]),
         .testTarget(name: "PipeBridgeTests", dependencies: ["PipeBridge", "FlowModel", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RunnerHostTests", dependencies: [
-            "RunnerHost", "PipeBridge", "FlowModel", "FuzzSupport",
+            "RunnerHost", "RunnerProtocol", "PipeBridge", "FlowModel", "FuzzSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "DispatcherTests", dependencies: [
-            "Dispatcher", "FlowModel", "RunnerHost", "FuzzSupport",
+            "Dispatcher", "FlowModel", "RunnerProtocol", "RunnerHost", "FuzzSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

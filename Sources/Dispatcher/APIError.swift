@@ -1,4 +1,5 @@
 import FlowModel
+import RunnerProtocol
 
 /// A JSON-RPC error: a code, a one-line message a user can act on, and details in `data`.
 public struct APIError: Error, Sendable, CustomStringConvertible {
@@ -28,10 +29,13 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         ]))
     }
 
-    /// A runner's refusal (`RunnerReply.failure`).
-    public static func runner(code: String, message: String) -> APIError {
-        .init(code: -32000, message: message, data: .object(["code": .string(code)]))
+    /// A runner's refusal (`RunnerReply.failure`), or the dispatcher's own about a flow or module.
+    public static func runner(code: ReplyCode, message: String) -> APIError {
+        .init(code: -32000, message: message, data: .object(["code": .string(code.rawValue)]))
     }
+
+    /// What a runner would say, said by the dispatcher (it knows the flow is not there).
+    public static func runner(_ error: RunnerError) -> APIError { runner(code: error.code, message: error.description) }
 
     public static func conflict(_ flow: FlowID, expected: Int, actual: Int) -> APIError {
         .init(code: -32001, message: "flow \"\(flow)\" is at revision \(actual), not \(expected): reload it with getFlow and apply your change again",

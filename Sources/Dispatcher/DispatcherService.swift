@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import PipeBridge
 import RunnerHost
+import RunnerProtocol
 import ServiceLifecycle
 
 /// Settings of `flowctl serve`.
@@ -69,7 +70,7 @@ public struct Dispatcher: Sendable {
         let directory = RunnerDirectory()
         // Every runner's events, the embedded one's and the joined ones', come here. A joined
         // runner's count only for what is placed on it (`RunnerTrust`): others are dropped.
-        let events: RunnerEventSink = { runner, event in
+        let events: @Sendable (RunnerID, RunnerEvent) -> Void = { runner, event in
             guard directory.admits(event, from: runner) else {
                 logger.debug("dropped a \(EventHub.kind(of: event).rawValue) event from runner \(runner) about flow \(event.flow?.rawValue ?? "-"), which has no part there")
                 return
@@ -79,9 +80,10 @@ public struct Dispatcher: Sendable {
                 Task { await registry.pauseElsewhere(flow, except: runner) }
             }
         }
+        let notices = LocalRunnerLink.makeNotices()
         let host = configuration.localRunner
             ? RunnerHost(configuration: configuration.runner, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-                         logger: logger, events: { events(.local, $0) })
+                         logger: logger, events: { notices.1.yield(.event($0)) })
             : nil
         let store = StateStore(directory: configuration.stateDirectory)
         do { try store.prepare() } catch {
@@ -93,6 +95,13 @@ public struct Dispatcher: Sendable {
         let registry = FlowRegistry(store: store, directory: directory, logger: logger)
         registryBox.withLockedValue { $0 = registry }
         await directory.setOnChange { await registry.runnersChanged() }
+        // What every runner says on its own comes through its link.
+        await directory.setOnNotice { runner, notice in
+            switch notice {
+            case .event(let event): events(runner, event)
+            case .states(let flow, let modules): await registry.noteStates(flow, from: runner, modules)
+            }
+        }
         await directory.setOnRunnerState { runner, state, reason in
             hub.publishRunner(runner, state: state.rawValue, reason: reason)
             // Its flows are degraded until their modules are placed again (or it is heard again): say so
@@ -103,9 +112,9 @@ public struct Dispatcher: Sendable {
                 hub.publish(.flowState(flow: flow, state: .degraded, reason: why))
             }
         }
-        if let host { await directory.addLocal(host, tags: configuration.localTags) }
+        if let host { await directory.addLocal(LocalRunnerLink(host: host, notices: notices), tags: configuration.localTags) }
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: registry))
-        let runnerSessions = RunnerSession(directory: directory, registry: registry, events: events, heartbeat: configuration.heartbeat,
+        let runnerSessions = RunnerSession(directory: directory, registry: registry, heartbeat: configuration.heartbeat,
                                            lostAfter: configuration.heartbeat * configuration.lostAfterBeats,
                                            outboxBytes: configuration.runnerOutboxBytes, logger: logger,
                                            token: configuration.token)

@@ -1,7 +1,7 @@
 import FlowModel
 import Foundation
 import NIOConcurrencyHelpers
-import RunnerHost
+import RunnerProtocol
 
 /// The kinds of events a subscriber can ask for.
 public enum EventKind: String, Sendable, CaseIterable {

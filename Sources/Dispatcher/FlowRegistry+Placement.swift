@@ -1,6 +1,6 @@
 import FlowModel
 import Foundation
-import RunnerHost
+import RunnerProtocol
 
 /// Placing the flows on the runners and sending each runner its part
 /// (docs/runner-protocol.md, "Placement", "Commands").
@@ -198,7 +198,7 @@ extension FlowRegistry {
     }
 
     /// Sends the flow's runners a command; the first failure is thrown (after all were sent).
-    func sendToParts(_ flow: FlowID, _ command: RemoteCommand) async throws {
+    func sendToParts(_ flow: FlowID, _ command: RunnerCommand) async throws {
         var failure: RunnerReply?
         for (_, link) in await links(of: flow) {
             let reply = await link.send(command)
@@ -231,18 +231,18 @@ extension FlowRegistry {
     func runnerOf(_ target: FlowModuleID) async throws -> any RunnerLink {
         let stored = try stored(target.flow)
         guard stored.flow.module(target.module) != nil else {
-            throw APIError.runner(code: "unknown-module", message: RunnerError.unknownModule(target.flow, target.module, known: stored.flow.modules.map(\.id.rawValue)).description)
+            throw APIError.runner(RunnerError.unknownModule(target.flow, target.module, known: stored.flow.modules.map(\.id.rawValue)))
         }
         switch placement[target] {
         case .placed(let runner, _):
             guard let link = await directory.link(runner) else {
-                throw APIError.runner(code: "runner-lost", message: "module \(target) is on runner \(runner), which is not connected; it will be placed again")
+                throw APIError.runner(code: .runnerLost, message: "module \(target) is on runner \(runner), which is not connected; it will be placed again")
             }
             return link
         case .unplaced(let reason, _):
-            throw APIError.runner(code: "unplaced", message: "module \(target) runs on no runner yet: \(reason)")
+            throw APIError.runner(code: .unplaced, message: "module \(target) runs on no runner yet: \(reason)")
         case nil:
-            throw APIError.runner(code: "unplaced", message: "module \(target) runs on no runner yet")
+            throw APIError.runner(code: .unplaced, message: "module \(target) runs on no runner yet")
         }
     }
 

@@ -4,7 +4,7 @@ import NIOCore
 import Foundation
 import Logging
 import PipeBridge
-import RunnerHost
+import RunnerProtocol
 
 /// The dispatcher's flows: their documents, revisions and whether they were
 /// started, kept in the state directory, and placed on the runners (the
@@ -123,7 +123,7 @@ public actor FlowRegistry {
     }
 
     private func removeNow(_ id: FlowID) async throws {
-        guard flows[id] != nil else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        guard flows[id] != nil else { throw APIError.runner(RunnerError.unknownFlow(id)) }
         try await sendToParts(id, .remove(id))
         deployedOn[id] = nil
         previousDocuments[id] = nil
@@ -140,7 +140,7 @@ public actor FlowRegistry {
     }
 
     private func setRunningNow(_ id: FlowID, _ running: Bool) async throws {
-        guard flows[id] != nil else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        guard flows[id] != nil else { throw APIError.runner(RunnerError.unknownFlow(id)) }
         try await sendToParts(id, running ? .start(id) : .stop(id))
         // A stopped flow's final states are kept here at once: a runner that dies before its next
         // report must not make the next start go back to an older save.
@@ -155,9 +155,9 @@ public actor FlowRegistry {
     /// meanwhile loses nothing; waits (bounded) while the module has no place.
     public func inject(_ target: FlowModuleID, port: PortName?, payload: JSONValue) async throws {
         guard let stored = flows[target.flow] else {
-            throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(target.flow).description)
+            throw APIError.runner(RunnerError.unknownFlow(target.flow))
         }
-        func refuse(_ error: RunnerError) -> APIError { .runner(code: error.code, message: error.description) }
+        func refuse(_ error: RunnerError) -> APIError { .runner(error) }
         guard let spec = stored.flow.module(target.module) else {
             throw refuse(.unknownModule(target.flow, target.module, known: stored.flow.modules.map(\.id.rawValue)))
         }
@@ -190,7 +190,7 @@ public actor FlowRegistry {
         if let runner = try? await runnerOf(FlowModuleID(flow: flow, module: breakpoint.module)) {
             try check(await runner.send(.setBreakpoint(flow: flow, breakpoint)))
         } else if stored.flow.module(breakpoint.module) == nil {
-            throw APIError.runner(code: "unknown-module", message: RunnerError.unknownModule(flow, breakpoint.module, known: stored.flow.modules.map(\.id.rawValue)).description)
+            throw APIError.runner(RunnerError.unknownModule(flow, breakpoint.module, known: stored.flow.modules.map(\.id.rawValue)))
         }
         stored.breakpoints.removeAll { $0.module == breakpoint.module }
         stored.breakpoints.append(breakpoint)
@@ -224,7 +224,7 @@ public actor FlowRegistry {
         if links.count > 1 {
             for (runner, link) in links {
                 let reply = await link.send(.markStep(id))
-                if case .failure(let code, let message) = reply, !["unknown-type", "unknown-command"].contains(code) {
+                if case .failure(let code, let message) = reply, !code.isUnknownCommand {
                     throw APIError.runner(code: code, message: "on runner \(runner): \(message)")
                 }
             }
@@ -254,7 +254,7 @@ public actor FlowRegistry {
     }
 
     public func stored(_ id: FlowID) throws -> StoredFlow {
-        guard let stored = flows[id] else { throw APIError.runner(code: "unknown-flow", message: RunnerError.unknownFlow(id).description) }
+        guard let stored = flows[id] else { throw APIError.runner(RunnerError.unknownFlow(id)) }
         return stored
     }
 
@@ -311,9 +311,9 @@ public actor FlowRegistry {
                     parts[s.flow, default: []].append(s)
                 }
             case .failure(let code, let message)?:
-                if code == "runner-lost" || code == "runner-timeout" {
+                if code.isUnreachable {
                     unreachable[runner] = message
-                } else if id != nil, code != "unknown-flow" {
+                } else if id != nil, code != .unknownFlow {
                     throw APIError.runner(code: code, message: message)
                 }
             default: break
@@ -398,9 +398,9 @@ public actor FlowRegistry {
     /// (environments of joined runners are built by their deploys; managing them through the API is not wired yet).
     func sendToRunner(_ command: RunnerCommand) async -> RunnerReply {
         guard let link = await directory.link(.local) else {
-            return .failure(code: "no-local-runner", message: "dependency environments are managed on the embedded runner, and this server runs none (--no-local-runner)")
+            return .failure(code: .noLocalRunner, message: "dependency environments are managed on the embedded runner, and this server runs none (--no-local-runner)")
         }
-        return await link.send(command.remote)
+        return await link.send(command)
     }
 
     // MARK: module states

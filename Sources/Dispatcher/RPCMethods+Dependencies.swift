@@ -1,6 +1,6 @@
 import FlowModel
 import Foundation
-import RunnerHost
+import RunnerProtocol
 
 extension RPCMethods {
     /// `listDependencies {runtimeId?}`, `installDependencies {runtimeId, dependencies}`,
@@ -25,7 +25,7 @@ extension RPCMethods {
             switch await registry.sendToRunner(.installEnvironment(runtime, dependencies: list)) {
             case .environment(let id): return .object(["envId": .string(id.rawValue)])
             case .failure(let code, let message): throw APIError.runner(code: code, message: message)
-            default: throw APIError.runner(code: "internal", message: "the runner gave no environment id")
+            default: throw APIError.runner(code: .internalError, message: "the runner gave no environment id")
             }
         default:  // .removeDependencies (the caller sends no other method here)
             let text = try params.string("envId")

@@ -1,7 +1,7 @@
 import FlowModel
 import Foundation
 import PipeBridge
-import RunnerHost
+import RunnerProtocol
 
 /// The JSON-RPC methods of the API (names as in the Runner API).
 public struct RPCMethods: Sendable {

@@ -48,11 +48,7 @@ public struct StateStore: Sendable {
     public init(directory: String) { self.directory = directory }
 
     /// `$XDG_STATE_HOME/polyflow`, else `~/.local/state/polyflow`.
-    public static func defaultDirectory() -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/polyflow" }
-        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/polyflow"
-    }
+    public static func defaultDirectory() -> String { PrivateDirectory.defaultStateDirectory() }
 
     /// Creates the directories (0700), tightens ours, refuses another user's.
     public func prepare() throws {

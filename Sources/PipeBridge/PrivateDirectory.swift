@@ -49,3 +49,12 @@ public enum PrivateDirectory {
         }
     }
 }
+
+extension PrivateDirectory {
+    /// Where Polyflow keeps its state by default: `$XDG_STATE_HOME/polyflow`, or `~/.local/state/polyflow`.
+    public static func defaultStateDirectory() -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/polyflow" }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/polyflow"
+    }
+}

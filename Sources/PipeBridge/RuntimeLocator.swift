@@ -5,15 +5,6 @@ import Glibc
 #endif
 import NIOConcurrencyHelpers
 
-/// A language runtime found on this machine.
-public struct RuntimeInfo: Sendable, Codable, Equatable {
-    public var id: RuntimeKind
-    public var name: String
-    public var version: String
-    /// The interpreter to start (resolved once, e.g. past pyenv shims).
-    public var executable: String
-}
-
 /// Finds `python3` and `node` on PATH and the runtime scripts in `runtimes/`.
 public struct RuntimeLocator: Sendable {
     public var searchPath: String

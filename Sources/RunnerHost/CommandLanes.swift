@@ -1,5 +1,6 @@
 import FlowModel
 import NIOConcurrencyHelpers
+import RunnerProtocol
 
 /// The order in which a runner carries out the dispatcher's commands
 /// (docs/runner-protocol.md, "Commands"): the commands that change one flow
@@ -51,7 +52,7 @@ public final class CommandLanes: Sendable {
     public var busyLanes: Int { tails.withLockedValue { $0.byLane.count } }
 }
 
-extension RemoteCommand {
+extension RunnerCommand {
     /// The lane this command runs in (`CommandLanes`).
     public var lane: CommandLanes.Lane {
         switch self {

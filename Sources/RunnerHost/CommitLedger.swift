@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import NIOCore
+import RunnerProtocol
 
 /// What the host keeps of one runtime process's commits (docs/protocol.md,
 /// "Commits"): a `commit` frame is staged, and kept only when the ack frame

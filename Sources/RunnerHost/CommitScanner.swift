@@ -1,4 +1,5 @@
 import NIOCore
+import RunnerProtocol
 
 /// Splits a `commit` frame into its module entries without decoding them:
 /// commits come with every ack, and a JSON decoder per ack would sit on the

@@ -1,5 +1,6 @@
 import FlowModel
 import NIOCore
+import RunnerProtocol
 
 /// The runner's message path on its event loop: links flush once per read
 /// batch, and flow outputs leave through one callback.

@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import NIOCore
+import RunnerProtocol
 
 /// The debugger of one flow on the runner's event loop: holds the messages
 /// of a paused flow per module, checks breakpoints as messages reach the

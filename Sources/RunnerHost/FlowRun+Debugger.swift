@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import NIOCore
+import RunnerProtocol
 
 /// The debugger's side of a flow run: breakpoints, pause, single step, resume.
 extension FlowRun {
@@ -148,13 +149,6 @@ public struct StepResult: Sendable, Equatable {
 public struct StepError: Sendable, Equatable {
     public var message: String
     public var stack: String?
-}
-
-/// Where a paused flow stopped.
-public struct PausedAt: Sendable, Codable, Equatable {
-    public var module: ModuleID
-    public var port: PortName
-    public var payload: JSONValue
 }
 
 extension FlowRun {

@@ -2,6 +2,7 @@ import FlowModel
 import Foundation
 import NIOCore
 import PipeBridge
+import RunnerProtocol
 
 /// Hot swap of a running flow (docs/hot-swap.md), driven by `HotSwapStateMachine`.
 extension FlowRun {

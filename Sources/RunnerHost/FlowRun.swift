@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import PipeBridge
+import RunnerProtocol
 
 /// One deployed flow on this runner: its plan, its links on the event loop,
 /// one supervised runtime instance per `InstanceKey` (runtime kind and

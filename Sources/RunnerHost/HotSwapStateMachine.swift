@@ -1,4 +1,5 @@
 import FlowModel
+import RunnerProtocol
 
 /// The steps of a hot swap of one running flow, as a pure state machine;
 /// `FlowRun.swap` carries out the actions it returns.

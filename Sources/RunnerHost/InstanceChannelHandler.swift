@@ -4,6 +4,7 @@ import NIOCore
 import PipeBridge
 #if canImport(Glibc)
 import Glibc
+import RunnerProtocol
 #endif
 
 /// What a runtime instance's channel and process tell its supervisor, in order.

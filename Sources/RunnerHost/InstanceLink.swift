@@ -1,6 +1,7 @@
 import FlowModel
 import NIOCore
 import PipeBridge
+import RunnerProtocol
 
 /// One message waiting for, or travelling to, a runtime instance: an input
 /// slot and the payload bytes, never decoded. `suspect`: it was in flight

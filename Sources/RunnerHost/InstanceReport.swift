@@ -1,10 +1,6 @@
 import FlowModel
 import PipeBridge
-
-/// The lifecycle of a runtime instance, as `status` shows it.
-public enum InstanceState: String, Sendable, Codable {
-    case starting, ready, stopping, stopped, failed
-}
+import RunnerProtocol
 
 /// Who recorded a module's error: its own code, or the host about one of its messages
 /// (counted apart: `ModuleRecord.hostErrors`, added to the runtime's own error count).

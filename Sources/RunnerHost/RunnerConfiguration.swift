@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import PipeBridge
+import RunnerProtocol
 
 /// Settings of one runner, with defaults for a local machine.
 public struct RunnerConfiguration: Sendable {

@@ -1,10 +1,11 @@
 import FlowModel
+import RunnerProtocol
 
 extension RunnerHost {
     /// Carries out one command of the runner protocol; never throws: failures are replies.
     /// The embedded runner and a joined runner take the same commands (the
     /// dispatcher's `RunnerLink` does not know which it talks to).
-    public func handle(_ command: RemoteCommand) async -> RunnerReply {
+    public func handle(_ command: RunnerCommand) async -> RunnerReply {
         do {
             switch command {
             case .listRuntimes: return .runtimes(await listRuntimes())
@@ -50,7 +51,7 @@ extension RunnerHost {
         } catch let error as EnvironmentDeployError {
             return .failure(code: error.code, message: error.description)
         } catch {
-            return .failure(code: "internal", message: "\(error)")
+            return .failure(code: .internalError, message: "\(error)")
         }
     }
 }

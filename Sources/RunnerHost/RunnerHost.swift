@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PipeBridge
+import RunnerProtocol
 
 /// Runs the modules of flows on local runtime instances. One instance per
 /// (flow, `InstanceKey`): per runtime, and per dependency environment for

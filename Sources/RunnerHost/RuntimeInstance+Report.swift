@@ -1,6 +1,7 @@
 import FlowModel
 import NIOCore
 import PipeBridge
+import RunnerProtocol
 
 /// The debugger's questions to the running process: every module's state and the errors of a step.
 extension RuntimeInstance {

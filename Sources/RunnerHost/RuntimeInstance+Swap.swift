@@ -1,6 +1,7 @@
 import FlowModel
 import NIOCore
 import PipeBridge
+import RunnerProtocol
 
 /// Hot swap inside the running process (docs/protocol.md, "Hot swap").
 extension RuntimeInstance {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PipeBridge
+import RunnerProtocol
 
 /// Supervises one runtime instance: fifos, process, handshake, restarts.
 ///

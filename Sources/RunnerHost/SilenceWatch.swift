@@ -1,4 +1,5 @@
 import NIOCore
+import RunnerProtocol
 
 /// Notices a runtime process that says nothing while messages are in flight
 /// (a handler that never returns), at no cost per message: the link calls

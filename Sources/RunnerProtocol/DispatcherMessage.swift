@@ -8,7 +8,7 @@ public enum DispatcherMessage: Sendable, Equatable {
     /// Followed by closing the connection.
     case refused(RunnerRefusal)
     /// Answered by one `RunnerMessage.reply` with the same `id`.
-    case command(id: Int, RemoteCommand)
+    case command(id: Int, RunnerCommand)
     case ping(Int)
     case pong(Int)
 
@@ -41,7 +41,7 @@ extension DispatcherMessage: Codable {
         switch t {
         case "welcome": self = .welcome(try RunnerWelcome(from: decoder))
         case "refused": self = .refused(try RunnerRefusal(from: decoder))
-        case "command": self = .command(id: try c.decode(Int.self, forKey: .id), try c.decode(RemoteCommand.self, forKey: .command))
+        case "command": self = .command(id: try c.decode(Int.self, forKey: .id), try c.decode(RunnerCommand.self, forKey: .command))
         case "ping": self = .ping(try c.decode(Int.self, forKey: .n))
         case "pong": self = .pong(try c.decode(Int.self, forKey: .n))
         default: throw RunnerProtocolError(.unknownType, "unknown message type \"\(t)\" from the dispatcher")

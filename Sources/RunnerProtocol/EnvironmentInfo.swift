@@ -14,6 +14,12 @@ public struct EnvironmentInfo: Codable, Sendable, Equatable {
     /// The runner that holds it ("local" for the embedded runner).
     public var runner: String
     public var installer: String
+
+    public init(id: EnvironmentID, runtime: RuntimeKind, dependencies: [String], size: Int, created: Date,
+                modules: [FlowModuleID], runner: String, installer: String) {
+        self.id = id; self.runtime = runtime; self.dependencies = dependencies; self.size = size; self.created = created
+        self.modules = modules; self.runner = runner; self.installer = installer
+    }
 }
 
 /// One step of an install as subscribers see it (`type: "dependencies"` events):

@@ -1,11 +1,11 @@
 import FlowModel
 
-/// A command from the dispatcher to a runner over the runner protocol:
-/// `RunnerCommand` plus what placement needs (which modules of a flow this
-/// runner runs, at which generation, with which state; where the others
-/// are). Sent as `{"t":"command","id":N,"command":{"op":...}}` and answered
+/// A command from the dispatcher to a runner, any runner (the embedded one
+/// gets it as a value, a joined one as JSON): with what placement needs
+/// (which modules of a flow this runner runs, at which generation, with
+/// which state; where the others are). Sent as `{"t":"command","id":N,"command":{"op":...}}` and answered
 /// by one `reply` with the same id.
-public enum RemoteCommand: Sendable, Equatable {
+public enum RunnerCommand: Sendable, Equatable {
     case listRuntimes
     case deploy(RemoteDeploy)
     /// The flow's modules on other runners moved: send to them there from now
@@ -141,7 +141,7 @@ public struct RemoteRoute: Sendable, Hashable, Codable {
     }
 }
 
-extension RemoteCommand: Codable {
+extension RunnerCommand: Codable {
     enum CodingKeys: String, CodingKey {
         case op, deploy, flow, routes, modules, module, port, payload, breakpoint, runtime, dependencies, env
     }

@@ -22,23 +22,27 @@ public enum RunnerError: Error, Sendable, Equatable, CustomStringConvertible {
         public var runtime: RuntimeKind
         public var error: String
         public var line: Int?
+
+        public init(module: ModuleID, runtime: RuntimeKind, error: String, line: Int?) {
+            self.module = module; self.runtime = runtime; self.error = error; self.line = line
+        }
     }
 
-    public var code: String {
+    public var code: ReplyCode {
         switch self {
-        case .unknownFlow: "unknown-flow"
-        case .unknownModule: "unknown-module"
-        case .unknownPort: "unknown-port"
-        case .runtimeUnavailable: "runtime-unavailable"
-        case .loadErrors: "load-error"
-        case .runtimeFailed: "runtime-failed"
-        case .notRunning: "flow-not-running"
-        case .saturated: "saturated"
-        case .payloadTooLarge: "payload-too-large"
-        case .stepTimedOut: "step-timed-out"
-        case .swapTimedOut: "swap-timed-out"
-        case .badCondition: "bad-condition"
-        case .stopped: "stopped"
+        case .unknownFlow: .unknownFlow
+        case .unknownModule: .unknownModule
+        case .unknownPort: .unknownPort
+        case .runtimeUnavailable: .runtimeUnavailable
+        case .loadErrors: .loadError
+        case .runtimeFailed: .runtimeFailed
+        case .notRunning: .flowNotRunning
+        case .saturated: .saturated
+        case .payloadTooLarge: .payloadTooLarge
+        case .stepTimedOut: .stepTimedOut
+        case .swapTimedOut: .swapTimedOut
+        case .badCondition: .badCondition
+        case .stopped: .stopped
         }
     }
 

@@ -1,38 +1,33 @@
 import FlowModel
 import NIOCore
-import RunnerHost
 
-/// The dispatcher's connection to one runner: commands in the runner
-/// protocol's form and their replies, data batches for it. Its events reach
-/// the dispatcher through the `RunnerEventSink` it was made with. The
-/// embedded runner (`LocalRunnerLink`) and a joined one (`RemoteRunnerLink`,
-/// over WebSocket) are the same to everything above: the registry, the API
-/// and the debugger do not know which they talk to.
+/// The dispatcher's connection to one runner, the only way it talks to any
+/// runner: commands and their replies, data batches for it, and what the
+/// runner says on its own (`notices`: events and state reports), when it was
+/// last heard, and its end. The embedded runner (`LocalRunnerLink`, in
+/// RunnerHost) and a joined one (`RemoteRunnerLink`, over WebSocket) are the
+/// same to everything above: the registry, the API and the debugger do not
+/// know which they talk to.
 public protocol RunnerLink: Sendable {
     var runnerID: RunnerID { get }
-    func send(_ command: RemoteCommand) async -> RunnerReply
+    func send(_ command: RunnerCommand) async -> RunnerReply
     /// A data batch from another runner, addressed to this one (bytes as they came).
     func deliver(batch: ByteBuffer)
+    /// What the runner says on its own, in the order it said it; the stream ends when the link is closed.
+    /// Read by one reader (the runner directory).
+    var notices: AsyncStream<RunnerNotice> { get }
+    /// When anything was last heard from the runner.
+    var lastHeard: ContinuousClock.Instant { get }
+    /// Ends the link: commands waiting fail with `runner-lost` and the reason, nothing more is sent
+    /// or delivered, `notices` ends. A second close is ignored.
+    func close(reason: String)
+    /// Why the link was closed, once it is.
+    var closedReason: String? { get }
 }
 
-/// Where every runner's events go, with the runner they came from.
-public typealias RunnerEventSink = @Sendable (RunnerID, RunnerEvent) -> Void
-
-/// The runner in the dispatcher's own process.
-public struct LocalRunnerLink: RunnerLink {
-    public let runnerID: RunnerID
-    public let host: RunnerHost
-
-    public init(runnerID: RunnerID = .local, host: RunnerHost) {
-        self.runnerID = runnerID
-        self.host = host
-    }
-
-    public func send(_ command: RemoteCommand) async -> RunnerReply {
-        await host.handle(command)
-    }
-
-    public func deliver(batch: ByteBuffer) {
-        host.receive(batch: batch)
-    }
+/// What a runner says without being asked (docs/runner-protocol.md, "Runner → dispatcher").
+public enum RunnerNotice: Sendable {
+    case event(RunnerEvent)
+    /// The latest `ctx.state` of modules it runs, for their next place should it be lost.
+    case states(flow: FlowID, modules: [ModuleStateReport])
 }

@@ -1,5 +1,4 @@
 import FlowModel
-import PipeBridge
 
 /// `RunnerReply` as the runner protocol writes it: an object with `kind`
 /// (`ok`, `runtimes`, `status`, `bool`, `step`, `environments`, `environment`, `released`, `failure`) and its fields.
@@ -25,7 +24,7 @@ struct WireReply: Codable {
             // A list of {module, state}: a user value sits under `state`, whose nesting bound is the user values' one.
             let states = try c.decode([ReleasedState].self, forKey: .states)
             reply = .released(Dictionary(states.map { ($0.module, $0.state) }) { a, _ in a })
-        case "failure": reply = .failure(code: try c.decode(String.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
+        case "failure": reply = .failure(code: ReplyCode(rawValue: try c.decode(String.self, forKey: .code)), message: try c.decode(String.self, forKey: .message))
         default: throw RunnerProtocolError(.unknownType, "unknown reply kind \"\(kind)\"")
         }
     }
@@ -44,7 +43,7 @@ struct WireReply: Codable {
             try c.encode("released", forKey: .kind)
             try c.encode(states.sorted { $0.key < $1.key }.map { ReleasedState(module: $0.key, state: $0.value) }, forKey: .states)
         case .failure(let code, let message):
-            try c.encode("failure", forKey: .kind); try c.encode(code, forKey: .code); try c.encode(message, forKey: .message)
+            try c.encode("failure", forKey: .kind); try c.encode(code.rawValue, forKey: .code); try c.encode(message, forKey: .message)
         }
     }
 }

@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import RunnerHost
+import RunnerProtocol
 import Testing
 @testable import Dispatcher
 

@@ -1,5 +1,6 @@
 import FlowModel
 import RunnerHost
+import RunnerProtocol
 import Testing
 @testable import Dispatcher
 

@@ -1,4 +1,5 @@
 import FlowModel
+import RunnerProtocol
 import Testing
 @testable import Dispatcher
 

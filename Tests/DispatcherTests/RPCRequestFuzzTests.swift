@@ -4,6 +4,7 @@ import FuzzSupport
 import Logging
 import NIOPosix
 import RunnerHost
+import RunnerProtocol
 import Testing
 @testable import Dispatcher
 
@@ -38,7 +39,7 @@ import Testing
         let store = StateStore(directory: directory + "/state")
         try store.prepare()
         let runners = RunnerDirectory()
-        await runners.addLocal(host)
+        await runners.addLocal(LocalRunnerLink(host: host, notices: LocalRunnerLink.makeNotices()))
         let endpoint = RPCEndpoint(methods: RPCMethods(registry: FlowRegistry(store: store, directory: runners, logger: logger)))
 
         let run = FuzzRun(name: "rpc-request", cases: 300)

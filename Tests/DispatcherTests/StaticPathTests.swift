@@ -1,4 +1,5 @@
 import Foundation
+import RunnerProtocol
 import Testing
 @testable import Dispatcher
 

@@ -1,5 +1,6 @@
 import FlowModel
 import NIOConcurrencyHelpers
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 
@@ -31,16 +32,16 @@ import Testing
         let slowDeploy = Gate()
         @Sendable func note(_ s: String) { done.withLockedValue { $0.append(s) } }
         // A deploy of "a" that takes long, then a start of "a" that would be quick.
-        lanes.submit(RemoteCommand.deploy(RemoteDeploy(flow: FlowDocument(id: FlowID("a"), modules: [], connections: []), placed: [])).lane) {
+        lanes.submit(RunnerCommand.deploy(RemoteDeploy(flow: FlowDocument(id: FlowID("a"), modules: [], connections: []), placed: [])).lane) {
             await slowDeploy.wait()
             note("deploy a")
         }
-        lanes.submit(RemoteCommand.start(FlowID("a")).lane) { note("start a") }
-        lanes.submit(RemoteCommand.inject(flow: FlowID("a"), module: ModuleID("m"), port: nil, payload: "1").lane) { note("inject a") }
+        lanes.submit(RunnerCommand.start(FlowID("a")).lane) { note("start a") }
+        lanes.submit(RunnerCommand.inject(flow: FlowID("a"), module: ModuleID("m"), port: nil, payload: "1").lane) { note("inject a") }
         // Another flow, a status and an environment build do not wait for "a".
-        lanes.submit(RemoteCommand.start(FlowID("b")).lane) { note("start b") }
-        lanes.submit(RemoteCommand.status(FlowID("a")).lane) { note("status") }
-        lanes.submit(RemoteCommand.installEnvironment(.python3, dependencies: []).lane) { note("install") }
+        lanes.submit(RunnerCommand.start(FlowID("b")).lane) { note("start b") }
+        lanes.submit(RunnerCommand.status(FlowID("a")).lane) { note("status") }
+        lanes.submit(RunnerCommand.installEnvironment(.python3, dependencies: []).lane) { note("install") }
         // Generous waits: on a loaded machine the tasks may wait a while for a thread.
         try await eventually("b, the status and the build ran", timeout: .seconds(45)) { Set(done.withLockedValue { $0 }) == ["start b", "status", "install"] }
         slowDeploy.open()
@@ -50,12 +51,12 @@ import Testing
     }
 
     @Test func eachCommandHasItsLane() {
-        #expect(RemoteCommand.status(nil).lane == .alongside)
-        #expect(RemoteCommand.listRuntimes.lane == .alongside)
-        #expect(RemoteCommand.step(nil).lane == .everyFlow)
-        #expect(RemoteCommand.step(FlowID("f")).lane == .flow(FlowID("f")))
-        #expect(RemoteCommand.setBreakpoint(flow: FlowID("f"), Breakpoint(module: ModuleID("m"))).lane == .flow(FlowID("f")))
-        #expect(RemoteCommand.fence([ModuleLease(flow: FlowID("g"), module: ModuleID("m"), gen: 2)]).lane == .flow(FlowID("g")))
-        #expect(RemoteCommand.removeEnvironment(EnvironmentID("x")).lane == .environments)
+        #expect(RunnerCommand.status(nil).lane == .alongside)
+        #expect(RunnerCommand.listRuntimes.lane == .alongside)
+        #expect(RunnerCommand.step(nil).lane == .everyFlow)
+        #expect(RunnerCommand.step(FlowID("f")).lane == .flow(FlowID("f")))
+        #expect(RunnerCommand.setBreakpoint(flow: FlowID("f"), Breakpoint(module: ModuleID("m"))).lane == .flow(FlowID("f")))
+        #expect(RunnerCommand.fence([ModuleLease(flow: FlowID("g"), module: ModuleID("m"), gen: 2)]).lane == .flow(FlowID("g")))
+        #expect(RunnerCommand.removeEnvironment(EnvironmentID("x")).lane == .environments)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import PipeBridge
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

@@ -1,6 +1,7 @@
 import FlowModel
 import NIOConcurrencyHelpers
 import NIOCore
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

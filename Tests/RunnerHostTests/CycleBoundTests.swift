@@ -1,6 +1,7 @@
 import FlowModel
 import NIOCore
 import NIOEmbedded
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

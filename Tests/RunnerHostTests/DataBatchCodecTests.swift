@@ -1,5 +1,6 @@
 import FlowModel
 import NIOCore
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

@@ -1,3 +1,4 @@
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import FuzzSupport
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

@@ -4,6 +4,7 @@ import FuzzSupport
 import Logging
 import NIOConcurrencyHelpers
 import PipeBridge
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

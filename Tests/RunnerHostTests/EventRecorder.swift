@@ -2,6 +2,7 @@ import FlowModel
 import Foundation
 import NIOConcurrencyHelpers
 @testable import RunnerHost
+import RunnerProtocol
 
 struct TimedOut: Error, CustomStringConvertible {
     var what: String

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import PipeBridge
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

@@ -2,6 +2,7 @@ import FlowModel
 import Foundation
 import Logging
 import NIOPosix
+import RunnerProtocol
 import Testing
 @testable import PipeBridge
 @testable import RunnerHost

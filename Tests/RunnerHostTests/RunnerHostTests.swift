@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import RunnerProtocol
 import Testing
 @testable import PipeBridge
 @testable import RunnerHost
@@ -119,7 +120,7 @@ import Testing
                 try await h.inject("slow", "sink", "\(i)")
                 accepted.append("\(i)")
             } catch let error as RunnerError {
-                #expect(error.code == "saturated")
+                #expect(error.code == .saturated)
                 #expect(error.description.contains("retry later"))
                 refused += 1
             }
@@ -295,7 +296,7 @@ import Testing
         do {
             try await h.inject("life", "count", "null")
             Issue.record("inject into a stopped flow was accepted")
-        } catch let error as RunnerError { #expect(error.code == "flow-not-running") }
+        } catch let error as RunnerError { #expect(error.code == .flowNotRunning) }
 
         try await h.host.start(FlowID("life"))
         try await h.inject("life", "count", "null")
@@ -308,7 +309,7 @@ import Testing
         do {
             _ = try await h.host.status(FlowID("life"))
             Issue.record("removed flow still has a status")
-        } catch let error as RunnerError { #expect(error.code == "unknown-flow") }
+        } catch let error as RunnerError { #expect(error.code == .unknownFlow) }
         }
     }
 
@@ -319,11 +320,11 @@ import Testing
         """)
         await #expect(throws: RunnerError.unknownFlow(FlowID("nope"))) { try await h.inject("nope", "print", "1") }
         do { try await h.inject("inj", "prnt", "1"); Issue.record("accepted") } catch let e as RunnerError {
-            #expect(e.code == "unknown-module")
+            #expect(e.code == .unknownModule)
             #expect(e.description.contains("did you mean \"print\""))
         }
         do { try await h.inject("inj", "print", "1", port: "othr"); Issue.record("accepted") } catch let e as RunnerError {
-            #expect(e.code == "unknown-port")
+            #expect(e.code == .unknownPort)
             #expect(e.description.contains("did you mean \"other\""))
         }
         }

@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import NIOCore
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

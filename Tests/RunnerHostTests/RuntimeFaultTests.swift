@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import RunnerProtocol
 import Testing
 @testable import PipeBridge
 @testable import RunnerHost
@@ -114,7 +115,7 @@ for line in frames():
                 try await h.host.deploy(try RunnerHarness.flow(#"{"id": "n", "modules": [{"id": "js", "runtime": "node", "code": "x"}]}"#))
                 Issue.record("deployed a node module without node")
             } catch let error as RunnerError {
-                #expect(error.code == "runtime-unavailable")
+                #expect(error.code == .runtimeUnavailable)
                 #expect(error.description == "module \"n/js\" needs runtime \"node\", which is not installed on this runner (not found on PATH); available: python3")
             }
             let empty = NSTemporaryDirectory() + "polyflow-empty-\(UUID().uuidString.prefix(8))"
@@ -135,7 +136,7 @@ extension RuntimeFaultTests {
                 try await h.inject("big", "echo", big)
                 Issue.record("an oversize payload was accepted")
             } catch let error as RunnerError {
-                #expect(error.code == "payload-too-large")
+                #expect(error.code == .payloadTooLarge)
                 #expect(error.description.contains("over the frame limit of 1024 bytes"))
             }
             try await h.inject("big", "echo", "\"small\"")

@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import RunnerProtocol
 import Testing
 @testable import RunnerHost
 

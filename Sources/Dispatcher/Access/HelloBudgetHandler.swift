@@ -1,5 +1,5 @@
 import NIOCore
-import RunnerHost
+import RunnerProtocol
 
 /// Bounds what a `/runners` connection may send before its welcome
 /// (docs/security.md, "Memory before the hello"). The WebSocket library's

@@ -1,5 +1,5 @@
 import FlowModel
-import RunnerHost
+import RunnerProtocol
 
 /// One flow's status from the parts its runners report, plus the modules that run nowhere
 /// and those whose runner did not answer (`unreachable`: runner → why).

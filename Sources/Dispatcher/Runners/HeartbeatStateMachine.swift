@@ -1,4 +1,4 @@
-import RunnerHost
+import RunnerProtocol
 
 /// The dispatcher's view of one runner connection, as a pure state machine:
 /// the handler feeds it what happens with the current time (from its clock)

@@ -1,5 +1,5 @@
 import FlowModel
-import RunnerHost
+import RunnerProtocol
 
 extension Placement {
     /// After a dispatcher restart: the placement the runners report in their

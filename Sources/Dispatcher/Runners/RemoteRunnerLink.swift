@@ -2,7 +2,7 @@ import FlowModel
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import RunnerHost
+import RunnerProtocol
 
 /// A runner joined over WebSocket at `/runners`. Everything it is sent goes
 /// through one ordered outbox (commands, pings, data batches), written by
@@ -12,7 +12,7 @@ import RunnerHost
 /// reading while batches keep coming for it is cut off (lost, its modules
 /// placed elsewhere, the senders keeping their frames) instead of growing the
 /// dispatcher's memory without end.
-public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
+public final class RemoteRunnerLink: RunnerLink, Sendable {
     public let runnerID: RunnerID
     let session: Int
     enum Outgoing: Sendable {
@@ -21,6 +21,9 @@ public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     }
     let outbox: AsyncStream<Outgoing>
     private let continuation: AsyncStream<Outgoing>.Continuation
+    public let notices: AsyncStream<RunnerNotice>
+    private let tell: AsyncStream<RunnerNotice>.Continuation
+    private let heard = NIOLockedValueBox(ContinuousClock.now)
     private let state = NIOLockedValueBox<(next: Int, waiting: [Int: CheckedContinuation<RunnerReply, Never>], closed: String?)>((1, [:], nil))
     /// A command not answered within this time fails with `runner-timeout` (a deploy waits for its load check).
     let commandTimeout: Duration
@@ -40,9 +43,10 @@ public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
         self.commandTimeout = commandTimeout
         self.deployTimeout = deployTimeout
         (outbox, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+        (notices, tell) = AsyncStream.makeStream(of: RunnerNotice.self)
     }
 
-    public func send(_ command: RemoteCommand) async -> RunnerReply {
+    public func send(_ command: RunnerCommand) async -> RunnerReply {
         let timeout = if case .deploy = command { deployTimeout } else { commandTimeout }
         let runner = runnerID
         return await withCheckedContinuation { (c: CheckedContinuation<RunnerReply, Never>) in
@@ -54,14 +58,14 @@ public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
                 return id
             }
             guard let id else {
-                c.resume(returning: .failure(code: "runner-lost", message: "runner \(runner) is not connected: \(state.withLockedValue { $0.closed ?? "" })"))
+                c.resume(returning: .failure(code: .runnerLost, message: "runner \(runner) is not connected: \(state.withLockedValue { $0.closed ?? "" })"))
                 return
             }
             let text = String(decoding: DispatcherMessage.command(id: id, command).encoded(), as: UTF8.self)
             continuation.yield(.text(text))
             Task { [weak self] in
                 try? await Task.sleep(for: timeout)
-                self?.resolve(id: id, .failure(code: "runner-timeout",
+                self?.resolve(id: id, .failure(code: .runnerTimeout,
                     message: "runner \(runner) did not answer \(command.op) within \(timeout): is it overloaded or cut off?"))
             }
         }
@@ -86,7 +90,15 @@ public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     func written(bytes: Int) { pending.withLockedValue { $0 -= bytes } }
 
     /// Why the link was closed, once it is.
-    var closedReason: String? { state.withLockedValue { $0.closed } }
+    public var closedReason: String? { state.withLockedValue { $0.closed } }
+
+    public var lastHeard: ContinuousClock.Instant { heard.withLockedValue { $0 } }
+
+    /// The session read something from the runner.
+    func heard(at now: ContinuousClock.Instant) { heard.withLockedValue { $0 = now } }
+
+    /// The session read an event or a state report: for the link's reader.
+    func received(_ notice: RunnerNotice) { tell.yield(notice) }
 
     func write(_ message: DispatcherMessage) {
         continuation.yield(.text(String(decoding: message.encoded(), as: UTF8.self)))
@@ -99,7 +111,7 @@ public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
     }
 
     /// The connection ended: every command waiting fails with the reason.
-    func close(reason: String) {
+    public func close(reason: String) {
         let waiters = state.withLockedValue { s -> [CheckedContinuation<RunnerReply, Never>] in
             guard s.closed == nil else { return [] }
             s.closed = reason
@@ -107,6 +119,7 @@ public final class RemoteRunnerLink: RunnerLink, @unchecked Sendable {
             return Array(s.waiting.values)
         }
         continuation.finish()
-        for w in waiters { w.resume(returning: .failure(code: "runner-lost", message: "runner \(runnerID) left: \(reason)")) }
+        tell.finish()
+        for w in waiters { w.resume(returning: .failure(code: .runnerLost, message: "runner \(runnerID) left: \(reason)")) }
     }
 }

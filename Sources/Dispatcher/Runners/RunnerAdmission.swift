@@ -1,5 +1,5 @@
 import FlowModel
-import RunnerHost
+import RunnerProtocol
 
 /// Whether a runner's `hello` is welcomed, as a pure function, and what the
 /// welcome tells it to drop (docs/runner-protocol.md, "Joining").

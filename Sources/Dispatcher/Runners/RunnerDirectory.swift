@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RunnerHost
+import RunnerProtocol
 
 /// A runner as `listRunners` shows it.
 public struct RunnerInfo: Sendable {
@@ -28,7 +29,6 @@ public struct RunnerInfo: Sendable {
 public actor RunnerDirectory {
     private var runners: [RunnerID: RunnerInfo] = [:]
     private var links: [RunnerID: any RunnerLink] = [:]
-    private var lastHeard: [RunnerID: @Sendable () -> Date] = [:]
     /// Session 1 is the dispatcher's own (`injector.end`); connections of runners count from 2.
     private var nextSession = 2
     /// Live connections by (runner, session), read on every forwarded batch without a hop to the actor.
@@ -39,6 +39,7 @@ public actor RunnerDirectory {
     private let trust = NIOLockedValueBox(RunnerTrust())
     private var onChange: (@Sendable () async -> Void)?
     private var onRunnerState: (@Sendable (RunnerID, RunnerState, String?) -> Void)?
+    private var onNotice: (@Sendable (RunnerID, RunnerNotice) async -> Void)?
 
     /// Messages injected through the API: a stream of the dispatcher's own to each runner.
     public nonisolated let injector: InjectSource
@@ -53,6 +54,10 @@ public actor RunnerDirectory {
 
     /// Called after every join and every loss (the registry places again).
     public func setOnChange(_ handler: @escaping @Sendable () async -> Void) { onChange = handler }
+
+    /// Told what every runner says on its own (its link's `notices`), in order per runner.
+    /// Set before the first runner is added.
+    public func setOnNotice(_ handler: @escaping @Sendable (RunnerID, RunnerNotice) async -> Void) { onNotice = handler }
 
     /// Told when a runner joins or is lost (for subscribers' `runnerState` events).
     public func setOnRunnerState(_ handler: @escaping @Sendable (RunnerID, RunnerState, String?) -> Void) { onRunnerState = handler }
@@ -77,8 +82,8 @@ public actor RunnerDirectory {
     }
 
     /// A runner was welcomed: it takes modules from now on. A connection it replaces is closed.
-    public func add(_ info: RunnerInfo, link: any RunnerLink, lastHeard: (@Sendable () -> Date)? = nil) async {
-        register(info, link: link, lastHeard: lastHeard)
+    public func add(_ info: RunnerInfo, link: any RunnerLink) async {
+        register(info, link: link)
         await onChange?()
     }
 
@@ -86,15 +91,19 @@ public actor RunnerDirectory {
     /// runner is registered before its welcome is written, so that once it knows it
     /// joined, the dispatcher already counts it; the commands placement then sends it
     /// wait in its outbox behind the welcome.
-    public func register(_ info: RunnerInfo, link: any RunnerLink, lastHeard: (@Sendable () -> Date)? = nil) {
+    public func register(_ info: RunnerInfo, link: any RunnerLink) {
         if let old = runners[info.id] {
             routing.withLockedValue { $0[StreamEnd(runner: old.id, session: old.session)] = nil }
-            (links[info.id] as? RemoteRunnerLink)?.close(reason: "replaced by a new connection of the same runner")
+            links[info.id]?.close(reason: "replaced by a new connection of the same runner")
         }
         runners[info.id] = info
         links[info.id] = link
-        self.lastHeard[info.id] = lastHeard
         routing.withLockedValue { $0[StreamEnd(runner: info.id, session: info.session)] = link }
+        // What it says on its own, in order, until its link is closed.
+        if let onNotice {
+            let id = info.id
+            Task { for await notice in link.notices { await onNotice(id, notice) } }
+        }
         onRunnerState?(info.id, info.state, nil)
     }
 
@@ -119,14 +128,20 @@ public actor RunnerDirectory {
         info.state = .lost
         info.reason = reason
         runners[id] = info
-        links[id] = nil
+        links.removeValue(forKey: id)?.close(reason: reason)
         routing.withLockedValue { $0[StreamEnd(runner: id, session: session)] = nil }
         onRunnerState?(id, .lost, reason)
         await onChange?()
     }
 
     public func list() -> [(info: RunnerInfo, lastSeen: Date?)] {
-        runners.keys.sorted().map { id in (runners[id]!, lastHeard[id]?()) }
+        let now = ContinuousClock.now, date = Date()
+        return runners.keys.sorted().map { id in
+            (runners[id]!, links[id].map { link in
+                let silence = now - link.lastHeard
+                return date.addingTimeInterval(-(Double(silence.components.seconds) + Double(silence.components.attoseconds) / 1e18))
+            })
+        }
     }
 
     /// Every runner that may hold modules, as placement sees it.
@@ -219,23 +234,29 @@ public actor RunnerDirectory {
     }
 
     /// Adds the embedded runner (`flowctl serve` without `--no-local-runner`): its batches go through `forward` like any runner's.
-    public func addLocal(_ host: RunnerHost, tags: [String] = []) async {
+    public func addLocal(_ link: LocalRunnerLink, tags: [String] = []) async {
         let session = newSession()
         let me = StreamEnd(runner: .local, session: session)
-        await host.connected(as: me) { [weak self] batch in _ = self?.forward(batch, from: me) }
-        let runtimes = await host.listRuntimes().map { RunnerHello.Runtime(id: $0.id, name: $0.name, version: $0.version) }
+        await link.connect(as: me) { [weak self] batch in _ = self?.forward(batch, from: me) }
+        guard case .runtimes(let found) = await link.send(.listRuntimes) else { return }
+        let runtimes = found.map { RunnerHello.Runtime(id: $0.id, name: $0.name, version: $0.version) }
         await add(RunnerInfo(id: .local, instance: "local", runtimes: runtimes, tags: tags, state: .live,
                              session: session, joined: Date(), reason: nil, local: true),
-                  link: LocalRunnerLink(host: host), lastHeard: { Date() })
+                  link: link)
     }
 
     public nonisolated var droppedBatches: Int { dropped.withLockedValue { $0 } }
 }
 
 /// Where batches for the injector's end go: the runners' acks for injected messages.
+/// (Only in the forwarding table: never registered as a runner, it says nothing and is never closed.)
 struct InjectorLink: RunnerLink {
     let injector: InjectSource
     var runnerID: RunnerID { injector.end.runner }
-    func send(_ command: RemoteCommand) async -> RunnerReply { .failure(code: "not-a-runner", message: "the dispatcher's inject stream takes no commands") }
+    func send(_ command: RunnerCommand) async -> RunnerReply { .failure(code: .notARunner, message: "the dispatcher's inject stream takes no commands") }
     func deliver(batch: ByteBuffer) { injector.receive(batch: batch) }
+    var notices: AsyncStream<RunnerNotice> { AsyncStream { $0.finish() } }
+    var lastHeard: ContinuousClock.Instant { .now }
+    func close(reason: String) {}
+    var closedReason: String? { nil }
 }

@@ -4,7 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import RunnerHost
+import RunnerProtocol
 import ServiceLifecycle
 
 /// One runner's WebSocket at `/runners` (docs/runner-protocol.md): its
@@ -15,7 +15,6 @@ import ServiceLifecycle
 struct RunnerSession {
     let directory: RunnerDirectory
     let registry: FlowRegistry
-    let events: RunnerEventSink
     let heartbeat: Duration
     let lostAfter: Duration
     /// How long a runner whose connection ended has to reconnect before its modules are placed elsewhere.
@@ -90,11 +89,7 @@ struct RunnerSession {
                                     drop: drop)
         let info = RunnerInfo(id: hello.name, instance: hello.instance, runtimes: hello.runtimes, tags: hello.tags,
                               state: .live, session: session, joined: Date(), reason: nil, local: false)
-        // When it was last heard, as a date for `listRunners`, from the heartbeat machine's own clock.
-        await directory.register(info, link: link, lastHeard: {
-            let silence = ContinuousClock.now - heartbeats.withLockedValue { $0.lastHeard }
-            return Date(timeIntervalSinceNow: -Double(silence.components.seconds) - Double(silence.components.attoseconds) / 1e18)
-        })
+        await directory.register(info, link: link)
         // Admitted: its messages are bounded by the protocol's limits from now on (lifted before the
         // welcome is written, so that nothing the runner sends once welcomed meets the hello's bound).
         welcomed()
@@ -159,7 +154,9 @@ struct RunnerSession {
             group.addTask {
                 do {
                     while let message = try await messages.next() {
-                        if heartbeats.withLockedValue({ $0.heard(at: .now) }) == [.markLive] {
+                        let now = ContinuousClock.now
+                        link.heard(at: now)
+                        if heartbeats.withLockedValue({ $0.heard(at: now) }) == [.markLive] {
                             await directory.setState(hello.name, session: session, .live)
                         }
                         switch message {
@@ -176,10 +173,8 @@ struct RunnerSession {
                             }
                             switch decoded {
                             case .reply(let id, let reply): link.resolve(id: id, reply)
-                            case .event(let event):
-                                events(hello.name, event)
-                            case .states(let flow, let modules):
-                                await registry.noteStates(flow, from: hello.name, modules)
+                            case .event(let event): link.received(.event(event))
+                            case .states(let flow, let modules): link.received(.states(flow: flow, modules: modules))
                             case .ping(let n): link.write(.pong(n))
                             case .pong: break
                             case .hello:

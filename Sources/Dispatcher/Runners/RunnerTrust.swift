@@ -1,6 +1,6 @@
 import FlowModel
 import Foundation
-import RunnerHost
+import RunnerProtocol
 
 /// What each joined runner may speak for (docs/security.md, "A runner is
 /// trusted only with what is placed on it"): status parts, `states` and

@@ -1,4 +1,5 @@
 import FlowModel
+import RunnerProtocol
 
 /// What this runner has received from one peer connection and what of it is
 /// done (docs/runner-protocol.md, "Acks, windows, back pressure"): `received`

@@ -1,6 +1,7 @@
 import FlowModel
 import Logging
 import NIOCore
+import RunnerProtocol
 
 /// Messages injected through the API (`inject`), sent by the dispatcher to
 /// the module's runner as a cross-runner stream of their own, from

@@ -1,5 +1,6 @@
 import FlowModel
 import NIOCore
+import RunnerProtocol
 
 /// A frame on its way to a module on another runner.
 struct OutboundFrame {

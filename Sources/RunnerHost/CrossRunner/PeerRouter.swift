@@ -1,6 +1,7 @@
 import FlowModel
 import Logging
 import NIOCore
+import RunnerProtocol
 
 /// Cross-runner data on one runner (docs/runner-protocol.md, "Data"): frames
 /// for modules placed on other runners leave in batches, one stream per peer

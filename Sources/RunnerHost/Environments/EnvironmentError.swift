@@ -1,4 +1,5 @@
 import FlowModel
+import RunnerProtocol
 
 /// Why an environment could not be built, listed or removed: a stable code and a sentence to act on.
 public enum EnvironmentError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -10,14 +11,14 @@ public enum EnvironmentError: Error, Sendable, CustomStringConvertible, Equatabl
     case unknown(EnvironmentID)
     case filesystem(String)
 
-    public var code: String {
+    public var code: ReplyCode {
         switch self {
-        case .installFailed: "install-failed"
-        case .timedOut: "install-timed-out"
-        case .toolMissing: "installer-missing"
-        case .inUse: "environment-in-use"
-        case .unknown: "unknown-environment"
-        case .filesystem: "environment-filesystem"
+        case .installFailed: .installFailed
+        case .timedOut: .installTimedOut
+        case .toolMissing: .installerMissing
+        case .inUse: .environmentInUse
+        case .unknown: .unknownEnvironment
+        case .filesystem: .environmentFilesystem
         }
     }
 

@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import RunnerProtocol
 
 /// Where environments live on disk (docs/dependencies.md, "Layout"):
 ///

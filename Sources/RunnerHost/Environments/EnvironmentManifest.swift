@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import RunnerProtocol
 
 /// `environment.json` of one environment: what it was built from and with.
 struct EnvironmentManifest: Codable, Sendable, Equatable {

@@ -2,6 +2,7 @@ import FlowModel
 import Foundation
 import Logging
 import PipeBridge
+import RunnerProtocol
 
 /// The dependency environments of one runner, content-addressed under its
 /// state directory (see `EnvironmentLayout`, docs/dependencies.md).

@@ -2,6 +2,7 @@ import Foundation
 import PipeBridge
 #if canImport(Glibc)
 import Glibc
+import RunnerProtocol
 #endif
 
 /// Runs one installer command (venv, pip, uv, npm) to its end: every output

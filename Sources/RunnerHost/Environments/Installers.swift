@@ -1,6 +1,7 @@
 import FlowModel
 import Foundation
 import PipeBridge
+import RunnerProtocol
 
 /// The programs that build environments on this runner, found once.
 ///

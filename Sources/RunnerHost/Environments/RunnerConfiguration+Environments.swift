@@ -1,4 +1,5 @@
 import Foundation
+import RunnerProtocol
 
 extension RunnerConfiguration {
     /// `$XDG_STATE_HOME/polyflow/environments`, else `~/.local/state/polyflow/environments`

@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import RunnerProtocol
 
 extension RunnerHost {
     /// Builds the environments `flow`'s modules need and do not have yet,
@@ -80,7 +81,7 @@ public struct EnvironmentDeployError: Error, Sendable, CustomStringConvertible {
     public var modules: [ModuleID]
     public var environment: EnvironmentID
     public var cause: EnvironmentError
-    public var code: String { "dependencies-failed" }
+    public var code: ReplyCode { .dependenciesFailed }
     public var description: String {
         let names = modules.map { "\"\($0)\"" }.joined(separator: ", ")
         return "flow \"\(flow)\": the dependencies of module\(modules.count == 1 ? "" : "s") \(names) could not be installed, nothing was changed: \(cause)"

@@ -1,4 +1,3 @@
-import Dispatcher
 import FlowModel
 import Foundation
 import HummingbirdWSClient
@@ -7,6 +6,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RunnerHost
+import RunnerProtocol
+import ServiceLifecycle
 
 /// The runner's side of the runner protocol, driven by the pure
 /// `DispatcherLinkStateMachine`: connects, says hello, carries out the
@@ -20,7 +21,7 @@ import RunnerHost
 /// in flight (opened, welcome, anything heard, closed), and the back-off
 /// timers. What the machine returns is carried out by one performer task,
 /// in order (a hold is never overtaken by its release).
-final class DispatcherConnection: Sendable {
+final class DispatcherConnection: Service, Sendable {
     enum Outcome: Sendable { case refused(String), stopped }
 
     let url: String
@@ -65,12 +66,17 @@ final class DispatcherConnection: Sendable {
         }
     }
 
-    /// Runs until refused or until SIGINT/SIGTERM; then every runtime is stopped and reaped.
-    func run() async -> Outcome {
+    /// How `run` ended.
+    var outcome: Outcome { ended.withLockedValue { $0 } }
+    private let ended = NIOLockedValueBox<Outcome>(.stopped)
+
+    /// Runs until refused or until the service group shuts down (SIGINT/SIGTERM: `RunnerHostService`
+    /// has stopped and reaped every runtime by then).
+    func run() async throws {
         // Find the runtimes before the first attempt (its welcome is timed).
         _ = await host.listRuntimes()
         machine.withLockedValue { $0 = DispatcherLinkStateMachine(now: .now, policy: $0.policy) }
-        let outcome = NIOLockedValueBox<Outcome>(.stopped)
+        let outcome = ended
         let performer = Task { await self.perform(outcome: outcome) }
         let ticker = Task {
             while !Task.isCancelled {
@@ -91,19 +97,15 @@ final class DispatcherConnection: Sendable {
                 }
             }
         }
-        // The signal watch is not a child task: it never ends by itself, and a task group would wait for it.
-        let watch = Task.detached { [work] in
-            await SignalWatch().wait()
+        feed { $0.start() }
+        await withGracefulShutdownHandler {
+            await performer.value
+        } onGracefulShutdown: { [work] in
             work.continuation.finish()
         }
-        feed { $0.start() }
-        await performer.value
         ticker.cancel()
         reporter.cancel()
-        watch.cancel()
         current.withLockedValue { $0 }?.abandon()
-        await host.shutdown()
-        return outcome.withLockedValue { $0 }
     }
 
     /// Tells the machine what happened; what it says to do is queued for the performer.

@@ -1,11 +1,12 @@
 import ArgumentParser
-import Dispatcher
 import FlowModel
 import Foundation
 import Logging
 import NIOPosix
 import PipeBridge
 import RunnerHost
+import RunnerProtocol
+import ServiceLifecycle
 
 /// `flowctl runner --join URL`: a runner that joins a dispatcher over
 /// WebSocket and runs the modules placed on it (docs/runner-protocol.md).
@@ -43,7 +44,7 @@ struct JoinRunner: AsyncParsableCommand {
             let url = try RunnerName.runnersURL(join)
             guard heartbeat >= 0.05, heartbeat <= 60 else { throw CLIError("--heartbeat \(heartbeat): expected seconds between 0.05 and 60") }
             let token = (self.token ?? ProcessInfo.processInfo.environment["FLOWCTL_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }
-            let stateDirectory = stateDir ?? (StateStore.defaultDirectory() + "/runner-\(name.rawValue)")
+            let stateDirectory = stateDir ?? (PrivateDirectory.defaultStateDirectory() + "/runner-\(name.rawValue)")
             do { try PrivateDirectory.prepare(stateDirectory, allowSymlink: false) } catch {
                 throw CLIError("cannot use state directory \(error); choose another with --state-dir")
             }
@@ -55,8 +56,17 @@ struct JoinRunner: AsyncParsableCommand {
             let connection = DispatcherConnection(
                 url: url, token: token, name: name, tags: tags, heartbeat: .milliseconds(Int(heartbeat * 1000)),
                 configuration: runnerConfiguration, logger: logger)
-            let outcome = await connection.run()
-            if case .refused(let message) = outcome { throw CLIError("the dispatcher at \(join) refused this runner: \(message)") }
+            // As `serve` stops: on SIGTERM or SIGINT the runtimes stop first (their last acks still reach
+            // the dispatcher, children reaped, fifos removed), then the connection closes. A refusal ends
+            // the connection, and with it the runner.
+            var group = ServiceGroupConfiguration(
+                services: [.init(service: connection, successTerminationBehavior: .gracefullyShutdownGroup),
+                           .init(service: RunnerHostService(host: connection.host))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(20)
+            group.maximumCancellationDuration = .seconds(5)
+            try await ServiceGroup(configuration: group).run()
+            if case .refused(let message) = connection.outcome { throw CLIError("the dispatcher at \(join) refused this runner: \(message)") }
         }
     }
 }
@@ -86,5 +96,14 @@ enum RunnerName {
         while url.hasSuffix("/") { url.removeLast() }
         if !url.hasSuffix(RunnerProtocol.path) { url += RunnerProtocol.path }
         return url
+    }
+}
+
+/// The runner's runtimes, as a service: at shutdown every flow stops and every runtime is reaped.
+struct RunnerHostService: Service {
+    let host: RunnerHost
+    func run() async throws {
+        try? await gracefulShutdown()
+        await host.shutdown()
     }
 }

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import RunnerHost
+import RunnerProtocol
 
 /// One connection attempt: its outgoing queue and its task. Given up
 /// (`abandon`), it writes nothing more and its task is cancelled.
