@@ -1,7 +1,8 @@
 import Foundation
 
-/// Splits bytes into lines of at most `maxLine` bytes; called serially by the monitor thread.
-final class LineSplitter: @unchecked Sendable {
+/// Splits bytes into lines of at most `maxLine` bytes; called serially by the monitor thread
+/// (not `Sendable`: it lives in `ProcessMonitor`, whose thread alone feeds it).
+final class LineSplitter {
     private var pending = Data()
     private let emit: (String) -> Void
     private let maxLine: Int

@@ -15,8 +15,12 @@ import Glibc
 /// the set: a descriptor is removed from it, then closed, on that thread.
 ///
 /// Callbacks run on the monitor thread, one at a time: keep them short.
+///
+/// `watches` and `nextToken` are behind `lock`; `buffer` and the line splitters are the monitor
+/// thread's alone (asserted in `handle`, in debug builds).
 public final class ProcessMonitor: @unchecked Sendable {
     public static let shared = ProcessMonitor()
+    private static let threadName = "polyflow.process-monitor"
 
     private enum Watch {
         case lines(fd: CInt, splitter: LineSplitter, onEnd: @Sendable () -> Void)
@@ -33,7 +37,7 @@ public final class ProcessMonitor: @unchecked Sendable {
         epfd = polyflow_epoll_create()
         precondition(epfd >= 0, "epoll_create1 failed: \(String(cString: strerror(errno)))")
         let thread = Thread { [unowned self] in self.run() }
-        thread.name = "polyflow.process-monitor"
+        thread.name = Self.threadName
         thread.start()
     }
 
@@ -95,6 +99,7 @@ public final class ProcessMonitor: @unchecked Sendable {
 
     /// Handles a ready descriptor.
     private func handle(_ watch: Watch) -> Outcome {
+        assert(Thread.current.name == Self.threadName, "ProcessMonitor.handle runs on the monitor thread only")
         switch watch {
         case .lines(let fd, let splitter, _):
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }

@@ -283,8 +283,8 @@ actor FlowRun {
         let held = (try? await debugger.loop.submit { debugger.takeHeld() }.get()) ?? []
         all += held.map { (links[$0.link].slots[$0.slot], $0.payload) }
         for link in links {
-            let items = (try? await link.loop.submit { link.takeAll() }.get()) ?? []
-            all += items.map { (link.slots[$0.slot], $0.payload) }
+            // Mapped on the loop: a message's receipt stays there.
+            all += (try? await link.loop.submit { link.takeAll().map { (link.slots[$0.slot], $0.payload) } }.get()) ?? []
         }
         return all
     }

@@ -27,7 +27,7 @@ enum InstanceEvent: Sendable {
 /// until its newline arrives.
 ///
 /// Confined to its channel's event loop, which is the link's (NIO calls a handler only there;
-/// `link.heard()` and the link's other entries assert it in debug builds).
+/// each entry asserts it in debug builds, as do `link.heard()` and the link's other entries).
 final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
@@ -49,6 +49,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.eventLoop.assertInEventLoop()
         guard !broken else { return }
         link.heard()
         var buffer = unwrapInboundIn(data)
@@ -105,10 +106,12 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        context.eventLoop.assertInEventLoop()
         link.dataPath.flushDirty()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.eventLoop.assertInEventLoop()
         fail("\(error)")
     }
 

@@ -2,6 +2,7 @@ import FlowModel
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOConcurrencyHelpers
 
 /// Calls one API method while showing the dependency installs it causes:
 /// subscribes to `dependencies` events over the WebSocket at `/rpc`, then
@@ -116,6 +117,11 @@ struct ProgressCall {
 }
 
 /// The answer, set inside the socket handler and read after it returned.
-final class ReplyBox: @unchecked Sendable {
-    var reply: Result<JSONValue, any Error>?
+/// (Behind a lock: the handler runs on the client's event loop, the reader after it on the caller's task.)
+final class ReplyBox: Sendable {
+    private let state = NIOLockedValueBox<Result<JSONValue, any Error>?>(nil)
+    var reply: Result<JSONValue, any Error>? {
+        get { state.withLockedValue { $0 } }
+        set { state.withLockedValue { $0 = newValue } }
+    }
 }

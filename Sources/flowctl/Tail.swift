@@ -3,6 +3,7 @@ import FlowModel
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOConcurrencyHelpers
 
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,8 +69,16 @@ struct Tail: AsyncParsableCommand {
 }
 
 /// What the socket handler found out (set inside the handler, read after it returned).
-final class FailureBox: @unchecked Sendable {
-    var message: String?
+/// (Behind a lock: the handler runs on the client's event loop, the reader after it on the caller's task.)
+final class FailureBox: Sendable {
+    private let state = NIOLockedValueBox<(message: String?, done: Bool)>((nil, false))
+    var message: String? {
+        get { state.withLockedValue { $0.message } }
+        set { state.withLockedValue { $0.message = newValue } }
+    }
     /// The requested number of events arrived.
-    var done = false
+    var done: Bool {
+        get { state.withLockedValue { $0.done } }
+        set { state.withLockedValue { $0.done = newValue } }
+    }
 }

@@ -7,7 +7,7 @@ import RunnerProtocol
 ///
 /// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
 /// on that loop), whose every entry asserts the loop in debug builds.
-final class InboundStream: @unchecked Sendable {
+final class InboundStream {
     let peer: StreamEnd
     /// The highest `seq` that arrived.
     private(set) var received = 0
@@ -67,7 +67,7 @@ final class InboundStream: @unchecked Sendable {
     /// is done once every holder completed, so its sender keeps it until then and a runner
     /// killed meanwhile loses none of that work (docs/runner-protocol.md, "Acks").
     /// Confined like its stream: held by messages on the same loop's links and debugger.
-    final class Receipt: @unchecked Sendable {
+    final class Receipt {
         let stream: InboundStream
         let seq: Int
         private var holders = 1

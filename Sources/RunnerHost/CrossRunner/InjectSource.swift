@@ -11,7 +11,8 @@ import RunnerProtocol
 /// and one for a module placed nowhere yet waits here (bounded) until it has
 /// a place. Payloads are bytes, never decoded.
 ///
-/// Its state lives on `loop`; every method is safe to call from anywhere.
+/// Its state lives on `loop` (asserted where it is touched, in debug builds); every method is
+/// safe to call from anywhere.
 public final class InjectSource: @unchecked Sendable {
     /// The dispatcher's end of its inject streams (a session number no runner connection gets).
     public let end: StreamEnd
@@ -77,6 +78,7 @@ public final class InjectSource: @unchecked Sendable {
             peers.flush()
             guard let (peer, seq) = sent else { return loop.makeSucceededFuture(true) }
             let promise = loop.makePromise(of: Void.self)
+            loop.assertInEventLoop()
             self.waiters.append((peer, seq, promise))
             loop.scheduleTask(in: patience) { self.finish(promise) }
             return promise.futureResult.map { true }
@@ -107,6 +109,7 @@ public final class InjectSource: @unchecked Sendable {
     }
 
     private func wake() {
+        loop.assertInEventLoop()
         guard !waiters.isEmpty else { return }
         var still: [(peer: StreamEnd, seq: Int, promise: EventLoopPromise<Void>)] = []
         for w in waiters {
@@ -117,6 +120,7 @@ public final class InjectSource: @unchecked Sendable {
     }
 
     private func finish(_ promise: EventLoopPromise<Void>) {
+        loop.assertInEventLoop()
         guard let i = waiters.firstIndex(where: { $0.promise.futureResult === promise.futureResult }) else { return }
         waiters.remove(at: i)
         promise.succeed()

@@ -20,7 +20,7 @@ struct OutboundFrame {
 ///
 /// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
 /// on that loop), whose every entry asserts the loop in debug builds.
-final class OutboundStream: @unchecked Sendable {
+final class OutboundStream {
     let peer: StreamEnd
     let window: Int
     private var nextSeq = 1

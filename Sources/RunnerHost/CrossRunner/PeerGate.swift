@@ -3,7 +3,7 @@
 ///
 /// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
 /// on that loop), whose every entry asserts the loop in debug builds.
-final class PeerGate: @unchecked Sendable {
+final class PeerGate {
     private var held: [InstanceLink] = []
 
     /// Stops reading `link` (once, however often it is called).
