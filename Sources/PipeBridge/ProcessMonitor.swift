@@ -20,7 +20,8 @@ import Glibc
 /// thread's alone (asserted in `handle`, in debug builds).
 public final class ProcessMonitor: @unchecked Sendable {
     public static let shared = ProcessMonitor()
-    private static let threadName = "polyflow.process-monitor"
+    /// The monitor thread (set when it starts; for the debug-build assertion).
+    private var owner: pthread_t?
 
     private enum Watch {
         case lines(fd: CInt, splitter: LineSplitter, onEnd: @Sendable () -> Void)
@@ -37,7 +38,7 @@ public final class ProcessMonitor: @unchecked Sendable {
         epfd = polyflow_epoll_create()
         precondition(epfd >= 0, "epoll_create1 failed: \(String(cString: strerror(errno)))")
         let thread = Thread { [unowned self] in self.run() }
-        thread.name = Self.threadName
+        thread.name = "polyflow.process-monitor"
         thread.start()
     }
 
@@ -76,6 +77,7 @@ public final class ProcessMonitor: @unchecked Sendable {
     }
 
     private func run() {
+        lock.withLock { owner = pthread_self() }
         var tokens = [UInt64](repeating: 0, count: 64)
         while true {
             let n = tokens.withUnsafeMutableBufferPointer { polyflow_epoll_wait(epfd, $0.baseAddress, 64) }
@@ -99,7 +101,8 @@ public final class ProcessMonitor: @unchecked Sendable {
 
     /// Handles a ready descriptor.
     private func handle(_ watch: Watch) -> Outcome {
-        assert(Thread.current.name == Self.threadName, "ProcessMonitor.handle runs on the monitor thread only")
+        assert(lock.withLock { owner.map { pthread_equal($0, pthread_self()) != 0 } ?? false },
+               "ProcessMonitor.handle runs on the monitor thread only")
         switch watch {
         case .lines(let fd, let splitter, _):
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }

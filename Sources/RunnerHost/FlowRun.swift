@@ -114,7 +114,7 @@ actor FlowRun {
             launch: EnvironmentLayout(root: configuration.environmentsDirectory).launch(for: instancePlan.key),
             script: locator.script(for: instancePlan.runtime) ?? "",
             fifoDirectory: configuration.fifoDirectory, maxFrameBytes: configuration.maxFrameBytes,
-            policy: configuration.supervision)
+            policy: configuration.supervision, clock: configuration.clock)
         let moduleIDs = Set(instancePlan.modules.map(\.id))
         let kind = instancePlan.key
         return RuntimeInstance(

@@ -16,6 +16,10 @@ enum InstanceEvent: Sendable {
     case readyTimeout
     /// Messages were in flight and the process sent nothing for this long (past its time limit).
     case silent(TimeAmount)
+    /// A stop's grace is over: the process is killed if it is still there.
+    case graceOver
+    /// The back-off after a failure is over: start again (unless stopped meanwhile).
+    case retry
 }
 
 /// Reads frames from one runtime: data and acks go straight to the link (on
@@ -32,7 +36,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
     private let link: InstanceLink
-    private let events: AsyncStream<InstanceEvent>.Continuation
+    private let events: @Sendable (InstanceEvent) -> Void
     private var decoder: FrameDecoder
     private var partial: ByteBuffer?
     private var broken = false
@@ -41,7 +45,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private let life: Int
 
     /// Must be made on the link's loop.
-    init(link: InstanceLink, maxFrameBytes: Int, events: AsyncStream<InstanceEvent>.Continuation) {
+    init(link: InstanceLink, maxFrameBytes: Int, events: @escaping @Sendable (InstanceEvent) -> Void) {
         self.link = link
         self.life = link.life
         self.events = events
@@ -100,7 +104,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
                 let message = try ControlFrame.decode(bytes)
                 // A commit is kept on the loop, with the acks, so that what the link
                 // delivers again after a crash and what it committed always agree.
-                if case .commit(let modules) = message { link.stage(decoded: modules, life: life) } else { events.yield(.control(message)) }
+                if case .commit(let modules) = message { link.stage(decoded: modules, life: life) } else { events(.control(message)) }
             } catch { fail("\(error)") }
         }
     }
@@ -118,6 +122,6 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private func fail(_ reason: String) {
         guard !broken else { return }
         broken = true
-        events.yield(.protocolError(reason))
+        events(.protocolError(reason))
     }
 }

@@ -26,6 +26,8 @@ public struct RunnerConfiguration: Sendable {
     public var environmentsDirectory: String
     /// Installers (pip, npm) are killed after this long.
     public var installTimeLimit: Duration = .seconds(600)
+    /// What the supervisors' timers sleep on (start timeout, stop grace, back-off): tests inject another.
+    public var clock: any Clock<Duration> = ContinuousClock()
 
     public init(fifoDirectory: String = RunnerConfiguration.defaultFifoDirectory(),
                 runtimesDirectory: String = RuntimeLocator.defaultRuntimesDirectory(),

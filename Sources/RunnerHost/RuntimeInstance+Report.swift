@@ -16,8 +16,9 @@ extension RuntimeInstance {
         let sent = (try? await link.loop.submit { link.requestReport() }.get()) ?? false
         // The answer may be handled while this actor waits for the write.
         if sent, fullReports == before {
+            let clock = setup.clock
             let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
+                try? await clock.sleep(for: timeout)
                 await self?.releaseReportWaiters()
             }
             await withCheckedContinuation { reportWaiters.append($0) }

@@ -31,8 +31,9 @@ extension RuntimeInstance {
         var results = earlySwapped
         earlySwapped = nil
         if results == nil {
+            let clock = setup.clock
             let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
+                try? await clock.sleep(for: timeout)
                 await self?.swapTimedOut()
             }
             results = await withCheckedContinuation { swapWaiter = $0 }

@@ -6,12 +6,17 @@ import NIOPosix
 import PipeBridge
 import RunnerProtocol
 
-/// Supervises one runtime instance: fifos, process, handshake, restarts.
+/// Supervises one runtime instance: the state machine, spawn, reap and
+/// back-off. Everything that happens to it (its channel's control frames, its
+/// process's output and exit, its timers) comes as an event of one stream,
+/// tagged with the process generation it is about, and is handled by one loop
+/// (`run`), in order; an event of an older generation is ignored. Timers sleep
+/// on `Setup.clock`.
 ///
-/// Ownership: each process generation owns a `FifoPair` and a channel; both
-/// are released in `cleanUp(generation:)`, which runs when that process has
-/// exited (normally, killed, or after a failed start). `stop()` returns only
-/// after the process is reaped and its fifos are removed.
+/// Ownership: each process generation owns a `RuntimeConnection` (its fifo
+/// pair, its channel, the handshake), closed in `cleanUp()` when that process
+/// has exited (normally, killed, or after a failed start). `stop()` returns
+/// only after the process is reaped and its fifos are removed.
 actor RuntimeInstance {
     struct Setup: Sendable {
         var flow: FlowID
@@ -24,23 +29,25 @@ actor RuntimeInstance {
         var maxFrameBytes: Int
         var policy: SupervisionStateMachine.Policy
         var startTimeout: Duration = .seconds(20)
+        /// What the timers sleep on (start timeout, stop grace, back-off, swap and report waits).
+        var clock: any Clock<Duration> = ContinuousClock()
     }
 
     var setup: Setup
     let link: InstanceLink
-    private let report: @Sendable (InstanceReport) -> Void
-    private let logger: Logger
+    let report: @Sendable (InstanceReport) -> Void
+    let logger: Logger
     var machine: SupervisionStateMachine
 
-    private var generation = 0
+    var generation = 0
     /// The generation whose process has ended and been accounted for (`processEnded`).
-    private var endedGeneration = 0
-    private var process: RuntimeProcess?
-    private var fifos: FifoPair?
-    private var channel: (any Channel)?
-    private var eventsContinuation: AsyncStream<InstanceEvent>.Continuation?
-    private var monitor: Task<Void, Never>?
-    private var helloSeen = false
+    var endedGeneration = 0
+    var process: RuntimeProcess?
+    var connection: RuntimeConnection?
+    /// The one stream of what happens to this instance, and its one reader (started with the first spawn).
+    private let events: AsyncStream<(generation: Int, event: InstanceEvent)>
+    let tell: AsyncStream<(generation: Int, event: InstanceEvent)>.Continuation
+    private var loop: Task<Void, Never>?
 
     /// Committed module states (docs/protocol.md, "Commits"), restored into
     /// a restarted process: the states after exactly the messages that are
@@ -50,13 +57,13 @@ actor RuntimeInstance {
     /// debugger steps; ahead of `states` while messages are unacknowledged).
     var reported: [ModuleID: JSONValue] = [:]
     /// The host killed the current process because it went silent past its time limit.
-    private var timedOut = false
+    var timedOut = false
     /// Modules whose `init` has not run yet.
     var pendingInit: Set<ModuleID>
 
     private var startWaiters: [CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult], any Error>] = []
-    private var exitWaiters: [CheckedContinuation<Void, Never>] = []
-    private var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
+    var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    var lastLoad: [ModuleID: RuntimeMessage.LoadResult] = [:]
     /// A hot swap waiting for `swapped`.
     var swapWaiter: CheckedContinuation<[ModuleID: RuntimeMessage.LoadResult]?, Never>?
     /// A `swapped` that arrived before `swap` started waiting for it.
@@ -80,7 +87,10 @@ actor RuntimeInstance {
         logger[metadataKey: "runtime"] = "\(setup.plan.runtime.rawValue)"
         self.logger = logger
         self.machine = SupervisionStateMachine(policy: setup.policy)
+        (events, tell) = AsyncStream.makeStream(of: (generation: Int, event: InstanceEvent).self)
     }
+
+    deinit { tell.finish() }
 
     var pid: Int32? { process?.pid }
     /// Frozen by the runner's hold (`suspend`): no handler runs; stopped by killing.
@@ -117,100 +127,94 @@ actor RuntimeInstance {
             return
         }
         report(.state(.stopping, pid: process.pid, restarts: machine.restarts, reason: nil))
+        after(grace, .graceOver)
         if suspended {
             process.kill()
-        } else if let channel {
-            var buffer = channel.allocator.buffer(capacity: 16)
-            try? FrameEncoder.write(.stop, into: &buffer)
-            channel.writeAndFlush(buffer, promise: nil)
+        } else if let connection {
+            let gen = generation
+            Task {
+                do { try await connection.send(.stop) } catch { self.terminate(generation: gen) }
+            }
         } else {
             process.terminate()
         }
-        let gen = generation
-        let killer = Task {
-            try? await Task.sleep(for: grace)
-            self.killIfStill(generation: gen)
-        }
         await withCheckedContinuation { exitWaiters.append($0) }
-        killer.cancel()
     }
 
-    /// Sends SIGKILL to the current process (used by `stop` after its grace period).
-    private func killIfStill(generation gen: Int) {
-        guard gen == generation, let process else { return }
+    /// The `stop` frame could not be written: SIGTERM instead.
+    private func terminate(generation gen: Int) {
+        guard gen == generation else { return }
+        process?.terminate()
+    }
+
+    /// Sends SIGKILL to the current process (a stop's grace is over).
+    private func killIfStill() {
+        guard let process, machine.state == .stopping else { return }
         logger.warning("runtime did not stop in time; killing it", metadata: ["pid": "\(process.pid)"])
         process.kill()
+    }
+
+    // MARK: the one loop
+
+    /// Tells the loop `event` after `delay` on the clock (about the current generation).
+    func after(_ delay: Duration, _ event: InstanceEvent) {
+        let gen = generation, tell = self.tell, clock = setup.clock
+        Task {
+            try? await clock.sleep(for: delay)
+            tell.yield((gen, event))
+        }
+    }
+
+    private func startLoop() {
+        guard loop == nil else { return }
+        let events = self.events
+        loop = Task { [weak self] in
+            for await (gen, event) in events {
+                guard let self else { return }
+                await self.handle(event, generation: gen)
+            }
+        }
     }
 
     // MARK: one process generation
 
     private func spawn() {
+        startLoop()
         generation += 1
-        let gen = generation
-        helloSeen = false
-        let (stream, continuation) = AsyncStream.makeStream(of: InstanceEvent.self)
-        eventsContinuation = continuation
-        monitor = Task { [weak self] in
-            for await event in stream {
-                guard let self else { return }
-                await self.handle(event, generation: gen)
-            }
-        }
+        let gen = generation, tell = self.tell
+        let events: @Sendable (InstanceEvent) -> Void = { tell.yield((gen, $0)) }
         do {
-            let fifos = try FifoPair.create(in: setup.fifoDirectory, name: "\(setup.flow)-\(setup.plan.key)")
-            self.fifos = fifos
-            let fds = try fifos.open()
-            let link = self.link
-            let maxFrame = setup.maxFrameBytes
-            let channelFuture = NIOPipeBootstrap(group: link.loop)
-                .channelOption(ChannelOptions.maxMessagesPerRead, value: 4)
-                .channelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 1 << 20))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(InstanceChannelHandler(link: link, maxFrameBytes: maxFrame, events: continuation))
-                    }
-                }
-                .takingOwnershipOfDescriptors(input: fds.fromRuntime, output: fds.toRuntime)
+            let connection = try RuntimeConnection.open(in: setup.fifoDirectory, name: "\(setup.flow)-\(setup.plan.key)",
+                                                        link: link, maxFrameBytes: setup.maxFrameBytes, events: events)
+            self.connection = connection
             let process = try RuntimeProcess(
                 executable: setup.launch.executable ?? setup.runtime.executable,
-                arguments: [setup.script, "--in", fifos.toRuntimePath, "--out", fifos.fromRuntimePath],
-                environment: Self.childEnvironment(maxFrameBytes: maxFrame).merging(setup.launch.variables) { _, env in env },
-                onOutput: { stream, line in continuation.yield(.output(stream, line)) },
-                onExit: { exit in continuation.yield(.exited(exit)) })
+                arguments: [setup.script] + connection.arguments,
+                environment: Self.childEnvironment(maxFrameBytes: setup.maxFrameBytes).merging(setup.launch.variables) { _, env in env },
+                onOutput: { stream, line in events(.output(stream, line)) },
+                onExit: { exit in events(.exited(exit)) })
             self.process = process
             report(.state(.starting, pid: process.pid, restarts: machine.restarts, reason: nil))
-            channelFuture.whenComplete { result in
-                switch result {
-                case .success(let channel): Task { await self.channelOpened(channel, generation: gen) }
-                case .failure(let error): continuation.yield(.protocolError("could not open the fifos: \(error)"))
-                }
-            }
-            let timeout = setup.startTimeout
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.checkStarted(generation: gen)
-            }
+            after(setup.startTimeout, .readyTimeout)
         } catch {
             logger.error("could not start runtime: \(error)")
-            continuation.yield(.exited(.exited(127)))
+            events(.exited(.exited(127)))
             spawnFailure = "\(error)"
         }
     }
 
-    private var spawnFailure: String?
-
-    private func channelOpened(_ channel: any Channel, generation gen: Int) {
-        guard gen == generation else { channel.close(promise: nil); return }
-        self.channel = channel
-    }
-
-    private func checkStarted(generation gen: Int) {
-        guard gen == generation, case .starting = machine.state else { return }
-        eventsContinuation?.yield(.readyTimeout)
-    }
+    var spawnFailure: String?
 
     private func handle(_ event: InstanceEvent, generation gen: Int) async {
         guard gen == generation else { return }
+        if gen == endedGeneration {
+            // Its process has exited and been accounted for: only its last output lines, and the
+            // back-off's end, still count (a channel error on close must not end it twice).
+            switch event {
+            case .output, .retry: break
+            default: return
+            }
+        }
         switch event {
         case .control(let message):
             await handleControl(message)
@@ -220,6 +224,7 @@ actor RuntimeInstance {
             logger.error("runtime broke the protocol: \(reason)")
             failCurrent(reason: "protocol error: \(reason)")
         case .readyTimeout:
+            guard case .starting = machine.state else { return }
             failCurrent(reason: "the runtime did not say hello and load its modules within \(setup.startTimeout)")
         case .exited(let exit):
             await processExited(exit)
@@ -227,6 +232,10 @@ actor RuntimeInstance {
             guard machine.state == .ready || machine.state == .stopping else { return }
             timedOut = true
             failCurrent(reason: "a handler ran past its time limit (timeoutMs \(timeLimitMs)): nothing came from the runtime for \(silent.nanoseconds / 1_000_000) ms while messages were in flight")
+        case .graceOver:
+            killIfStill()
+        case .retry:
+            if machine.retryTimerFired() == .spawn { spawn() }
         }
     }
 
@@ -238,166 +247,17 @@ actor RuntimeInstance {
         return limits.contains(0) ? 0 : limits.max() ?? 0
     }
 
-    private var failReason: String?
+    var failReason: String?
 
     /// Kills the current process for a fault; the exit then drives the restart.
     func failCurrent(reason: String) {
         failReason = failReason ?? reason
         report(.log(module: nil, level: .error, text: reason))
         process?.kill()
-        if process == nil { eventsContinuation?.yield(.exited(.exited(127))) }
+        if process == nil { tell.yield((generation, .exited(.exited(127)))) }
     }
 
-    private func handleControl(_ message: RuntimeMessage) async {
-        switch message {
-        case .hello(let hello):
-            guard hello.protocol == PipeProtocol.version else {
-                failCurrent(reason: "runtime \(hello.runtime) speaks protocol \(hello.protocol), host speaks \(PipeProtocol.version): update runtimes/ with the host")
-                return
-            }
-            helloSeen = true
-            await sendConfigure()
-        case .configured(let results):
-            lastLoad = results
-            // `init` has run; it counts as done once the module's state is known
-            // (a process that dies before reporting it runs `init` again).
-            pendingInit.subtract(results.filter { $0.value.ok && states[$0.key] != nil }.map(\.key))
-            machine.ready()
-            if let channel { await attach(channel) }
-            report(.state(.ready, pid: process?.pid, restarts: machine.restarts, reason: nil))
-            finishStartWaiters(with: .success(results))
-        case .log(let module, let level, let text):
-            report(.log(module: module, level: level, text: text))
-        case .error(let error):
-            collected?.append(error)
-            report(.moduleError(error, origin: .module))
-        case .stats(let stats):
-            guard endedGeneration != generation else { return }
-            // Provisional: for display and debugger steps, never for a restart (see `states`).
-            for (module, s) in stats { if let state = s.state { reported[module] = state } }
-            report(.stats(stats))
-            // The answer to `report` carries every module's state.
-            if setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) { fullReports += 1 }
-            if !reportWaiters.isEmpty, setup.plan.modules.allSatisfy({ stats[$0.id]?.state != nil }) {
-                let waiters = reportWaiters
-                reportWaiters.removeAll()
-                for w in waiters { w.resume() }
-            }
-        case .swapped(let results):
-            lastLoad.merge(results) { _, new in new }
-            if let waiter = swapWaiter {
-                waiter.resume(returning: results)
-                swapWaiter = nil
-            } else {
-                earlySwapped = results
-            }
-        case .commit:
-            break  // kept by the link, on the event loop, with the acks
-        case .bye:
-            break
-        case .fatal(let message):
-            failCurrent(reason: "runtime reported a fatal error: \(message)")
-        case .unknown(let type):
-            logger.debug("ignoring control frame \(type)")
-        }
-    }
-
-    private func sendConfigure() async {
-        // The channel may still be opening when hello arrives on it; wait for it.
-        while channel == nil, process != nil { try? await Task.sleep(for: .milliseconds(1)) }
-        guard let channel else { return }
-        let configure = HostMessage.Configure(flow: setup.flow, instance: setup.plan, states: states, runInit: pendingInit)
-        var buffer = channel.allocator.buffer(capacity: 4096)
-        do {
-            try FrameEncoder.write(.configure(configure), into: &buffer)
-            channel.writeAndFlush(buffer, promise: nil)
-        } catch {
-            failCurrent(reason: "could not encode the configure frame: \(error)")
-        }
-    }
-
-    private func attach(_ channel: any Channel) async {
-        let link = self.link
-        let limit: TimeAmount? = timeLimitMs > 0 ? .milliseconds(Int64(timeLimitMs)) : nil
-        var onSilence: (@Sendable (TimeAmount) -> Void)?
-        if let events = eventsContinuation {
-            onSilence = { @Sendable (silent: TimeAmount) in events.yield(.silent(silent)) }
-        }
-        let tell = onSilence
-        try? await link.loop.submit {
-            link.attach(channel, timeLimit: limit, onSilence: tell)
-        }.get()
-    }
-
-    private func processExited(_ exit: ProcessExit) async {
-        let reason = failReason ?? spawnFailure ?? "runtime process \(exit)"
-        failReason = nil
-        spawnFailure = nil
-        let wasStopping = machine.state == .stopping
-        let timedOut = self.timedOut
-        self.timedOut = false
-        // Let the event loop read what the process wrote before it died.
-        let link = self.link
-        let end = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach(timedOut: timedOut) }.futureResult.get()
-        cleanUp()
-        // What the process committed is the state after exactly the messages not delivered again.
-        for (module, stats) in end?.committed ?? [:] {
-            guard let state = stats.state else { continue }
-            states[module] = state
-            pendingInit.remove(module)
-        }
-        reported = [:]
-        report(.processEnded(committed: end?.committed ?? [:], states: states))
-        if let culprit = end?.culprit {
-            // Never a silent loss: also when a stop had to kill a handler that did not finish.
-            let endpoint = link.slots[culprit.slot]
-            let runtime = setup.plan.runtime.rawValue
-            let message = timedOut
-                ? "this message ran past the module's time limit of \(timeLimitMs) ms (timeoutMs); the \(runtime) runtime instance was restarted and the messages after it are delivered again"
-                : "the \(runtime) runtime instance \(wasStopping ? "was stopped (\(reason))" : "failed (\(reason))") while this message was in progress; the messages after it are delivered again"
-            report(.moduleError(ModuleErrorReport(
-                module: endpoint.module, port: endpoint.port,
-                payload: try? JSONValue(parsing: Data(culprit.payload.readableBytesView), nesting: .userValue),
-                message: message, stack: nil), origin: .host))
-        }
-        let action = machine.exited(reason: reason, at: .now)
-        switch action {
-        case .scheduleRetry(let delay):
-            logger.warning("runtime instance failed; restarting", metadata: ["reason": "\(reason)", "in": "\(delay)"])
-            report(.state(.failed, pid: nil, restarts: machine.restarts, reason: reason))
-            finishStartWaiters(with: .failure(RunnerError.runtimeFailed(flow: setup.flow, runtime: setup.plan.runtime, reason: reason)))
-            try? await Task.sleep(for: delay)
-            if machine.retryTimerFired() == .spawn { spawn() }
-        case .giveUp(let why):
-            logger.error("runtime instance failed too often; giving up", metadata: ["reason": "\(why)"])
-            report(.state(.failed, pid: nil, restarts: machine.restarts, reason: why))
-            report(.gaveUp(reason: why))
-            finishStartWaiters(with: .failure(RunnerError.runtimeFailed(flow: setup.flow, runtime: setup.plan.runtime, reason: why)))
-        case .none, .spawn, .terminate:
-            report(.state(.stopped, pid: nil, restarts: machine.restarts, reason: nil))
-            finishStartWaiters(with: .failure(RunnerError.stopped(flow: setup.flow)))
-        }
-        if machine.state == .stopped || machine.state == .idle || { if case .failed = machine.state { return true } else { return false } }() {
-            let waiters = exitWaiters
-            exitWaiters.removeAll()
-            for w in waiters { w.resume() }
-        }
-    }
-
-    /// Closes the channel, forgets the process and removes the fifos of the generation that ended.
-    private func cleanUp() {
-        // Its `stats` still queued (read after its exit) are not taken: its counters are settled.
-        endedGeneration = generation
-        channel?.close(promise: nil)
-        channel = nil
-        process = nil
-        fifos?.remove()
-        fifos = nil
-        eventsContinuation?.finish()
-        eventsContinuation = nil
-    }
-
-    private func finishStartWaiters(with result: Result<[ModuleID: RuntimeMessage.LoadResult], any Error>) {
+    func finishStartWaiters(with result: Result<[ModuleID: RuntimeMessage.LoadResult], any Error>) {
         let waiters = startWaiters
         startWaiters.removeAll()
         for w in waiters { w.resume(with: result) }

@@ -40,7 +40,7 @@ import Testing
                                 slots: [Endpoint(module: m, port: PortName("in"))], window: 16, queueBound: 100)
             link.dataPath = dataPath
             let (_, continuation) = AsyncStream.makeStream(of: InstanceEvent.self)
-            try channel.pipeline.syncOperations.addHandler(InstanceChannelHandler(link: link, maxFrameBytes: 1 << 20, events: continuation))
+            try channel.pipeline.syncOperations.addHandler(InstanceChannelHandler(link: link, maxFrameBytes: 1 << 20, events: { continuation.yield($0) }))
         }
 
         func read(_ text: String, chunk: Int) throws {

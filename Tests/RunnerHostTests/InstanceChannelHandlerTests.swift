@@ -31,7 +31,7 @@ import Testing
             let (stream, continuation) = AsyncStream.makeStream(of: InstanceEvent.self)
             events = stream
             try channel.pipeline.syncOperations.addHandler(
-                InstanceChannelHandler(link: link, maxFrameBytes: maxFrameBytes, events: continuation))
+                InstanceChannelHandler(link: link, maxFrameBytes: maxFrameBytes, events: { continuation.yield($0) }))
         }
 
         /// Writes `bytes` into the channel as reads of `chunk` bytes each.

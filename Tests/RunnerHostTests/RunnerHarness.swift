@@ -20,12 +20,14 @@ struct RunnerHarness {
 
     init(runtimesDirectory: String = Self.runtimesDirectory,
          searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-         window: Int = PipeProtocol.defaultWindow, queueBound: Int = 10_000, maxFrameBytes: Int = PipeProtocol.defaultMaxFrameBytes) {
+         window: Int = PipeProtocol.defaultWindow, queueBound: Int = 10_000, maxFrameBytes: Int = PipeProtocol.defaultMaxFrameBytes,
+         supervision: SupervisionStateMachine.Policy = .init(), clock: any Clock<Duration> = ContinuousClock()) {
         fifoDirectory = NSTemporaryDirectory() + "polyflow-test-\(UUID().uuidString.prefix(8))"
-        let configuration = RunnerConfiguration(
+        var configuration = RunnerConfiguration(
             fifoDirectory: fifoDirectory, runtimesDirectory: runtimesDirectory, searchPath: searchPath,
-            maxFrameBytes: maxFrameBytes, window: window, queueBound: queueBound,
+            maxFrameBytes: maxFrameBytes, window: window, queueBound: queueBound, supervision: supervision,
             environmentsDirectory: fifoDirectory + "-environments")
+        configuration.clock = clock
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let recorder = recorder
@@ -75,9 +77,10 @@ func withRunner(runtimesDirectory: String = RunnerHarness.runtimesDirectory,
                 searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                 window: Int = PipeProtocol.defaultWindow, queueBound: Int = 10_000,
                 maxFrameBytes: Int = PipeProtocol.defaultMaxFrameBytes,
+                supervision: SupervisionStateMachine.Policy = .init(), clock: any Clock<Duration> = ContinuousClock(),
                 _ body: (RunnerHarness) async throws -> Void) async throws {
     let h = RunnerHarness(runtimesDirectory: runtimesDirectory, searchPath: searchPath, window: window,
-                          queueBound: queueBound, maxFrameBytes: maxFrameBytes)
+                          queueBound: queueBound, maxFrameBytes: maxFrameBytes, supervision: supervision, clock: clock)
     do {
         try await body(h)
     } catch {

@@ -1,5 +1,6 @@
 import FlowModel
 import Foundation
+import NIOConcurrencyHelpers
 import RunnerProtocol
 import Testing
 @testable import PipeBridge
@@ -101,6 +102,33 @@ func py(_ path: String) -> String {
         }
     }
 
+    /// The supervisor's timers sleep on the clock it is given: with back-offs of an hour that this
+    /// clock skips (it sleeps shorter times for real), the instance still fails five times and gives
+    /// up at once, and every back-off was asked of the clock.
+    @Test func theBackOffSleepsOnTheInjectedClock() async throws {
+        let marker = NSTemporaryDirectory() + "polyflow-crash-\(UUID().uuidString.prefix(8))"
+        let runtimes = try Self.crashingWhile(marker: marker)
+        defer {
+            unlink(marker)
+            try? FileManager.default.removeItem(atPath: runtimes)
+        }
+        let clock = SkippingClock(skipFrom: .seconds(600))
+        let hourly = SupervisionStateMachine.Policy(maxFailures: 5, window: .seconds(24 * 3600), initialBackoff: .seconds(3600), maxBackoff: .seconds(3600))
+        try await withRunner(runtimesDirectory: runtimes, supervision: hourly, clock: clock) { h in
+            _ = try await h.deployAndStart("""
+            {"id": "clk", "modules": [{"id": "echo", "runtime": "python3", "code": \(js("def on_message(msg, ctx):\n    return msg.payload\n"))}]}
+            """)
+            let pid = try #require(try await h.host.pids(FlowID("clk")).first)
+            #expect(FileManager.default.createFile(atPath: marker, contents: Data()))
+            kill(pid, SIGKILL)
+            try await h.recorder.wait(for: "the flow degraded", timeout: .seconds(90)) { degraded($0, "clk") != nil }
+            #expect(failures(h.recorder.events, "clk").count == 5)
+            let skipped = clock.skipped.withLockedValue { $0 }
+            #expect(skipped.count == 4, "four back-offs of an hour, each asked of the clock: \(skipped)")
+            #expect(skipped.allSatisfy { $0 > .seconds(3500) })
+        }
+    }
+
     @Test func aRuntimeThatNeverSaysHelloFailsItsStartAfterTheStartTimeoutAndIsKilled() async throws {
         let pids = NSTemporaryDirectory() + "polyflow-pids-\(UUID().uuidString.prefix(8))"
         let runtimes = try Self.silent(pids: pids)
@@ -175,5 +203,26 @@ func py(_ path: String) -> String {
             let outputs = h.recorder.outputs("brief").map { try? JSONValue(parsing: Data($0.utf8)) }
             #expect(outputs == [["n": 2]], "its output is delivered once")
         }
+    }
+}
+
+/// A clock that sleeps for real, except for sleeps of `skipFrom` or longer, which it records and
+/// ends at once: timers of an hour run in a test without waiting an hour.
+struct SkippingClock: Clock {
+    typealias Instant = ContinuousClock.Instant
+    let skipFrom: Duration
+    let skipped = NIOLockedValueBox<[Duration]>([])
+
+    var now: Instant { .now }
+    var minimumResolution: Duration { ContinuousClock().minimumResolution }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let length = deadline - .now
+        if length >= skipFrom - .seconds(1) {
+            skipped.withLockedValue { $0.append(length) }
+            try Task.checkCancellation()
+            return
+        }
+        try await ContinuousClock().sleep(until: deadline, tolerance: tolerance)
     }
 }
