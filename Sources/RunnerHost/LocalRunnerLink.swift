@@ -11,6 +11,8 @@ public final class LocalRunnerLink: RunnerLink, Sendable {
     public let notices: AsyncStream<RunnerNotice>
     private let tell: AsyncStream<RunnerNotice>.Continuation
     private let closed = NIOLockedValueBox<String?>(nil)
+    /// Its data path: batches out through the dispatcher's forwarding, batches in through `deliver`.
+    private let relay = NIOLockedValueBox<RelayTransport?>(nil)
 
     /// Makes the stream of a runner's notices before its host exists (the host reports into it:
     /// `RunnerHost(…, events: { tell.yield(.event($0)) })`).
@@ -27,7 +29,9 @@ public final class LocalRunnerLink: RunnerLink, Sendable {
 
     /// Connects the runner's data path as `end`: the batches it sends to other runners go to `forward`.
     public func connect(as end: StreamEnd, forward: @escaping @Sendable (ByteBuffer) -> Void) async {
-        await host.connected(as: end, send: forward)
+        let relay = RelayTransport(send: forward)
+        self.relay.withLockedValue { $0 = relay }
+        await host.connected(as: end, transport: relay)
     }
 
     public func send(_ command: RunnerCommand) async -> RunnerReply {
@@ -37,7 +41,7 @@ public final class LocalRunnerLink: RunnerLink, Sendable {
 
     public func deliver(batch: ByteBuffer) {
         guard closedReason == nil else { return }
-        host.receive(batch: batch)
+        relay.withLockedValue { $0 }?.arrived(batch)
     }
 
     public var lastHeard: ContinuousClock.Instant { .now }

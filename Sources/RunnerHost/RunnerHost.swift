@@ -297,16 +297,23 @@ public actor RunnerHost {
         }.get()
     }
 
-    /// This runner's connection to the dispatcher is `me`; batches for other runners go through `send`.
-    public func connected(as me: StreamEnd, send: @escaping @Sendable (ByteBuffer) -> Void) async {
+    /// This runner's end is `me` (its connection, from the welcome); batches to and from other runners
+    /// go by `transport`. `onError` gets a one-line reason for a batch that is unreadable or not for `me`.
+    public func connected(as me: StreamEnd, transport: any CrossRunnerTransport,
+                          onError: @escaping @Sendable (String) -> Void = { _ in }) async {
         var links: [InstanceLink] = []
         for run in flows.values { links += await run.links }
-        let peers = dataPath.peers
+        let dataPath = self.dataPath, peers = dataPath.peers
         try? await dataPath.loop.submit {
             // Messages from other runners that came on the old connection and have not started: their
             // senders send them again on this one (they were not acknowledged), so they would run twice.
             for link in links { link.dropUnstartedFromOtherRunners() }
-            peers.connected(as: me, send: send)
+            if let old = peers.me, old != me { transport.stopConsuming(old) }
+            transport.consume(as: me, on: dataPath.loop) { batch in
+                if let problem = peers.receive(batch) { onError(problem) }
+                dataPath.flushDirty()
+            }
+            peers.connected(as: me, transport: transport)
             peers.flush()
         }.get()
     }
@@ -335,16 +342,6 @@ public actor RunnerHost {
     public func disconnected() async {
         let peers = dataPath.peers
         try? await dataPath.loop.submit { peers.disconnected() }.get()
-    }
-
-    /// A data batch from another runner. Runs on the data path's loop; safe to call from any thread.
-    /// `onError` gets a one-line reason when the batch is unreadable or not for this runner.
-    public nonisolated func receive(batch: ByteBuffer, onError: @escaping @Sendable (String) -> Void = { _ in }) {
-        let dataPath = self.dataPath
-        dataPath.loop.execute {
-            if let problem = dataPath.peers.receive(batch) { onError(problem) }
-            dataPath.flushDirty()
-        }
     }
 
     /// Frames refused for a stale generation, and frames sent again after their target moved.

@@ -73,7 +73,7 @@ import Testing
         let upstream = StreamEnd(runner: RunnerID("src"), session: 4)
         let sent = NIOLockedValueBox<[ByteBuffer]>([])
         let router = PeerRouter(window: 1)
-        router.connected(as: me) { batch in sent.withLockedValue { $0.append(batch) } }
+        router.connected(as: me, transport: RelayTransport { batch in sent.withLockedValue { $0.append(batch) } })
         let flow = FlowID("f")
         router.setPlacement(flow: flow, generations: [ModuleID("here"): 1], elsewhere: [ModuleID("next")])
         router.setRoutes(flow: flow, [RemoteRoute(module: ModuleID("next"), runner: peer.runner, session: peer.session, gen: 1)])

@@ -24,7 +24,7 @@ import Testing
     func connectedRouter(window: Int = 64) -> (PeerRouter, Wire) {
         let wire = Wire()
         let router = PeerRouter(window: window)
-        router.connected(as: me) { b in wire.sent.withLockedValue { $0.append(b) } }
+        router.connected(as: me, transport: RelayTransport { b in wire.sent.withLockedValue { $0.append(b) } })
         return (router, wire)
     }
 
@@ -126,7 +126,7 @@ import Testing
         let (router, wire) = routerThatSentToAlpha(3)
         #expect(router.receive(batch(from: alpha, to: me, recv: 3, ack: 1)) == nil)
         let again = StreamEnd(runner: me.runner, session: 9)
-        router.connected(as: again) { b in wire.sent.withLockedValue { $0.append(b) } }
+        router.connected(as: again, transport: RelayTransport { b in wire.sent.withLockedValue { $0.append(b) } })
         router.flush()
         #expect(payloads(wire.take(), to: alpha) == ["m2", "m3"])
         #expect(router.counters(flow: flow).redelivered == [ModuleID("m"): 2])

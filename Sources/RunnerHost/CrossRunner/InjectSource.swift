@@ -1,5 +1,6 @@
 import FlowModel
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import RunnerProtocol
 
@@ -24,6 +25,8 @@ public final class InjectSource: @unchecked Sendable {
     private let logger: Logger
     /// Injects waiting for their runner's `recv`.
     private var waiters: [(peer: StreamEnd, seq: Int, promise: EventLoopPromise<Void>)] = []
+    /// Its transport (set by `connect`).
+    private let relay = NIOLockedValueBox<RelayTransport?>(nil)
     /// Retries of refused routes and ends of hand-overs (`PeerRouter.tick`).
     private var ticks: RepeatedTask?
 
@@ -40,10 +43,19 @@ public final class InjectSource: @unchecked Sendable {
 
     deinit { ticks?.cancel() }
 
-    /// Where the batches go (towards the runners, through the dispatcher's forwarding).
+    /// Where the batches go (towards the runners, through the dispatcher's forwarding), and what
+    /// comes back for `end` (the runners' `recv` and `ack` for our frames: `receive(batch:)`).
     public func connect(send: @escaping @Sendable (ByteBuffer) -> Void) {
-        let peers = self.peers, end = self.end
-        loop.execute { peers.connected(as: end, send: send) }
+        let peers = self.peers, end = self.end, loop = self.loop, relay = RelayTransport(send: send)
+        self.relay.withLockedValue { $0 = relay }
+        loop.execute {
+            relay.consume(as: end, on: loop) { batch in
+                _ = peers.receive(batch)
+                peers.flush()
+                self.wake()
+            }
+            peers.connected(as: end, transport: relay)
+        }
     }
 
     /// Where a flow's modules run now: every placed one (`routes`); `modules` are all of the flow's.
@@ -88,12 +100,7 @@ public final class InjectSource: @unchecked Sendable {
 
     /// A batch addressed to `end`: the runners' `recv` and `ack` for our frames.
     public func receive(batch: ByteBuffer) {
-        let peers = self.peers
-        loop.execute {
-            _ = peers.receive(batch)
-            peers.flush()
-            self.wake()
-        }
+        relay.withLockedValue { $0 }?.arrived(batch)
     }
 
     /// Messages waiting here or unacknowledged for one module (for `status`).

@@ -17,8 +17,8 @@ final class PeerRouter: @unchecked Sendable {
     private let loop: (any EventLoop)?
     /// This runner's connection, from its `welcome`; nil until then (frames wait).
     private(set) var me: StreamEnd?
-    /// Writes one binary message (a data batch) towards the dispatcher.
-    private var sendBatch: ((ByteBuffer) -> Void)?
+    /// What carries the batches (the dispatcher's relay, or another `CrossRunnerTransport`); nil until connected.
+    private var transport: (any CrossRunnerTransport)?
     private let window: Int
     /// Messages waiting (beyond the window, or for an unplaced module) past which their senders are held.
     private let highWater: Int
@@ -78,13 +78,14 @@ final class PeerRouter: @unchecked Sendable {
 
     // MARK: the connection
 
-    /// A new connection to the dispatcher (`welcome`): the old streams are gone;
-    /// their unacknowledged frames are kept, to go again where `routes` says.
-    func connected(as me: StreamEnd, send: @escaping (ByteBuffer) -> Void) {
+    /// A new connection (`welcome`): this runner's end is `me`, batches go by `transport` (the caller
+    /// has it deliver what comes for `me` to `receive`). The old streams are gone; their unacknowledged
+    /// frames are kept, to go again where `routes` says.
+    func connected(as me: StreamEnd, transport: any CrossRunnerTransport) {
         assertConfined()
         let old = outbound.values.sorted { $0.peer.description < $1.peer.description }
         self.me = me
-        sendBatch = send
+        self.transport = transport
         outbound = [:]
         inbound = [:]
         dirty = []
@@ -100,7 +101,8 @@ final class PeerRouter: @unchecked Sendable {
     /// The link to the dispatcher is gone: nothing is sent until the next `connected`.
     func disconnected() {
         assertConfined()
-        sendBatch = nil
+        if let me { transport?.stopConsuming(me) }
+        transport = nil
         me = nil
     }
 
@@ -213,7 +215,7 @@ final class PeerRouter: @unchecked Sendable {
         assertConfined()
         var frame = OutboundFrame(flow: flow, target: target, gen: 0, payload: payload)
         let key = FlowModuleID(flow: flow, module: target.module)
-        guard me != nil, sendBatch != nil, let route = routes[flow]?[target.module], parked[key] == nil,
+        guard me != nil, transport != nil, let route = routes[flow]?[target.module], parked[key] == nil,
               settling[key] == nil, refusedRoutes[key] == nil else {
             park(frame)
             if let sender, parked[key, default: []].count > highWater {
@@ -301,7 +303,7 @@ final class PeerRouter: @unchecked Sendable {
 
     /// Sends what was parked for modules that now have a place, in order.
     private func releaseParked() {
-        guard me != nil, sendBatch != nil else { return }
+        guard me != nil, transport != nil else { return }
         let now = NIODeadline.now()
         for key in parked.keys.sorted(by: { "\($0)" < "\($1)" }) {
             guard let route = routes[key.flow]?[key.module], mayRelease(key, to: route, now: now),
@@ -326,7 +328,7 @@ final class PeerRouter: @unchecked Sendable {
 
     // MARK: receiving
 
-    /// A data batch from the dispatcher. Its frames are queued on the links
+    /// A data batch for this runner (from its transport). Its frames are queued on the links
     /// (by `enqueue`, so the debugger sees them); its acks free our frames.
     /// Returns an error text for a batch that cannot be read or is not for us.
     func receive(_ message: ByteBuffer) -> String? {
@@ -428,7 +430,7 @@ final class PeerRouter: @unchecked Sendable {
         expireWaits()
         let outputsWait = outbound.values.contains { !$0.waiting.isEmpty }
         for (peer, s) in inbound where s.owesAck || (!outputsWait && s.done > s.advertised) { dirty.insert(peer) }
-        guard !dirty.isEmpty, let me, let sendBatch else { return }
+        guard !dirty.isEmpty, let me, let transport else { return }
         let peers = dirty
         dirty.removeAll(keepingCapacity: true)
         for peer in peers {
@@ -455,7 +457,8 @@ final class PeerRouter: @unchecked Sendable {
                     index += 1
                     if buffer.readableBytes >= RunnerProtocol.batchTargetBytes { break }
                 }
-                sendBatch(buffer)
+                // Whether the transport took it or not, its frames stay in the stream until acknowledged.
+                transport.publish(buffer, to: peer, done: nil)
             } while index < frames.count || !(inb?.pendingRefusals.isEmpty ?? true)
         }
     }

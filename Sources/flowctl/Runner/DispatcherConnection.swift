@@ -138,9 +138,8 @@ final class DispatcherConnection: Service, Sendable {
                 if isCurrent(attempt) {
                     attached = attempt
                     events.withLockedValue { $0 = attempt.continuation }
-                    await host.connected(as: StreamEnd(runner: welcome.runner, session: welcome.session)) { batch in
-                        attempt.send(.binary(batch))
-                    }
+                    await host.connected(as: StreamEnd(runner: welcome.runner, session: welcome.session),
+                                         transport: attempt.relay) { [logger] problem in logger.error("\(problem)") }
                 }
                 done.resume()
             case .detach(let attempt):
@@ -271,7 +270,7 @@ final class DispatcherConnection: Service, Sendable {
                 feed { $0.heard(at: .now) }
                 switch message {
                 case .binary(let batch):
-                    host.receive(batch: batch) { [logger] problem in logger.error("\(problem)") }
+                    attempt.relay.arrived(batch)
                 case .text(let text):
                     switch try DispatcherMessage.decode(Data(text.utf8)) {
                     case .command(let id, let command):

@@ -16,9 +16,13 @@ final class LinkAttempt: Sendable {
     /// The hello to send once the socket is open.
     let hello = NIOLockedValueBox<RunnerHello?>(nil)
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// The cross-runner transport over this connection: batches out as binary messages, batches read in by `arrived`.
+    let relay: RelayTransport
 
     init() {
-        (outgoing, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+        let (outgoing, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+        (self.outgoing, self.continuation) = (outgoing, continuation)
+        relay = RelayTransport { batch in continuation.yield(.binary(batch)) }
     }
 
     func start(_ body: @escaping @Sendable () async -> Void) {
