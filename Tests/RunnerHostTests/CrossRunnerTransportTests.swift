@@ -1,5 +1,8 @@
 import FlowModel
 import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import RunnerProtocol
 import Testing
 @testable import RunnerHost
@@ -64,5 +67,25 @@ import Testing
                 print("in-memory transport: \(onBeta) on beta, \(outputs(alpha).count) on alpha after the hand-over; \(counts.published) batches")
             }
         }
+    }
+
+    /// The relay keeps what its connection reads before the runner's data path consumes it (the
+    /// welcome comes first, the attach a moment later), in order, and drops what comes after the
+    /// consumer stopped (the senders keep those frames).
+    @Test func theRelayKeepsWhatArrivesBeforeItsConsumerInOrder() async throws {
+        let relay = RelayTransport { _ in }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        func batch(_ n: UInt8) -> ByteBuffer { ByteBuffer(bytes: [n]) }
+        relay.arrived(batch(1))
+        relay.arrived(batch(2))
+        let got = NIOLockedValueBox<[UInt8]>([])
+        relay.consume(as: alphaEnd, on: loop) { b in got.withLockedValue { $0.append(b.getInteger(at: b.readerIndex)!) } }
+        relay.arrived(batch(3))
+        try await eventually("three batches") { got.withLockedValue { $0.count } == 3 }
+        #expect(got.withLockedValue { $0 } == [1, 2, 3])
+        relay.stopConsuming(alphaEnd)
+        relay.arrived(batch(4))
+        try await loop.submit {}.get()
+        #expect(got.withLockedValue { $0 } == [1, 2, 3])
     }
 }
