@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FlowModel
 import NIOCore
 import NIOPosix
@@ -16,6 +19,8 @@ import RunnerProtocol
 struct RuntimeConnection: Sendable {
     let fifos: FifoPair
     private let channel: EventLoopFuture<any Channel>
+    /// The descriptor the channel reads (owned by the channel; only asked how much waits in it).
+    private let readDescriptor: CInt
 
     /// Makes the fifo pair in `directory` and opens the channel over it on `link`'s loop; what the
     /// runtime says that is not data or acks goes to `events`.
@@ -34,7 +39,7 @@ struct RuntimeConnection: Sendable {
                 }
                 .takingOwnershipOfDescriptors(input: fds.fromRuntime, output: fds.toRuntime)
             channel.whenFailure { error in events(.protocolError("could not open the fifos: \(error)")) }
-            return RuntimeConnection(fifos: fifos, channel: channel)
+            return RuntimeConnection(fifos: fifos, channel: channel, readDescriptor: fds.fromRuntime)
         } catch {
             fifos.remove()
             throw error
@@ -59,6 +64,25 @@ struct RuntimeConnection: Sendable {
         var buffer = channel.allocator.buffer(capacity: 4096)
         try FrameEncoder.write(message, into: &buffer)
         try await channel.writeAndFlush(buffer)
+    }
+
+    /// Once what the process wrote before it exited has been read and handled (its fifo is empty:
+    /// the fifos are open read-write, so no end of file comes), or at `limit` (the link may be
+    /// blocked by back pressure). On `loop`, the channel's.
+    func whenRead(on loop: any EventLoop, limit: TimeAmount = .milliseconds(250)) -> EventLoopFuture<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        let deadline = NIODeadline.now() + limit, fd = readDescriptor
+        @Sendable func check() {
+            var unread: CInt = 0
+            if ioctl(fd, UInt(FIONREAD), &unread) != 0 || unread == 0 || .now() >= deadline {
+                promise.succeed()
+            } else {
+                loop.scheduleTask(in: .milliseconds(1)) { check() }
+            }
+        }
+        // After the reads the loop has pending now.
+        loop.execute { check() }
+        return promise.futureResult
     }
 
     /// Closes the channel and removes the fifos (the process has exited).

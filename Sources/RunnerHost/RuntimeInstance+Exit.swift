@@ -15,9 +15,10 @@ extension RuntimeInstance {
         let wasStopping = machine.state == .stopping
         let timedOut = self.timedOut
         self.timedOut = false
-        // Let the event loop read what the process wrote before it died.
+        // Let the event loop read what the process wrote before it died (its fifo drained), then detach.
         let link = self.link
-        let end = try? await link.loop.scheduleTask(in: .milliseconds(20)) { link.detach(timedOut: timedOut) }.futureResult.get()
+        let read = connection?.whenRead(on: link.loop) ?? link.loop.makeSucceededVoidFuture()
+        let end = try? await read.map { link.detach(timedOut: timedOut) }.get()
         cleanUp()
         // What the process committed is the state after exactly the messages not delivered again.
         for (module, stats) in end?.committed ?? [:] {

@@ -157,9 +157,10 @@ actor RuntimeInstance {
     // MARK: the one loop
 
     /// Tells the loop `event` after `delay` on the clock (about the current generation).
+    /// (Detached: a pending timer holds neither the actor nor its process's resources.)
     func after(_ delay: Duration, _ event: InstanceEvent) {
         let gen = generation, tell = self.tell, clock = setup.clock
-        Task {
+        Task.detached {
             try? await clock.sleep(for: delay)
             tell.yield((gen, event))
         }
