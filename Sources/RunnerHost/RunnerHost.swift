@@ -15,16 +15,16 @@ import RunnerProtocol
 public actor RunnerHost {
     private let configuration: RunnerConfiguration
     private let locator: RuntimeLocator
-    private let dataPath: DataPath
+    let dataPath: DataPath
     private let logger: Logger
-    private let emit: @Sendable (RunnerEvent) -> Void
+    let emit: @Sendable (RunnerEvent) -> Void
     private var runtimes: [RuntimeKind: RuntimeInfo] = [:]
     private var located = false
     /// The search for runtimes under way (callers that arrive meanwhile wait for the same one).
     private var locating: Task<[RuntimeInfo], Never>?
     var flows: [FlowID: FlowRun] = [:]
     /// Per flow: the whole document and which of its modules run here (from the last deploy).
-    private var placements: [FlowID: (full: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute])] = [:]
+    var placements: [FlowID: (full: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute])] = [:]
     /// The dependency environments of this runner (see `RunnerHost+Environments`).
     let environments: EnvironmentStore
     /// Whether the runner holds every flow (`holdAll`): its dispatcher fell silent.
@@ -76,162 +76,6 @@ public actor RunnerHost {
             }
         }
         return runtimes.values.sorted { $0.id < $1.id }
-    }
-
-    /// Deploys a flow, or replaces a deployed one. The new code is loaded in a
-    /// check instance first: if any module fails to load, nothing changes and
-    /// the error names the module and line. A running flow is hot-swapped
-    /// (`FlowRun.swap`); a stopped one is replaced, keeping module states and
-    /// unprocessed messages.
-    ///
-    /// `start` starts a new flow at once. Its real instances are then the load
-    /// check (each runtime starts once, not twice): when a module does not load
-    /// or an `init` throws, they are stopped and nothing is deployed.
-    /// - Parameter restoring: module states to start from when the flow is new here (see `RunnerCommand.deploy`).
-    /// - Parameters:
-    ///   - placed: the modules of `flow` this runner runs, with their generations and
-    ///     states to start from (nil: all of them, generation 1); the others run
-    ///     where `routes` says, or nowhere yet (their messages wait).
-    /// - Returns: the states of modules that this deploy took off this runner (drained first), for their new place.
-    @discardableResult
-    public func deploy(_ full: FlowDocument, placed: [PlacedModule]? = nil, routes: [RemoteRoute] = [],
-                       breakpoints: [Breakpoint] = [], revision: Int? = nil, start: Bool = false,
-                       restoring: [ModuleID: JSONValue] = [:], paused: Bool = false,
-                       handedOver: Set<ModuleID> = []) async throws -> [ModuleID: JSONValue] {
-        // A deploy is not left running past `shutdown` (which waits for it): one still starting
-        // runtimes when the runner is stopped would leave them, and their fifos, behind.
-        guard !shuttingDown else { throw RunnerError.stopped(flow: full.id) }
-        deploysInFlight += 1
-        defer {
-            deploysInFlight -= 1
-            if deploysInFlight == 0 {
-                let waiters = deploysDone
-                deploysDone.removeAll()
-                for w in waiters { w.resume() }
-            }
-        }
-        let placed = placed ?? full.modules.map { PlacedModule(module: $0.id, gen: 1) }
-        let here = Set(placed.map(\.module))
-        let flow = full.restricted(to: here)
-        var restoring = restoring
-        for p in placed { if let s = p.state { restoring[p.module] = s } }
-        let generations = Dictionary(placed.map { ($0.module, $0.gen) }, uniquingKeysWith: { a, _ in a })
-        let elsewhere = Set(full.modules.map(\.id)).subtracting(here)
-        let cycles = elsewhere.isEmpty ? [] : full.modulesOnCrossRunnerCycles(placed: here)
-        let peers = dataPath.peers
-        try await dataPath.loop.submit {
-            peers.setPlacement(flow: full.id, generations: generations, elsewhere: elsewhere, cycles: cycles)
-            peers.setRoutes(flow: full.id, routes, handedOver: handedOver)
-            peers.flush()
-        }.get()
-        placements[full.id] = (full, placed, routes)
-        let available = await listRuntimes().map(\.id)
-        for m in flow.modules where !available.contains(m.runtime) {
-            throw RunnerError.runtimeUnavailable(module: FlowModuleID(flow: flow.id, module: m.id), runtime: m.runtime, available: available)
-        }
-        // Missing environments are built before anything changes: a failed install leaves the running version as it is.
-        try await prepareEnvironments(for: flow)
-        let plan = FlowPlan(flow: flow)
-        let old = flows[flow.id]
-        let breakpoints = breakpoints.filter { flow.module($0.module) != nil }
-        if let old, await old.plan.flow == flow {
-            // Same modules here; new placements of the others (already applied above), or breakpoints.
-            for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
-            return [:]
-        }
-
-        let restored = restoring.filter { flow.module($0.key) != nil }
-        if old == nil, start {
-            let run = makeRun(plan, states: restored, runInit: Set(flow.modules.map(\.id)).subtracting(restored.keys),
-                              quiet: false, breakpoints: breakpoints, paused: paused)
-            await run.activate()
-            do {
-                try await run.start()
-            } catch {
-                await run.shutdown()
-                throw error
-            }
-            if paused { await run.startedPaused() }
-            flows[flow.id] = run
-            return [:]
-        }
-
-        // The check loads every module; modules new to a running flow also run
-        // their `init` there, so that an `init` that raises refuses the update
-        // before anything changes (it then runs again, for real).
-        let oldModules = Set(await old?.plan.flow.modules.map(\.id) ?? [])
-        let checkInit = old == nil ? [] : Set(flow.modules.map(\.id)).subtracting(oldModules)
-        let updating = old != nil
-        let loadCheck: @Sendable () async throws -> Void = { [self] in
-            let check = await self.makeRun(plan, states: [:], runInit: checkInit, quiet: true)
-            await check.activate()
-            // Shut down before the deploy goes on (never left to a task of its own): a runner
-            // stopped right after a deploy leaves no check process and no fifo behind.
-            do {
-                try await check.start()
-            } catch RunnerError.loadErrors(let id, let errors, _) {
-                await check.shutdown()
-                throw RunnerError.loadErrors(flow: id, errors, updating: updating)
-            } catch {
-                await check.shutdown()
-                throw error
-            }
-            await check.stop()
-            await check.shutdown()
-        }
-        if let old, [.running, .degraded, .paused].contains(await old.state) {
-            let diff = try await old.swap(to: flow, check: loadCheck, arriving: restoring)
-            for b in await old.breakpoints where flow.module(b.module) == nil { _ = try? await old.removeBreakpoint(b.module) }
-            for b in breakpoints where await !old.breakpoints.contains(b) { try await old.setBreakpoint(b) }
-            emit(.swapped(flow: flow.id, revision: revision, changed: diff.changed, added: diff.added,
-                          removed: diff.removed, moved: diff.moved))
-            let departed = await old.takeDepartedStates()
-            return departed.filter { !here.contains($0.key) && full.module($0.key) != nil }
-        }
-        try await loadCheck()
-
-        // Modules new here start from the states they come with (from another runner, or saved);
-        // those that were here keep theirs (below).
-        var states: [ModuleID: JSONValue] = restored.filter { !oldModules.contains($0.key) }
-        var kept: [ModuleID: JSONValue] = [:]
-        var pending: [(Endpoint, ByteBuffer)] = []
-        var wasRunning = false
-        if let old {
-            wasRunning = [.running, .degraded, .paused].contains(await old.state)
-            await old.stop()
-            kept = await old.moduleStates()
-            for m in flow.modules {
-                if let before = await old.plan.flow.module(m.id), before.runtime == m.runtime, let s = kept[m.id] { states[m.id] = s }
-            }
-            pending = await old.takePending()
-            await old.shutdown()
-        }
-        let runInit = Set(flow.modules.map(\.id)).subtracting(states.keys)
-        let run = makeRun(plan, states: states, runInit: runInit, quiet: false, breakpoints: breakpoints)
-        await run.activate()
-        await run.adopt(pending)
-        if wasRunning {
-            do {
-                try await run.start()
-            } catch {
-                // The new version did not start (an `init` threw, say): bring
-                // the old one back with its states and messages, then report.
-                let rescued = await run.takePending()
-                await run.shutdown()
-                if let old {
-                    let restored = makeRun(await old.plan, states: kept, runInit: [], quiet: false, breakpoints: await old.breakpoints)
-                    await restored.activate()
-                    await restored.adopt(rescued)
-                    flows[flow.id] = restored
-                    try? await restored.start()
-                }
-                throw error
-            }
-        }
-        flows[flow.id] = run
-        emit(.flowState(flow: flow.id, state: wasRunning ? .running : .deployed, reason: nil))
-        // Modules taken off this runner leave with the states the old version had.
-        return kept.filter { !here.contains($0.key) && full.module($0.key) != nil }
     }
 
     public func start(_ id: FlowID) async throws {
@@ -399,10 +243,10 @@ public actor RunnerHost {
     }
 
     /// Set by `shutdown`: no deploy starts after it.
-    private var shuttingDown = false
+    var shuttingDown = false
     /// Deploys under way, and who waits for them to end (`shutdown`).
-    private var deploysInFlight = 0
-    private var deploysDone: [CheckedContinuation<Void, Never>] = []
+    var deploysInFlight = 0
+    var deploysDone: [CheckedContinuation<Void, Never>] = []
 
     /// Stops every flow: children reaped, fifos removed (a deploy under way ends first).
     public func shutdown() async {
@@ -444,7 +288,7 @@ public actor RunnerHost {
         return run
     }
 
-    private func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool,
+    func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool,
                          breakpoints: [Breakpoint] = [], paused: Bool = false) -> FlowRun {
         FlowRun(plan: plan, runtimes: runtimes, configuration: configuration, locator: locator, dataPath: dataPath,
                 states: states, runInit: runInit, quiet: quiet, breakpoints: breakpoints, paused: paused, logger: logger, emit: emit)
