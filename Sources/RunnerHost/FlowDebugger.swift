@@ -12,10 +12,13 @@ import RunnerProtocol
 /// flow hands its arriving messages here (`InstanceLink.debugger`); in
 /// `direct` mode no link knows the debugger and routing runs at full speed.
 final class FlowDebugger: @unchecked Sendable {
+    /// A held message points at where it goes (its link and slot, and the input they stand for),
+    /// not at an index into the flow's links: a swap moves it by its input.
     struct Held {
         var seq: Int
-        var link: Int
+        var link: InstanceLink
         var slot: Int
+        var endpoint: Endpoint
         var payload: ByteBuffer
         /// A message from another runner: done (acknowledged to its sender) only once it was processed,
         /// so that held messages of a runner that dies are delivered again elsewhere.
@@ -106,11 +109,11 @@ final class FlowDebugger: @unchecked Sendable {
     /// A message reached the host for `link`, input `slot`.
     func arrive(link: InstanceLink, slot: Int, payload: ByteBuffer, receipt: InboundStream.Receipt? = nil) {
         loop.assertInEventLoop()
-        guard let index = links.firstIndex(where: { $0 === link }) else {
+        guard links.contains(where: { $0 === link }) else {
             receipt?.complete()
             return
         }
-        offer(Held(seq: nextSeq, link: index, slot: slot, payload: payload, receipt: receipt), passing: passSeq)
+        offer(Held(seq: nextSeq, link: link, slot: slot, endpoint: link.slots[slot], payload: payload, receipt: receipt), passing: passSeq)
         nextSeq += 1
     }
 
@@ -118,8 +121,7 @@ final class FlowDebugger: @unchecked Sendable {
     /// message numbered `passing` (the one released from a breakpoint) does
     /// not stop at it again.
     private func offer(_ message: Held, passing: Int?) {
-        let link = links[message.link]
-        let endpoint = link.slots[message.slot]
+        let link = message.link, endpoint = message.endpoint
         let stopsHere = message.seq != passing && stops(message, at: endpoint.module)
         switch machine.arrived(stopsHere: stopsHere) {
         case .deliver:
@@ -187,8 +189,8 @@ final class FlowDebugger: @unchecked Sendable {
             if let oldest = held[module]?.popFirst() { batch.append((module, oldest)) }
         }
         for (module, message) in batch.sorted(by: { $0.1.seq < $1.1.seq }) {
-            let link = links[message.link]
-            recording![module, default: StepRecord()].inputs[link.slots[message.slot].port, default: []].append(message.payload)
+            let link = message.link
+            recording![module, default: StepRecord()].inputs[message.endpoint.port, default: []].append(message.payload)
             link.forceDeliver(slot: message.slot, payload: message.payload, receipt: message.receipt)
         }
         for link in links { link.flush() }
@@ -266,10 +268,9 @@ final class FlowDebugger: @unchecked Sendable {
     // MARK: hot swap
 
     /// The flow was rewired: new links (same objects for runtimes that stay)
-    /// and held messages moved to their new link and slot, or dropped (returned).
-    func relink(_ newLinks: [InstanceLink], remap: (InstanceLink, Int) -> (link: Int, slot: Int)?) -> [(Endpoint, ByteBuffer)] {
+    /// and held messages moved to the link and slot of their input now (`remap`), or dropped (returned).
+    func relink(_ newLinks: [InstanceLink], remap: (Endpoint) -> (link: InstanceLink, slot: Int)?) -> [(Endpoint, ByteBuffer)] {
         loop.assertInEventLoop()
-        let old = links
         links = newLinks
         for link in newLinks { link.watcher = self }
         if machine.mode != .direct {
@@ -282,11 +283,11 @@ final class FlowDebugger: @unchecked Sendable {
         for module in held.keys {
             var kept = CircularBuffer<Held>()
             for m in held[module]! {
-                if let (l, slot) = remap(old[m.link], m.slot) {
-                    kept.append(Held(seq: m.seq, link: l, slot: slot, payload: m.payload, receipt: m.receipt))
+                if let (link, slot) = remap(m.endpoint) {
+                    kept.append(Held(seq: m.seq, link: link, slot: slot, endpoint: m.endpoint, payload: m.payload, receipt: m.receipt))
                 } else {
                     m.receipt?.complete()
-                    dropped.append((old[m.link].slots[m.slot], m.payload))
+                    dropped.append((m.endpoint, m.payload))
                 }
             }
             held[module] = kept
@@ -304,13 +305,13 @@ final class FlowDebugger: @unchecked Sendable {
         return held.compactMapValues { q in q.isEmpty ? nil : (q.count, Array(q.prefix(oldest).map(\.payload))) }
     }
 
-    /// Everything held, oldest first (when the flow is replaced).
-    func takeHeld() -> [(link: Int, slot: Int, payload: ByteBuffer)] {
+    /// Everything held, oldest first, by input (when the flow is replaced).
+    func takeHeld() -> [(Endpoint, ByteBuffer)] {
         loop.assertInEventLoop()
         let all = held.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
         held.removeAll()
         for m in all { m.receipt?.complete() }
-        return all.map { ($0.link, $0.slot, $0.payload) }
+        return all.map { ($0.endpoint, $0.payload) }
     }
 
     // MARK: actions
@@ -331,7 +332,7 @@ final class FlowDebugger: @unchecked Sendable {
             if routeDirect { detach() }
             for message in all {
                 if routeDirect {
-                    links[message.link].deliver(slot: message.slot, payload: message.payload, receipt: message.receipt)
+                    message.link.deliver(slot: message.slot, payload: message.payload, receipt: message.receipt)
                 } else {
                     // May stop at a breakpoint again (setting `hit` and `passSeq`); the rest is held then.
                     offer(message, passing: pass)

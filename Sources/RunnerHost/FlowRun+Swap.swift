@@ -203,9 +203,8 @@ extension FlowRun {
             }
             for (link, instance) in zip(newLinks, newPlan.instances) { link.replaceSlots(instance.slots) }
             dataPath.connect(newLinks, plan: newPlan, register: true)
-            var dropped = debugger.relink(newLinks) { link, slot in
-                let endpoint = link.slots.indices.contains(slot) ? link.slots[slot] : nil
-                return endpoint.flatMap { newPlan.inputSlot(module: $0.module, port: $0.port) }.map { (link: $0.instance, slot: $0.slot) }
+            var dropped = debugger.relink(newLinks) { endpoint in
+                newPlan.inputSlot(module: endpoint.module, port: endpoint.port).map { (link: newLinks[$0.instance], slot: $0.slot) }
             }
             for (endpoint, payload) in pending {
                 if let (l, slot) = newPlan.inputSlot(module: endpoint.module, port: endpoint.port) {

@@ -280,8 +280,7 @@ actor FlowRun {
     func takePending() async -> [(Endpoint, ByteBuffer)] {
         var all: [(Endpoint, ByteBuffer)] = []
         let debugger = self.debugger, links = self.links
-        let held = (try? await debugger.loop.submit { debugger.takeHeld() }.get()) ?? []
-        all += held.map { (links[$0.link].slots[$0.slot], $0.payload) }
+        all += (try? await debugger.loop.submit { debugger.takeHeld() }.get()) ?? []
         for link in links {
             // Mapped on the loop: a message's receipt stays there.
             all += (try? await link.loop.submit { link.takeAll().map { (link.slots[$0.slot], $0.payload) } }.get()) ?? []
