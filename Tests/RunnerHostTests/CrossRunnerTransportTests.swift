@@ -88,4 +88,16 @@ import Testing
         try await loop.submit {}.get()
         #expect(got.withLockedValue { $0 } == [1, 2, 3])
     }
+
+    /// What arrives before the consumer is bounded: past the bound a batch is dropped (its sender
+    /// keeps its frames), not kept without end for a runner that never attaches.
+    @Test func theRelayKeepsAtMostItsBoundBeforeItsConsumer() async throws {
+        let relay = RelayTransport(maxEarlyBytes: 2) { _ in }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        for n: UInt8 in 1...3 { relay.arrived(ByteBuffer(bytes: [n])) }
+        let got = NIOLockedValueBox<[UInt8]>([])
+        relay.consume(as: alphaEnd, on: loop) { b in got.withLockedValue { $0.append(b.getInteger(at: b.readerIndex)!) } }
+        try await loop.submit {}.get()
+        #expect(got.withLockedValue { $0 } == [1, 2])
+    }
 }

@@ -21,8 +21,21 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
     }
     let outbox: AsyncStream<Outgoing>
     private let continuation: AsyncStream<Outgoing>.Continuation
+    /// What the runner said on its own, read by one reader (`RunnerDirectory`). Bounded in bytes: past
+    /// `maxNoticeBytes` not yet read, the session stops reading the runner's socket (`received` waits)
+    /// until half is read, so a runner that floods events or `states` (each saved to disk) is slowed
+    /// down to what the dispatcher handles instead of growing its memory.
     public let notices: AsyncStream<RunnerNotice>
-    private let tell: AsyncStream<RunnerNotice>.Continuation
+    private let tell: AsyncStream<(RunnerNotice, bytes: Int)>.Continuation
+    private let backlog: NIOLockedValueBox<NoticeBacklog>
+    let maxNoticeBytes: Int
+    /// 16 MiB of decoded events and state reports.
+    public static let defaultMaxNoticeBytes = 16 * 1024 * 1024
+    struct NoticeBacklog {
+        var bytes = 0
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
     private let heard = NIOLockedValueBox(ContinuousClock.now)
     private let state = NIOLockedValueBox<(next: Int, waiting: [Int: CheckedContinuation<RunnerReply, Never>], closed: String?)>((1, [:], nil))
     /// A command not answered within this time fails with `runner-timeout` (a deploy waits for its load check).
@@ -36,14 +49,31 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
     public static let defaultMaxPendingBytes = 256 * 1024 * 1024
 
     init(runnerID: RunnerID, session: Int, commandTimeout: Duration = .seconds(30), deployTimeout: Duration = .seconds(120),
-         maxPendingBytes: Int = RemoteRunnerLink.defaultMaxPendingBytes) {
+         maxPendingBytes: Int = RemoteRunnerLink.defaultMaxPendingBytes, maxNoticeBytes: Int = RemoteRunnerLink.defaultMaxNoticeBytes) {
         self.runnerID = runnerID
         self.session = session
         self.maxPendingBytes = maxPendingBytes
         self.commandTimeout = commandTimeout
         self.deployTimeout = deployTimeout
         (outbox, continuation) = AsyncStream.makeStream(of: Outgoing.self)
-        (notices, tell) = AsyncStream.makeStream(of: RunnerNotice.self)
+        self.maxNoticeBytes = maxNoticeBytes
+        let backlog = NIOLockedValueBox(NoticeBacklog())
+        self.backlog = backlog
+        let (inbox, tell) = AsyncStream.makeStream(of: (RunnerNotice, bytes: Int).self)
+        self.tell = tell
+        // One reader: each notice read gives its bytes back, and wakes the session once half is read.
+        nonisolated(unsafe) var reader = inbox.makeAsyncIterator()
+        notices = AsyncStream(unfolding: {
+            guard let (notice, bytes) = await reader.next() else { return nil }
+            let waiter = backlog.withLockedValue { b -> CheckedContinuation<Void, Never>? in
+                b.bytes -= bytes
+                guard b.bytes <= maxNoticeBytes / 2 else { return nil }
+                defer { b.waiter = nil }
+                return b.waiter
+            }
+            waiter?.resume()
+            return notice
+        })
     }
 
     public func send(_ command: RunnerCommand) async -> RunnerReply {
@@ -97,8 +127,28 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
     /// The session read something from the runner.
     func heard(at now: ContinuousClock.Instant) { heard.withLockedValue { $0 = now } }
 
-    /// The session read an event or a state report: for the link's reader.
-    func received(_ notice: RunnerNotice) { tell.yield(notice) }
+    /// The session read an event or a state report (`bytes` long on the wire): for the link's reader.
+    /// Waits while more than `maxNoticeBytes` are not read yet (the session reads nothing meanwhile).
+    func received(_ notice: RunnerNotice, bytes: Int) async {
+        let over = backlog.withLockedValue { b -> Bool in
+            guard !b.closed else { return false }
+            b.bytes += bytes
+            return b.bytes > maxNoticeBytes
+        }
+        tell.yield((notice, bytes))
+        guard over else { return }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = backlog.withLockedValue { b -> Bool in
+                if b.closed || b.bytes <= maxNoticeBytes / 2 { return true }
+                b.waiter = c
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// Bytes of notices not read yet.
+    var noticeBacklogBytes: Int { backlog.withLockedValue { $0.bytes } }
 
     func write(_ message: DispatcherMessage) {
         continuation.yield(.text(String(decoding: message.encoded(), as: UTF8.self)))
@@ -120,6 +170,12 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
         }
         continuation.finish()
         tell.finish()
+        let waiter = backlog.withLockedValue { b -> CheckedContinuation<Void, Never>? in
+            b.closed = true
+            defer { b.waiter = nil }
+            return b.waiter
+        }
+        waiter?.resume()
         for w in waiters { w.resume(returning: .failure(code: .runnerLost, message: "runner \(runnerID) left: \(reason)")) }
     }
 }

@@ -173,8 +173,8 @@ struct RunnerSession {
                             }
                             switch decoded {
                             case .reply(let id, let reply): link.resolve(id: id, reply)
-                            case .event(let event): link.received(.event(event))
-                            case .states(let flow, let modules): link.received(.states(flow: flow, modules: modules))
+                            case .event(let event): await link.received(.event(event), bytes: text.utf8.count)
+                            case .states(let flow, let modules): await link.received(.states(flow: flow, modules: modules), bytes: text.utf8.count)
                             case .ping(let n): link.write(.pong(n))
                             case .pong: break
                             case .hello:

@@ -19,10 +19,13 @@ public final class RelayTransport: CrossRunnerTransport {
     private let state = NIOLockedValueBox(State())
     /// Bytes kept for a consumer not set yet; past it the connection's batches are dropped (their
     /// senders keep the frames: the next connection or route change sends them again).
-    static let maxEarlyBytes = 64 * 1024 * 1024
+    let maxEarlyBytes: Int
 
     /// - Parameter send: writes one binary message on the connection to the dispatcher.
-    public init(send: @escaping @Sendable (ByteBuffer) -> Void) { self.send = send }
+    public init(maxEarlyBytes: Int = 64 * 1024 * 1024, send: @escaping @Sendable (ByteBuffer) -> Void) {
+        self.maxEarlyBytes = maxEarlyBytes
+        self.send = send
+    }
 
     public func publish(_ batch: ByteBuffer, to peer: StreamEnd, done: (@Sendable (String?) -> Void)?) {
         send(batch)
@@ -55,7 +58,7 @@ public final class RelayTransport: CrossRunnerTransport {
     public func arrived(_ batch: ByteBuffer) {
         let consumer: (end: StreamEnd, loop: any EventLoop, receive: @Sendable (ByteBuffer) -> Void)? = state.withLockedValue { s in
             if let c = s.consumer { return c }
-            if !s.stopped, s.earlyBytes + batch.readableBytes <= Self.maxEarlyBytes {
+            if !s.stopped, s.earlyBytes + batch.readableBytes <= maxEarlyBytes {
                 s.early.append(batch)
                 s.earlyBytes += batch.readableBytes
             }
