@@ -8,11 +8,9 @@ import NIOCore
 /// RunnerHost) and a joined one (`RemoteRunnerLink`, over WebSocket) are the
 /// same to everything above: the registry, the API and the debugger do not
 /// know which they talk to.
-public protocol RunnerLink: Sendable {
+public protocol RunnerLink: BatchReceiver {
     var runnerID: RunnerID { get }
     func send(_ command: RunnerCommand) async -> RunnerReply
-    /// A data batch from another runner, addressed to this one (bytes as they came).
-    func deliver(batch: ByteBuffer)
     /// What the runner says on its own, in the order it said it; the stream ends when the link is closed.
     /// Read by one reader (the runner directory).
     var notices: AsyncStream<RunnerNotice> { get }
@@ -30,4 +28,11 @@ public enum RunnerNotice: Sendable {
     case event(RunnerEvent)
     /// The latest `ctx.state` of modules it runs, for their next place should it be lost.
     case states(flow: FlowID, modules: [ModuleStateReport])
+}
+
+/// Where the dispatcher's forwarding table sends a data batch: a runner's link, or the
+/// dispatcher's own inject stream.
+public protocol BatchReceiver: Sendable {
+    /// A data batch from another runner, addressed to this one (bytes as they came).
+    func deliver(batch: ByteBuffer)
 }

@@ -36,7 +36,8 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
         var waiter: CheckedContinuation<Void, Never>?
         var closed = false
     }
-    private let heard = NIOLockedValueBox(ContinuousClock.now)
+    /// When the runner was last heard (the session's heartbeat machine keeps it).
+    private let heard: @Sendable () -> ContinuousClock.Instant
     private let state = NIOLockedValueBox<(next: Int, waiting: [Int: CheckedContinuation<RunnerReply, Never>], closed: String?)>((1, [:], nil))
     /// A command not answered within this time fails with `runner-timeout` (a deploy waits for its load check).
     let commandTimeout: Duration
@@ -49,7 +50,9 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
     public static let defaultMaxPendingBytes = 256 * 1024 * 1024
 
     init(runnerID: RunnerID, session: Int, commandTimeout: Duration = .seconds(30), deployTimeout: Duration = .seconds(120),
-         maxPendingBytes: Int = RemoteRunnerLink.defaultMaxPendingBytes, maxNoticeBytes: Int = RemoteRunnerLink.defaultMaxNoticeBytes) {
+         maxPendingBytes: Int = RemoteRunnerLink.defaultMaxPendingBytes, maxNoticeBytes: Int = RemoteRunnerLink.defaultMaxNoticeBytes,
+         lastHeard: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.heard = lastHeard
         self.runnerID = runnerID
         self.session = session
         self.maxPendingBytes = maxPendingBytes
@@ -122,10 +125,7 @@ public final class RemoteRunnerLink: RunnerLink, Sendable {
     /// Why the link was closed, once it is.
     public var closedReason: String? { state.withLockedValue { $0.closed } }
 
-    public var lastHeard: ContinuousClock.Instant { heard.withLockedValue { $0 } }
-
-    /// The session read something from the runner.
-    func heard(at now: ContinuousClock.Instant) { heard.withLockedValue { $0 = now } }
+    public var lastHeard: ContinuousClock.Instant { heard() }
 
     /// The session read an event or a state report (`bytes` long on the wire): for the link's reader.
     /// Waits while more than `maxNoticeBytes` are not read yet (the session reads nothing meanwhile).

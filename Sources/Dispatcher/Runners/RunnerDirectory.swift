@@ -32,7 +32,7 @@ public actor RunnerDirectory {
     /// Session 1 is the dispatcher's own (`injector.end`); connections of runners count from 2.
     private var nextSession = 2
     /// Live connections by (runner, session), read on every forwarded batch without a hop to the actor.
-    private let routing = NIOLockedValueBox<[StreamEnd: any RunnerLink]>([:])
+    private let routing = NIOLockedValueBox<[StreamEnd: any BatchReceiver]>([:])
     /// Batches dropped because their receiver's connection is gone.
     private let dropped = NIOLockedValueBox<Int>(0)
     /// What each joined runner may speak for, read on every forwarded batch and every event.
@@ -180,7 +180,7 @@ public actor RunnerDirectory {
         Self.forward(batch, from: sender, routing: routing, dropped: dropped, trust: trust)
     }
 
-    private static func forward(_ batch: ByteBuffer, from sender: StreamEnd, routing: NIOLockedValueBox<[StreamEnd: any RunnerLink]>,
+    private static func forward(_ batch: ByteBuffer, from sender: StreamEnd, routing: NIOLockedValueBox<[StreamEnd: any BatchReceiver]>,
                                 dropped: NIOLockedValueBox<Int>, trust: NIOLockedValueBox<RunnerTrust>) -> String? {
         var view = batch
         let header: DataBatchHeader
@@ -249,14 +249,7 @@ public actor RunnerDirectory {
 }
 
 /// Where batches for the injector's end go: the runners' acks for injected messages.
-/// (Only in the forwarding table: never registered as a runner, it says nothing and is never closed.)
-struct InjectorLink: RunnerLink {
+struct InjectorLink: BatchReceiver {
     let injector: InjectSource
-    var runnerID: RunnerID { injector.end.runner }
-    func send(_ command: RunnerCommand) async -> RunnerReply { .failure(code: .notARunner, message: "the dispatcher's inject stream takes no commands") }
     func deliver(batch: ByteBuffer) { injector.receive(batch: batch) }
-    var notices: AsyncStream<RunnerNotice> { AsyncStream { $0.finish() } }
-    var lastHeard: ContinuousClock.Instant { .now }
-    func close(reason: String) {}
-    var closedReason: String? { nil }
 }

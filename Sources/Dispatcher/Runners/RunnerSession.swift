@@ -79,10 +79,11 @@ struct RunnerSession {
         }
         let session = await directory.newSession()
         let me = StreamEnd(runner: hello.name, session: session)
-        let link = RemoteRunnerLink(runnerID: hello.name, session: session, maxPendingBytes: outboxBytes)
         let heartbeats = NIOLockedValueBox(HeartbeatStateMachine(
             connectedAt: .now,
             policy: .init(interval: heartbeat, suspectAfter: min(heartbeat * 2, lostAfter), lostAfter: lostAfter)))
+        let link = RemoteRunnerLink(runnerID: hello.name, session: session, maxPendingBytes: outboxBytes,
+                                    lastHeard: { heartbeats.withLockedValue { $0.lastHeard } })
         let welcome = RunnerWelcome(runner: hello.name, session: session,
                                     heartbeatMs: Int(heartbeat.components.seconds * 1000 + heartbeat.components.attoseconds / 1_000_000_000_000_000),
                                     lostAfterMs: Int(lostAfter.components.seconds * 1000 + lostAfter.components.attoseconds / 1_000_000_000_000_000),
@@ -154,9 +155,7 @@ struct RunnerSession {
             group.addTask {
                 do {
                     while let message = try await messages.next() {
-                        let now = ContinuousClock.now
-                        link.heard(at: now)
-                        if heartbeats.withLockedValue({ $0.heard(at: now) }) == [.markLive] {
+                        if heartbeats.withLockedValue({ $0.heard(at: .now) }) == [.markLive] {
                             await directory.setState(hello.name, session: session, .live)
                         }
                         switch message {
