@@ -2,13 +2,13 @@ import FlowModel
 import NIOCore
 import RunnerProtocol
 
-/// The runner's message path on its event loop: links flush once per read
+/// The runner's message path on its event loop: writers flush once per read
 /// batch, and flow outputs leave through one callback.
 ///
 /// Confined to `loop`.
 final class DataPath: @unchecked Sendable {
     let loop: any EventLoop
-    private var dirty: [InstanceLink] = []
+    private var dirty: [InstanceWriter] = []
     private let onOutput: @Sendable (FlowID, Endpoint, ByteBuffer) -> Void
     /// Messages to and from modules on other runners.
     let peers: PeerRouter
@@ -19,45 +19,47 @@ final class DataPath: @unchecked Sendable {
         self.onOutput = onOutput
     }
 
-    func markDirty(_ link: InstanceLink) { dirty.append(link) }
+    func markDirty(_ writer: InstanceWriter) { dirty.append(writer) }
 
-    /// Writes every link that got frames since the last flush.
+    /// Writes every writer that got frames since the last flush.
     func flushDirty() {
         loop.assertInEventLoop()
         if !dirty.isEmpty {
-            let links = dirty
+            let writers = dirty
             dirty.removeAll(keepingCapacity: true)
-            for link in links { link.flush() }
+            for writer in writers { writer.flush() }
         }
         if !peers.isEmpty { peers.flush() }
     }
 
     func publish(flow: FlowID, source: Endpoint, payload: ByteBuffer) { onOutput(flow, source, payload) }
 
-    /// Wires the links of one flow plan together: route ids to target links,
-    /// upstream lists (feeders in a cycle of instances apart).
+    /// Wires the links of one flow plan together: route ids to sinks (a flow
+    /// output, inputs here, modules elsewhere), and each writer's feeders
+    /// (those in a cycle of instances with it apart). Links are found by
+    /// their instance's key, never by position.
     /// `register`: these links are the flow's real ones (not a load check's):
     /// messages from other runners go to them.
-    func connect(_ links: [InstanceLink], plan: FlowPlan, register: Bool = true) {
+    func connect(_ links: [InstanceKey: InstanceLink], plan: FlowPlan, register: Bool = true) {
         loop.assertInEventLoop()
+        let keys = plan.instances.map(\.key)
         let feeds = plan.instances.map { Set($0.hostRoutes.flatMap { $0.targets.map(\.instance) }) }
         for (i, instance) in plan.instances.enumerated() {
-            links[i].dataPath = self
-            links[i].routes = instance.hostRoutes.map { route in
-                ResolvedRoute(targets: route.targets.map {
-                    ResolvedRoute.Target(link: links[$0.instance], slot: $0.slot,
-                                         sharesReceipt: $0.instance != i && !Self.reaches(from: $0.instance, to: i, feeds))
-                }, elsewhere: route.elsewhere, source: route.source, output: route.isFlowOutput ? route.source : nil)
-            }
+            guard let link = links[instance.key] else { preconditionFailure("no link for instance \(instance.key) of \(plan.flow.id)") }
+            link.connect(instance.hostRoutes.map { route in
+                var sinks: [FrameSink] = route.isFlowOutput ? [.output(route.source)] : []
+                for t in route.targets {
+                    sinks.append(.input(links[keys[t.instance]]!, slot: t.slot,
+                                        sharesReceipt: t.instance != i && !Self.reaches(from: t.instance, to: i, feeds)))
+                }
+                for e in route.elsewhere { sinks.append(.remote(e)) }
+                return ResolvedRoute(source: route.source, targets: sinks)
+            })
         }
-        if register { peers.register(flow: plan.flow.id, links: links, plan: plan) }
+        if register { peers.register(flow: plan.flow.id, links: links) }
         for (i, targets) in feeds.enumerated() {
             for target in targets where target != i {
-                if Self.reaches(from: target, to: i, feeds) {
-                    links[target].cycleUpstream.feeders.append(links[i])
-                } else {
-                    links[target].upstream.feeders.append(links[i])
-                }
+                links[keys[target]]!.writer.gates.add(links[keys[i]]!.writer, onCycle: Self.reaches(from: target, to: i, feeds))
             }
         }
     }

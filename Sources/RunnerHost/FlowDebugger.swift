@@ -8,36 +8,11 @@ import RunnerProtocol
 /// host, releases one message per module for a single step and records what
 /// the step consumed and emitted.
 ///
-/// Confined to `loop`. While the flow is watched or paused, every link of the
-/// flow hands its arriving messages here (`InstanceLink.debugger`); in
-/// `direct` mode no link knows the debugger and routing runs at full speed.
+/// Confined to `loop`. The debugger is a stage of delivery: while the flow is
+/// watched or paused, every link of the flow diverts its arriving messages here
+/// (`InstanceLink.divert(to:)`); in `direct` mode no link has it in its path and
+/// routing runs at full speed.
 final class FlowDebugger: @unchecked Sendable {
-    /// A held message points at where it goes (its link and slot, and the input they stand for),
-    /// not at an index into the flow's links: a swap moves it by its input.
-    struct Held {
-        var seq: Int
-        var link: InstanceLink
-        var slot: Int
-        var endpoint: Endpoint
-        var payload: ByteBuffer
-        /// A message from another runner: done (acknowledged to its sender) only once it was processed,
-        /// so that held messages of a runner that dies are delivered again elsewhere.
-        var receipt: InboundStream.Receipt? = nil
-    }
-
-    /// What one module did in one step.
-    struct StepRecord {
-        var inputs: [PortName: [ByteBuffer]] = [:]
-        var outputs: [PortName: [ByteBuffer]] = [:]
-    }
-
-    /// Where the flow stopped.
-    struct Hit: Sendable {
-        var module: ModuleID
-        var port: PortName
-        var payload: ByteBuffer
-    }
-
     let loop: any EventLoop
     private var links: [InstanceLink]
     private var machine = DebugStateMachine()
@@ -55,18 +30,16 @@ final class FlowDebugger: @unchecked Sendable {
     /// reported by `resume`'s outcome, not by `onPause`.
     private var releasing = false
     private var recording: [ModuleID: StepRecord]?
-    private var quietWaiters: [QuietWaiter] = []
+    private let quiet: QuietWatch
     /// Reports `paused` (and which message hit) to the flow.
     private let onPause: @Sendable (Hit?) -> Void
-    /// Tells the runtimes of the flow how to route (`true`: through the host).
-    private let setRouting: @Sendable (Bool) -> Void
 
     /// Call `load(_:)` on `loop` next.
     init(loop: any EventLoop, links: [InstanceLink], onPause: @escaping @Sendable (Hit?) -> Void) {
         self.loop = loop
         self.links = links
         self.onPause = onPause
-        self.setRouting = { viaHost in for link in links { link.setRouting(viaHost: viaHost) } }
+        self.quiet = QuietWatch(loop: loop)
     }
 
     /// The flow's breakpoints as deployed.
@@ -80,9 +53,7 @@ final class FlowDebugger: @unchecked Sendable {
     func close() {
         loop.assertInEventLoop()
         detach()
-        let waiters = quietWaiters
-        quietWaiters.removeAll()
-        for w in waiters { w.promise.fail(RunnerError.stopped(flow: links.first?.flow ?? FlowID(""))) }
+        quiet.failAll(RunnerError.stopped(flow: links.first?.flow ?? FlowID("")))
     }
 
     var mode: DebugStateMachine.Mode { machine.mode }
@@ -232,38 +203,14 @@ final class FlowDebugger: @unchecked Sendable {
     // MARK: quiet
 
     /// Succeeds when no link of the flow (or of `only`) has a message in flight
-    /// or waiting in its own queue; fails after `timeout` (a runtime that does not answer).
+    /// or waiting in its writer; fails after `timeout` (a runtime that does not answer).
     func whenQuiet(timeout: TimeAmount, only: [InstanceLink]? = nil) -> EventLoopFuture<Void> {
         loop.assertInEventLoop()
-        let watched = only ?? links
-        if watched.allSatisfy(\.isIdle) { return loop.makeSucceededVoidFuture() }
-        let promise = loop.makePromise(of: Void.self)
-        quietWaiters.append(QuietWaiter(links: watched, promise: promise))
-        let busy = watched.filter { !$0.isIdle }.map(\.runtime.rawValue)
-        let flow = links.first?.flow ?? FlowID("")
-        let timer = loop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, let i = self.quietWaiters.firstIndex(where: { $0.promise.futureResult === promise.futureResult }) else { return }
-            self.quietWaiters.remove(at: i)
-            promise.fail(RunnerError.stepTimedOut(flow: flow, runtimes: busy))
-        }
-        promise.futureResult.whenComplete { _ in timer.cancel() }
-        return promise.futureResult
-    }
-
-    struct QuietWaiter {
-        var links: [InstanceLink]
-        var promise: EventLoopPromise<Void>
+        return quiet.whenQuiet(only ?? links, flow: links.first?.flow ?? FlowID(""), timeout: timeout)
     }
 
     /// A link made progress (an ack): wake whoever waits for quiet.
-    func linkProgressed() {
-        loop.assertInEventLoop()
-        guard !quietWaiters.isEmpty else { return }
-        let ready = quietWaiters.filter { $0.links.allSatisfy(\.isIdle) }
-        guard !ready.isEmpty else { return }
-        quietWaiters.removeAll { w in ready.contains { $0.promise.futureResult === w.promise.futureResult } }
-        for w in ready { w.promise.succeed() }
-    }
+    func linkProgressed() { quiet.progressed() }
 
     // MARK: hot swap
 
@@ -275,7 +222,7 @@ final class FlowDebugger: @unchecked Sendable {
         for link in newLinks { link.watcher = self }
         if machine.mode != .direct {
             for link in newLinks {
-                link.debugger = self
+                link.divert(to: self)
                 link.setRouting(viaHost: true)
             }
         }
@@ -343,10 +290,9 @@ final class FlowDebugger: @unchecked Sendable {
         }
     }
 
-    private func attach() { for link in links { link.debugger = self } }
-    private func detach() { for link in links { link.debugger = nil } }
+    /// Tells the runtimes of the flow how to route (`true`: through the host).
+    private func setRouting(_ viaHost: Bool) { for link in links { link.setRouting(viaHost: viaHost) } }
+    private func attach() { for link in links { link.divert(to: self) } }
+    private func detach() { for link in links { link.undivert() } }
 }
 
-extension FlowDebugger.StepRecord {
-    var isEmpty: Bool { inputs.isEmpty && outputs.isEmpty }
-}

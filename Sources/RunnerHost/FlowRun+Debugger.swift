@@ -9,9 +9,6 @@ extension FlowRun {
         guard plan.flow.module(breakpoint.module) != nil else {
             throw RunnerError.unknownModule(plan.flow.id, breakpoint.module, known: plan.flow.modules.map(\.id.rawValue))
         }
-        breakpoints.removeAll { $0.module == breakpoint.module }
-        breakpoints.append(breakpoint)
-        breakpoints.sort { $0.module < $1.module }
         let debugger = self.debugger
         try await debugger.loop.submit { debugger.setBreakpoint(breakpoint) }.get()
     }
@@ -21,7 +18,6 @@ extension FlowRun {
         guard plan.flow.module(module) != nil else {
             throw RunnerError.unknownModule(plan.flow.id, module, known: plan.flow.modules.map(\.id.rawValue))
         }
-        breakpoints.removeAll { $0.module == module }
         let debugger = self.debugger
         return try await debugger.loop.submit { debugger.removeBreakpoint(module) }.get()
     }
@@ -66,7 +62,7 @@ extension FlowRun {
         let debugger = self.debugger
         let loop = debugger.loop
 
-        for instance in instances { await instance.beginCollectingErrors() }
+        for instance in instances { await instance.supervisor.beginCollectingErrors() }
         let started = try await loop.submit { debugger.beginStep() }.get()
         var result: [ModuleID: StepResult] = [:]
         if started {
@@ -75,14 +71,14 @@ extension FlowRun {
                 try await loop.flatSubmit { debugger.whenQuiet(timeout: Self.stepTimeout) }.get()
             } catch {
                 _ = try? await loop.submit { debugger.finishStep() }.get()
-                for instance in instances { _ = await instance.requestReport(timeout: .zero) }
+                for instance in instances { _ = await instance.supervisor.requestReport(timeout: .zero) }
                 throw error
             }
             let records = try await loop.submit { debugger.finishStep() }.get()
-            for (i, instance) in instances.enumerated() {
-                let hosted = Set(plan.instances[i].modules.map(\.id))
+            for instance in instances {
+                let hosted = Set(instance.plan.modules.map(\.id))
                 let ran = hosted.intersection(records.keys)
-                let report = await instance.requestReport(timeout: ran.isEmpty ? .zero : .seconds(10))
+                let report = await instance.supervisor.requestReport(timeout: ran.isEmpty ? .zero : .seconds(10))
                 for module in ran {
                     let record = records[module]!
                     result[module] = StepResult(
@@ -94,7 +90,7 @@ extension FlowRun {
                 }
             }
         } else {
-            for instance in instances { _ = await instance.requestReport(timeout: .zero) }
+            for instance in instances { _ = await instance.supervisor.requestReport(timeout: .zero) }
         }
         emit(.stepped(flow: plan.flow.id, result: Self.stepJSON(flow: plan.flow.id, result)))
         return result

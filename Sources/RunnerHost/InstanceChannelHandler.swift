@@ -31,7 +31,7 @@ enum InstanceEvent: Sendable {
 /// until its newline arrives.
 ///
 /// Confined to its channel's event loop, which is the link's (NIO calls a handler only there;
-/// each entry asserts it in debug builds, as do `link.heard()` and the link's other entries).
+/// each entry asserts it in debug builds, as do the link's and its writer's entries).
 final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
@@ -47,7 +47,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Must be made on the link's loop.
     init(link: InstanceLink, maxFrameBytes: Int, events: @escaping @Sendable (InstanceEvent) -> Void) {
         self.link = link
-        self.life = link.life
+        self.life = link.writer.life
         self.events = events
         self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
     }
@@ -55,7 +55,7 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.eventLoop.assertInEventLoop()
         guard !broken else { return }
-        link.heard()
+        link.writer.heard()
         var buffer = unwrapInboundIn(data)
         var decoder = self.decoder
         defer { self.decoder = decoder }
@@ -97,14 +97,14 @@ final class InstanceChannelHandler: ChannelInboundHandler, @unchecked Sendable {
             link.ack(count, life: life)
         case .control(let bytes):
             if let entries = CommitScanner.entries(bytes) {
-                link.stage(entries, life: life)
+                link.writer.stage(entries, life: life)
                 return
             }
             do {
                 let message = try ControlFrame.decode(bytes)
                 // A commit is kept on the loop, with the acks, so that what the link
                 // delivers again after a crash and what it committed always agree.
-                if case .commit(let modules) = message { link.stage(decoded: modules, life: life) } else { events(.control(message)) }
+                if case .commit(let modules) = message { link.writer.stage(decoded: modules, life: life) } else { events(.control(message)) }
             } catch { fail("\(error)") }
         }
     }

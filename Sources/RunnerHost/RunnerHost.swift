@@ -23,6 +23,8 @@ public actor RunnerHost {
     /// The search for runtimes under way (callers that arrive meanwhile wait for the same one).
     private var locating: Task<[RuntimeInfo], Never>?
     var flows: [FlowID: FlowRun] = [:]
+    /// Every runtime instance on this runner, referenced by the flow runs that use them.
+    nonisolated let instances = InstanceTable()
     /// Per flow: the whole document and which of its modules run here (from the last deploy).
     var placements: [FlowID: (full: FlowDocument, placed: [PlacedModule], routes: [RemoteRoute])] = [:]
     /// The dependency environments of this runner (see `RunnerHost+Environments`).
@@ -145,8 +147,7 @@ public actor RunnerHost {
     /// go by `transport`. `onError` gets a one-line reason for a batch that is unreadable or not for `me`.
     public func connected(as me: StreamEnd, transport: any CrossRunnerTransport,
                           onError: @escaping @Sendable (String) -> Void = { _ in }) async {
-        var links: [InstanceLink] = []
-        for run in flows.values { links += await run.links }
+        let links = instances.all.map(\.link)
         let dataPath = self.dataPath, peers = dataPath.peers
         try? await dataPath.loop.submit {
             // Messages from other runners that came on the old connection and have not started: their
@@ -290,7 +291,7 @@ public actor RunnerHost {
 
     func makeRun(_ plan: FlowPlan, states: [ModuleID: JSONValue], runInit: Set<ModuleID>, quiet: Bool,
                          breakpoints: [Breakpoint] = [], paused: Bool = false) -> FlowRun {
-        FlowRun(plan: plan, runtimes: runtimes, configuration: configuration, locator: locator, dataPath: dataPath,
+        FlowRun(plan: plan, table: instances, runtimes: runtimes, configuration: configuration, locator: locator, dataPath: dataPath,
                 states: states, runInit: runInit, quiet: quiet, breakpoints: breakpoints, paused: paused, logger: logger, emit: emit)
     }
 }

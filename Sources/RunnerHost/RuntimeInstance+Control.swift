@@ -80,7 +80,7 @@ extension RuntimeInstance {
         let limit: TimeAmount? = timeLimitMs > 0 ? .milliseconds(Int64(timeLimitMs)) : nil
         let onSilence = { @Sendable (silent: TimeAmount) -> Void in _ = tell.yield((gen, .silent(silent))) }
         try? await link.loop.submit {
-            link.attach(channel, timeLimit: limit, onSilence: onSilence)
+            link.writer.attach(channel, timeLimit: limit, onSilence: onSilence)
         }.get()
     }
 }

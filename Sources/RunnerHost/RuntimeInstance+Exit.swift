@@ -18,7 +18,7 @@ extension RuntimeInstance {
         // Let the event loop read what the process wrote before it died (its fifo drained), then detach.
         let link = self.link
         let read = connection?.whenRead(on: link.loop) ?? link.loop.makeSucceededVoidFuture()
-        let end = try? await read.map { link.detach(timedOut: timedOut) }.get()
+        let end = try? await read.map { link.writer.detach(timedOut: timedOut) }.get()
         cleanUp()
         // What the process committed is the state after exactly the messages not delivered again.
         for (module, stats) in end?.committed ?? [:] {

@@ -13,7 +13,7 @@ extension RuntimeInstance {
     func requestReport(timeout: Duration = .seconds(10)) async -> (states: [ModuleID: JSONValue], errors: [ModuleErrorReport]) {
         let link = self.link
         let before = fullReports
-        let sent = (try? await link.loop.submit { link.requestReport() }.get()) ?? false
+        let sent = (try? await link.loop.submit { link.writer.requestReport() }.get()) ?? false
         // The answer may be handled while this actor waits for the write.
         if sent, fullReports == before {
             let clock = setup.clock

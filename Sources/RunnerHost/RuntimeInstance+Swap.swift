@@ -24,7 +24,7 @@ extension RuntimeInstance {
         let bytes = buffer
         earlySwapped = nil
         // The answer may be handled while this actor waits for the write.
-        let sent = (try? await link.loop.submit { link.writeControlFrame(bytes) }.get()) ?? false
+        let sent = (try? await link.loop.submit { link.writer.writeControlFrame(bytes) }.get()) ?? false
         guard sent, machine.state == .ready else {
             return Dictionary(uniqueKeysWithValues: load.map { ($0, .init(ok: true, error: nil, line: nil)) })
         }

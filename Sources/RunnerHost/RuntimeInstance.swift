@@ -113,7 +113,7 @@ actor RuntimeInstance {
         guard on != suspended else { return }
         suspended = on
         let link = self.link
-        link.loop.execute { link.suspended = on }
+        link.loop.execute { link.writer.suspend(on) }
         process?.freeze(on)
     }
 

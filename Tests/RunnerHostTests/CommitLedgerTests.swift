@@ -36,9 +36,8 @@ import Testing
         init() throws {
             dataPath = DataPath(loop: channel.embeddedEventLoop, onOutput: { _, _, _ in })
             let m = ModuleID("m")
-            link = InstanceLink(loop: channel.embeddedEventLoop, flow: FlowID("f"), runtime: .python3,
-                                slots: [Endpoint(module: m, port: PortName("in"))], window: 16, queueBound: 100)
-            link.dataPath = dataPath
+            link = InstanceLink.standalone(dataPath: dataPath, flow: FlowID("f"), runtime: .python3,
+                                           slots: [Endpoint(module: m, port: PortName("in"))], window: 16, queueBound: 100)
             let (_, continuation) = AsyncStream.makeStream(of: InstanceEvent.self)
             try channel.pipeline.syncOperations.addHandler(InstanceChannelHandler(link: link, maxFrameBytes: 1 << 20, events: { continuation.yield($0) }))
         }
@@ -63,67 +62,67 @@ import Testing
         #expect(Self.vectors.count >= 4)
         for vector in Self.vectors {
             let h = try Harness()
-            h.link.attach(h.channel)
+            h.link.writer.attach(h.channel)
             h.send((0..<vector.acked + 2).map { "\($0)" })
             try h.read(vector.input, chunk: chunk)
-            let end = h.link.detach()
+            let end = h.link.writer.detach()
             let expected = Dictionary(uniqueKeysWithValues: vector.committed.map { (ModuleID($0.key), $0.value) })
             #expect(end.committed == expected, "\(vector.name)")
             #expect(end.culprit == nil, "\(vector.name)")
             // Delivered again: exactly the messages after the acked ones.
-            h.link.attach(h.channel)
-            #expect(h.link.queuedCount == 2, "\(vector.name)")
+            h.link.writer.attach(h.channel)
+            #expect(h.link.writer.queuedCount == 2, "\(vector.name)")
         }
     }
 
     @Test func acksAndCommitsReadAfterTheProcessWasDetachedAreNotItsSuccessors() throws {
         let h = try Harness()
-        h.link.attach(h.channel)
+        h.link.writer.attach(h.channel)
         h.send(["1"])
-        _ = h.link.detach()
+        _ = h.link.writer.detach()
         try h.read("{\"t\":\"commit\",\"modules\":{\"m\":{\"in\":9,\"out\":9,\"errors\":0,\"state\":9}}}\nA1\n", chunk: 1 << 20)
-        h.link.attach(h.channel)
-        #expect(h.link.queuedCount == 1, "the stale ack acknowledged nothing")
-        #expect(h.link.detach().committed.isEmpty, "the stale commit was not kept")
+        h.link.writer.attach(h.channel)
+        #expect(h.link.writer.queuedCount == 1, "the stale ack acknowledged nothing")
+        #expect(h.link.writer.detach().committed.isEmpty, "the stale commit was not kept")
     }
 
     @Test func anOutsideKillBlamesNoOne_andASuspectAloneInAFreshProcessIsTheCulprit() throws {
         let h = try Harness()
-        h.link.attach(h.channel)
+        h.link.writer.attach(h.channel)
         h.send(["\"a\"", "\"b\"", "\"c\""])
-        #expect(h.link.detach().culprit == nil, "first death: three in flight, no one to blame")
+        #expect(h.link.writer.detach().culprit == nil, "first death: three in flight, no one to blame")
         // Careful redelivery: one at a time. "a" is acked, then the process is killed with "b" in flight.
-        h.link.attach(h.channel)
-        h.link.ack(1, life: h.link.life)
-        #expect(h.link.detach().culprit == nil, "\"b\" was alone, but not for the whole life of the process")
+        h.link.writer.attach(h.channel)
+        h.link.ack(1, life: h.link.writer.life)
+        #expect(h.link.writer.detach().culprit == nil, "\"b\" was alone, but not for the whole life of the process")
         // "b" is first, alone for the whole life of a fresh process, and was in flight at a death before.
-        h.link.attach(h.channel)
-        let culprit = h.link.detach().culprit
+        h.link.writer.attach(h.channel)
+        let culprit = h.link.writer.detach().culprit
         #expect(culprit.map { String(buffer: $0.payload) } == "\"b\"")
-        h.link.attach(h.channel)
-        #expect(h.link.queuedCount == 1, "\"c\" is still to be delivered")
+        h.link.writer.attach(h.channel)
+        #expect(h.link.writer.queuedCount == 1, "\"c\" is still to be delivered")
     }
 
     @Test func aMessageAloneInAFreshProcessIsNotBlamedForAFirstDeath() throws {
         let h = try Harness()
-        h.link.attach(h.channel)
+        h.link.writer.attach(h.channel)
         h.send(["\"only\""])
-        #expect(h.link.detach().culprit == nil, "not a suspect yet: an outside kill costs no message")
-        h.link.attach(h.channel)
-        #expect(h.link.queuedCount == 1)
+        #expect(h.link.writer.detach().culprit == nil, "not a suspect yet: an outside kill costs no message")
+        h.link.writer.attach(h.channel)
+        #expect(h.link.writer.queuedCount == 1)
     }
 
     @Test func aTimeLimitBlamesTheMessageAloneInFlight_andSeveralBecomeSuspects() throws {
         let h = try Harness()
-        h.link.attach(h.channel)
+        h.link.writer.attach(h.channel)
         h.send(["\"x\""])
-        #expect(h.link.detach(timedOut: true).culprit.map { String(buffer: $0.payload) } == "\"x\"")
-        h.link.attach(h.channel)
+        #expect(h.link.writer.detach(timedOut: true).culprit.map { String(buffer: $0.payload) } == "\"x\"")
+        h.link.writer.attach(h.channel)
         h.send(["\"y\"", "\"z\""])
-        #expect(h.link.detach(timedOut: true).culprit == nil, "two in flight: which one hung is not known yet")
-        h.link.attach(h.channel)
-        h.link.ack(1, life: h.link.life)  // "y" done; "z" alone in flight
-        #expect(h.link.detach(timedOut: true).culprit.map { String(buffer: $0.payload) } == "\"z\"")
+        #expect(h.link.writer.detach(timedOut: true).culprit == nil, "two in flight: which one hung is not known yet")
+        h.link.writer.attach(h.channel)
+        h.link.ack(1, life: h.link.writer.life)  // "y" done; "z" alone in flight
+        #expect(h.link.writer.detach(timedOut: true).culprit.map { String(buffer: $0.payload) } == "\"z\"")
     }
 
     @Test func theScannerSplitsACompactCommitWithoutDecoding_andLeavesOtherFormsToTheDecoder() {
@@ -143,10 +142,10 @@ import Testing
 
     @Test func aCommitInAnotherJSONFormIsDecodedAndKeptTheSameWay() throws {
         let h = try Harness()
-        h.link.attach(h.channel)
+        h.link.writer.attach(h.channel)
         h.send(["1", "2"])
         try h.read("{ \"t\": \"commit\", \"modules\": {\"m\": {\"in\": 1, \"out\": 1, \"errors\": 0, \"state\": {\"n\": 1}}}}\nA1\n"
                    + "{\"t\":\"commit\",\"modules\":{\"m\":{\"in\":2,\"out\":2,\"errors\":0}}}\nA2\n", chunk: 5)
-        #expect(h.link.detach().committed == [ModuleID("m"): .init(in: 2, out: 2, errors: 0, state: .object(["n": .int(1)]))])
+        #expect(h.link.writer.detach().committed == [ModuleID("m"): .init(in: 2, out: 2, errors: 0, state: .object(["n": .int(1)]))])
     }
 }

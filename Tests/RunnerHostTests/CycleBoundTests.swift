@@ -30,13 +30,14 @@ import Testing
             plan = FlowPlan(flow: flow)
             let loop = EmbeddedEventLoop()
             dataPath = DataPath(loop: loop, onOutput: { _, _, _ in })
+            let dataPath = self.dataPath
             links = plan.instances.map {
-                InstanceLink(loop: loop, flow: flow.id, runtime: $0.runtime, slots: $0.slots, window: window,
-                             queueBound: queueBound, cycleQueueBound: cycleQueueBound)
+                InstanceLink.standalone(dataPath: dataPath, flow: flow.id, runtime: $0.runtime, slots: $0.slots, window: window,
+                                        queueBound: queueBound, cycleQueueBound: cycleQueueBound)
             }
-            dataPath.connect(links, plan: plan)
+            dataPath.connect(Dictionary(uniqueKeysWithValues: zip(plan.instances.map(\.key), links)), plan: plan)
             channels = links.map { _ in EmbeddedChannel(loop: loop) }
-            for (link, channel) in zip(links, channels) { link.attach(channel) }
+            for (link, channel) in zip(links, channels) { link.writer.attach(channel) }
         }
 
         func instance(_ runtime: RuntimeKind) -> Int { plan.instances.firstIndex { $0.runtime == runtime }! }
@@ -57,9 +58,9 @@ import Testing
         /// holds `target` (the window in flight, the rest queued).
         func drain(_ runtime: RuntimeKind, to target: Int) {
             let link = links[instance(runtime)]
-            while link.queuedCount > target {
+            while link.writer.queuedCount > target {
                 acked[runtime, default: 0] += 1
-                link.ack(acked[runtime]!, life: link.life)
+                link.ack(acked[runtime]!, life: link.writer.life)
             }
         }
 
@@ -86,7 +87,7 @@ import Testing
         defer { w.forget() }
         // 4 in flight, then 100 queued: far past the queue bound, at the cycle bound.
         w.deliver(104, to: "count")
-        #expect(w.links[w.instance(.python3)].queuedCount == 104)
+        #expect(w.links[w.instance(.python3)].writer.queuedCount == 104)
         #expect(w.reading(.node), "a feeder in a cycle is not stopped at the queue bound")
         w.deliver(1, to: "count")
         #expect(!w.reading(.node), "past the cycle bound it is stopped")

@@ -24,10 +24,9 @@ import Testing
                 published.withLockedValue { $0.append(String(buffer: payload)) }
             })
             let out = Endpoint(module: ModuleID("m"), port: PortName("out"))
-            link = InstanceLink(loop: channel.embeddedEventLoop, flow: FlowID("f"), runtime: .python3,
-                                slots: [], window: 16, queueBound: 100)
-            link.dataPath = dataPath
-            link.routes = [ResolvedRoute(targets: [], source: out, output: out)]
+            link = InstanceLink.standalone(dataPath: dataPath, flow: FlowID("f"), runtime: .python3,
+                                           slots: [], window: 16, queueBound: 100)
+            link.connect([ResolvedRoute(source: out, targets: [.output(out)])])
             let (stream, continuation) = AsyncStream.makeStream(of: InstanceEvent.self)
             events = stream
             try channel.pipeline.syncOperations.addHandler(

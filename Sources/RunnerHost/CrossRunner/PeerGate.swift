@@ -1,13 +1,13 @@
-/// The instance links that sent more than a cross-runner queue can hold: each
-/// stops being read (`InstanceLink.block`) until the queue is half gone.
+/// The instance writers whose runtimes sent more than a cross-runner queue can hold: each
+/// stops being read (`InstanceWriter.block`) until the queue is half gone.
 ///
 /// Confined to the runner's event loop: reached only through its `PeerRouter` (and the links
 /// on that loop), whose every entry asserts the loop in debug builds.
 final class PeerGate {
-    private var held: [InstanceLink] = []
+    private var held: [InstanceWriter] = []
 
     /// Stops reading `link` (once, however often it is called).
-    func hold(_ link: InstanceLink) {
+    func hold(_ link: InstanceWriter) {
         guard !held.contains(where: { $0 === link }) else { return }
         held.append(link)
         link.block()

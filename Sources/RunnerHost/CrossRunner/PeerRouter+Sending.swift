@@ -26,7 +26,7 @@ extension PeerRouter {
               settling[key] == nil, refusedRoutes[key] == nil else {
             park(frame)
             if let sender, parked[key, default: []].count > highWater {
-                (parkedGates[key] ?? { let g = PeerGate(); parkedGates[key] = g; return g }()).hold(sender)
+                (parkedGates[key] ?? { let g = PeerGate(); parkedGates[key] = g; return g }()).hold(sender.writer)
             }
             return nil
         }
@@ -36,7 +36,7 @@ extension PeerRouter {
         let numbered = s.enqueue(frame)
         let kept = s.queuedCount - window
         if let sender, kept > highWater, kept > cycleHighWater || !onCycle(sender, flow: flow) {
-            s.gate.hold(sender)
+            s.gate.hold(sender.writer)
         }
         dirty.insert(peer)
         return numbered.map { (peer, $0) }

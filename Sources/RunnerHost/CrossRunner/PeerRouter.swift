@@ -145,11 +145,11 @@ final class PeerRouter: @unchecked Sendable {
 
 
     /// The input slots of a flow's modules placed here (a new plan, after a deploy or a swap).
-    func register(flow: FlowID, links: [InstanceLink], plan: FlowPlan) {
+    func register(flow: FlowID, links: [InstanceKey: InstanceLink]) {
         assertConfined()
         var table: [Endpoint: (link: InstanceLink, slot: Int)] = [:]
-        for (i, instance) in plan.instances.enumerated() {
-            for (slot, endpoint) in instance.slots.enumerated() { table[endpoint] = (links[i], slot) }
+        for link in links.values {
+            for (slot, endpoint) in link.slots.enumerated() { table[endpoint] = (link, slot) }
         }
         inputs[flow] = table
     }
