@@ -271,7 +271,13 @@ import Testing
             }
             try await eventually("mid on gpu-1 again", timeout: .seconds(30)) { try await server.runnersOfModules("span")["mid"] == "gpu-1" }
             try await inject(server, start: 1100, count: 100)
-            try await eventually("1200", timeout: .seconds(90)) { Set(seqs(tail)).count >= 1200 }
+            do { try await eventually("1200", timeout: .seconds(90)) { Set(seqs(tail)).count >= 1200 } } catch {
+                print("DIAG missing: \(Set(0..<1200).subtracting(seqs(tail)).sorted().prefix(40)) count \(Set(seqs(tail)).count)")
+                print("DIAG runner: \(runner.process.stderr.suffix(40).joined(separator: "\nDIAG runner: "))")
+                print("DIAG server: \(server.process.stderr.suffix(60).joined(separator: "\nDIAG server: "))")
+                print("DIAG status: \(try await server.status("span"))")
+                throw error
+            }
             #expect(Set(seqs(tail)) == Set(0..<1200))
             _ = try await expectDuplicatesCounted(tail, server)
             // The runner that came back ran nothing of what had moved: its old process handled nothing more.
