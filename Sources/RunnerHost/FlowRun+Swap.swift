@@ -13,6 +13,9 @@ extension FlowRun {
     /// the new code beside the old first; when it throws, nothing changes.
     /// - Parameter arriving: states of added modules that come from another runner: they start from them, without `init`.
     func swap(to newFlow: FlowDocument, check: @Sendable () async throws -> Void, arriving: [ModuleID: JSONValue] = [:]) async throws -> FlowDiff {
+        // One swap at a time: a second one (the actor is reentrant) waits for the first to end, then
+        // starts from the plan that one left.
+        while swapMachine != nil { await withCheckedContinuation { swapWaiters.append($0) } }
         let oldPlan = plan
         let diff = FlowDiff(from: oldPlan.flow, to: newFlow)
         let newPlan = FlowPlan(flow: newFlow)
@@ -79,7 +82,7 @@ extension FlowRun {
         }
     }
 
-    /// The swap is over (done or refused): injections that waited go on.
+    /// The swap is over (done or refused): injections and swaps that waited go on (each checks again).
     private func endSwap() {
         swapMachine = nil
         let waiters = swapWaiters

@@ -95,5 +95,25 @@ import Testing
             #expect(h.host.instances.count == 0, "a removed flow leaves no instance behind")
         }
     }
+
+    @Test func twoSwapsOfOneFlowAtOnceRunOneAfterTheOther() async throws {
+        try await withRunner { h in
+            func module(_ id: String, _ tag: String) -> String {
+                #"{"id": "\#(id)", "runtime": "python3", "code": "def on_message(msg, ctx):\n    return '\#(tag)'\n"}"#
+            }
+            _ = try await h.deployAndStart(#"{"id": "two", "modules": [\#(module("a", "v1"))]}"#)
+            let v2 = try RunnerHarness.flow(#"{"id": "two", "modules": [\#(module("a", "v2")), \#(module("b", "v2"))]}"#)
+            let v3 = try RunnerHarness.flow(#"{"id": "two", "modules": [\#(module("a", "v3"))]}"#)
+            // Both are swaps of the same running flow; the runner's actor lets the second in while the first waits.
+            async let first: [ModuleID: JSONValue] = h.host.deploy(v2)
+            async let second: [ModuleID: JSONValue] = h.host.deploy(v3)
+            _ = try await (first, second)
+            let status = try await h.host.status(FlowID("two"))
+            #expect(status.modules.map(\.id) == [ModuleID("a")], "the last swap's plan")
+            #expect(status.instances.count == 1 && status.instances[0].modules == [ModuleID("a")])
+            try await h.inject("two", "a", "1")
+            try await h.recorder.wait(for: "an output of the last version") { $0.outputs("two").contains("\"v3\"") }
+        }
+    }
 }
 
