@@ -59,7 +59,7 @@ final class DataPath: @unchecked Sendable {
         if register { peers.register(flow: plan.flow.id, links: links) }
         for (i, targets) in feeds.enumerated() {
             for target in targets where target != i {
-                links[keys[target]]!.writer.gates.add(links[keys[i]]!.writer, onCycle: Self.reaches(from: target, to: i, feeds))
+                links[keys[target]]!.writer.addFeeder(links[keys[i]]!.writer, onCycle: Self.reaches(from: target, to: i, feeds))
             }
         }
     }

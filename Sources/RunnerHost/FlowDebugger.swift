@@ -219,7 +219,7 @@ final class FlowDebugger: @unchecked Sendable {
     func relink(_ newLinks: [InstanceLink], remap: (Endpoint) -> (link: InstanceLink, slot: Int)?) -> [(Endpoint, ByteBuffer)] {
         loop.assertInEventLoop()
         links = newLinks
-        for link in newLinks { link.watcher = self }
+        for link in newLinks { link.report(to: self) }
         if machine.mode != .direct {
             for link in newLinks {
                 link.divert(to: self)

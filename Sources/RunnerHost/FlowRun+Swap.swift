@@ -138,10 +138,12 @@ extension FlowRun {
                 let hosted = Self.makeInstance(instancePlan, flow: newPlan.flow.id, runtimes: runtimes, configuration: configuration,
                                                locator: locator, dataPath: dataPath, states: moved, runInit: added,
                                                logger: logger, reports: reportsContinuation, status: .starting)
-                hosted.link.watcher = debugger
                 // Held from the start: its messages wait until the flow is rewired in `release`.
-                let link = hosted.link
-                try? await dataPath.loop.submit { link.beginHold(drain: []) }.get()
+                let link = hosted.link, debugger = self.debugger
+                try? await dataPath.loop.submit {
+                    link.report(to: debugger)
+                    link.beginHold(drain: [])
+                }.get()
                 table.insert(hosted, run: run)
                 newLinks[instancePlan.key] = link
                 started.append(hosted)

@@ -97,10 +97,10 @@ actor FlowRun {
         }
         let ordered = plan.instances.map { links[$0.key]! }
         let debugger = FlowDebugger(loop: dataPath.loop, links: ordered, onPause: { pausesContinuation.yield($0) })
-        for link in ordered { link.watcher = debugger }
         self.debugger = debugger
         let wired = links
         dataPath.loop.execute {
+            for link in ordered { link.report(to: debugger) }
             dataPath.connect(wired, plan: plan, register: !quiet)
             debugger.load(breakpoints)
             // A new part of a paused flow holds from the start: what waited for it waits on.

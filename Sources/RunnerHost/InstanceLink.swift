@@ -27,8 +27,8 @@ final class InstanceLink: @unchecked Sendable {
     private(set) var routes: [ResolvedRoute] = []
     /// The debugger stage: set while the flow's debugger watches or holds it.
     private(set) var tap: FlowDebugger?
-    /// The flow's debugger, always: told of acks, so it can tell when the flow is quiet.
-    weak var watcher: FlowDebugger?
+    /// The flow's debugger, always: told of acks, so it can tell when the flow is quiet (`report(to:)`).
+    private(set) weak var watcher: FlowDebugger?
     /// The hot swap's stage.
     private var hold = SwapHold()
     /// Frames routed from the runtime.
@@ -129,6 +129,12 @@ final class InstanceLink: @unchecked Sendable {
     }
 
     func setRouting(viaHost: Bool) { writer.setRouting(viaHost: viaHost) }
+
+    /// The flow's debugger hears of this link's acks from now on.
+    func report(to debugger: FlowDebugger) {
+        loop.assertInEventLoop()
+        watcher = debugger
+    }
 
     // MARK: the swap hold
 

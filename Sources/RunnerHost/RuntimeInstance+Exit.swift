@@ -18,19 +18,22 @@ extension RuntimeInstance {
         // Let the event loop read what the process wrote before it died (its fifo drained), then detach.
         let link = self.link
         let read = connection?.whenRead(on: link.loop) ?? link.loop.makeSucceededVoidFuture()
-        let end = try? await read.map { link.writer.detach(timedOut: timedOut) }.get()
+        // The culprit's input is named on the loop, where the link's slots live.
+        let end = try? await read.map { () -> (ProcessEnd, Endpoint?) in
+            let end = link.writer.detach(timedOut: timedOut)
+            return (end, end.culprit.map { link.slots[$0.slot] })
+        }.get()
         cleanUp()
         // What the process committed is the state after exactly the messages not delivered again.
-        for (module, stats) in end?.committed ?? [:] {
+        for (module, stats) in end?.0.committed ?? [:] {
             guard let state = stats.state else { continue }
             states[module] = state
             pendingInit.remove(module)
         }
         reported = [:]
-        report(.processEnded(committed: end?.committed ?? [:], states: states))
-        if let culprit = end?.culprit {
+        report(.processEnded(committed: end?.0.committed ?? [:], states: states))
+        if let culprit = end?.0.culprit, let endpoint = end?.1 {
             // Never a silent loss: also when a stop had to kill a handler that did not finish.
-            let endpoint = link.slots[culprit.slot]
             let runtime = setup.plan.runtime.rawValue
             let message = timedOut
                 ? "this message ran past the module's time limit of \(timeLimitMs) ms (timeoutMs); the \(runtime) runtime instance was restarted and the messages after it are delivered again"

@@ -59,7 +59,7 @@ import Testing
     @Test func theDebuggerStageTakesArrivingMessagesAndTheWriterGoesOneAtATime() throws {
         let h = Harness(window: 8)
         let debugger = FlowDebugger(loop: h.channel.embeddedEventLoop, links: [h.link], onPause: { _ in })
-        h.link.watcher = debugger
+        h.link.report(to: debugger)
         debugger.load([])
         debugger.pause()
         #expect(h.link.tap === debugger, "a paused flow's link diverts to its debugger")

@@ -40,10 +40,10 @@ extension InstanceWriter {
         life &+= 1
         watch.disarm()
         var culprit: PendingMessage?
+        defer { culprit?.complete() }
         if inFlight.count == 1, timedOut || (lifeWrites == 1 && inFlight[inFlight.startIndex].suspect) {
             culprit = inFlight.popFirst()
             if culprit?.suspect == true { careful -= 1 }
-            culprit?.complete()
         } else {
             for i in inFlight.indices where !inFlight[i].suspect {
                 inFlight[i].suspect = true
@@ -53,7 +53,7 @@ extension InstanceWriter {
         lifeWrites = 0
         while let last = inFlight.popLast() { queued.prepend(last) }
         receiptsInFlight = 0
-        return ProcessEnd(culprit: culprit, committed: endLedger())
+        return ProcessEnd(culprit: culprit.map { ProcessEnd.Culprit(slot: $0.slot, payload: $0.payload) }, committed: endLedger())
     }
 
     /// The oldest message in flight and how long the process has said nothing, while messages are in flight.
@@ -128,9 +128,13 @@ struct PendingMessage {
 }
 
 /// What a process that ended leaves behind (`InstanceWriter.detach`).
-struct ProcessEnd {
-    /// The message to record as its module's error instead of delivering it again.
-    var culprit: PendingMessage?
+struct ProcessEnd: Sendable {
+    struct Culprit: Sendable {
+        var slot: Int
+        var payload: ByteBuffer
+    }
+    /// The message to record as its module's error instead of delivering it again (done: its receipt completed).
+    var culprit: Culprit?
     /// What the process committed: counters and states after exactly the acknowledged messages.
     var committed: [ModuleID: RuntimeMessage.ModuleStats]
 }

@@ -20,7 +20,9 @@ final class InstanceWriter: @unchecked Sendable {
     /// Not counted: the runner's one `DataPath` outlives every writer (set at init, never nil),
     /// and a reference count per routed frame would cost.
     unowned(unsafe) let dataPath: DataPath
-    /// Back pressure on the instances that feed this one (set when the flow is wired).
+    /// Back pressure on the instances that feed this one (`addFeeder`, when the flow is wired).
+    /// This and the window's fields below are internal only for this type's extension
+    /// (`InstanceWriter+Process.swift`); no other type sets them.
     var gates: QueueGates
 
     private(set) var channel: (any Channel)?
@@ -269,6 +271,12 @@ final class InstanceWriter: @unchecked Sendable {
     }
 
     // MARK: back pressure
+
+    /// `feeder` stops being read while this writer's queue is long (`onCycle`: only past the cycle bound).
+    func addFeeder(_ feeder: InstanceWriter, onCycle: Bool) {
+        loop.assertInEventLoop()
+        gates.add(feeder, onCycle: onCycle)
+    }
 
     /// Stops reading the process (one more reason to).
     func block() {
