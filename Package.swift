@@ -41,6 +41,11 @@ let package = Package(
             "FlowModel",
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: hotPathSettings),
+        // A NATS client on SwiftNIO (docs/nats.md): no Polyflow types; it could be its own package.
+        .target(name: "NATSClient", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(name: "RunnerHost", dependencies: [
             "FlowModel", "PipeBridge", "RunnerProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -82,6 +87,11 @@ let package = Package(
         .testTarget(name: "DispatcherTests", dependencies: [
             "Dispatcher", "FlowModel", "RunnerProtocol", "RunnerHost", "FuzzSupport",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "NATSClientTests", dependencies: [
+            "NATSClient",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -1,0 +1,153 @@
+import NIOCore
+
+/// The client's side of one NATS connection, on its channel's event loop:
+/// parses what the server sends, answers its PINGs, completes the handshake,
+/// hands messages to subscriptions and PONGs to `flush` callers.
+///
+/// Confined to the channel's event loop: every entry asserts it (debug builds).
+final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let loop: any EventLoop
+    private let options: NATSConnectOptions
+    private let address: NATSServerAddress
+    private var parser = NATSParser()
+    private var context: ChannelHandlerContext?
+    /// Set until the first PONG after CONNECT (or the error that ends the handshake).
+    private var handshake: EventLoopPromise<NATSServerInfo>?
+    private(set) var info: NATSServerInfo?
+    private var pongs = CircularBuffer<EventLoopPromise<Void>>()
+    private var subscriptions: [Int: AsyncStream<NATSMessage>.Continuation] = [:]
+    private var nextSID = 1
+    /// Why the connection ended (nil while it is open).
+    private(set) var ended: NATSError?
+
+    init(loop: any EventLoop, address: NATSServerAddress, options: NATSConnectOptions, handshake: EventLoopPromise<NATSServerInfo>) {
+        self.loop = loop
+        self.address = address
+        self.options = options
+        self.handshake = handshake
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        loop.assertInEventLoop()
+        let ops: [NATSServerOp]
+        do { ops = try parser.parse(unwrapInboundIn(data)) } catch {
+            end(.protocolError(error.description))
+            return
+        }
+        for op in ops { handle(op) }
+        context.flush()
+    }
+
+    private func handle(_ op: NATSServerOp) {
+        switch op {
+        case .info(let info):
+            let first = self.info == nil
+            self.info = info
+            guard first, handshake != nil else { return }
+            if info.tlsRequired, !address.tls {
+                end(.tlsRequired(address.description))
+                return
+            }
+            var connect = options
+            if connect.authToken == nil, connect.user == nil {
+                connect.authToken = address.token
+                if address.password != nil { connect.user = address.user; connect.pass = address.password }
+            }
+            connect.headers = info.headers
+            connect.noResponders = info.headers
+            write(.connect(connect))
+            write(.ping)
+        case .ping:
+            write(.pong)
+        case .pong:
+            if let handshake, let info {
+                self.handshake = nil
+                handshake.succeed(info)
+            } else {
+                pongs.popFirst()?.succeed()
+            }
+        case .ok:
+            break
+        case .err(let text):
+            let lower = text.lowercased()
+            // A refused publish or subscription leaves the connection open; everything else closes it.
+            if handshake == nil, lower.hasPrefix("permissions violation") || lower.hasPrefix("invalid subject") { return }
+            end(.server(text))
+        case .msg(let message):
+            subscriptions[message.sid]?.yield(message)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        end(ended ?? .closed("the server closed it"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        end(.closed("\(error)"))
+    }
+
+    // MARK: calls from the connection (on the loop)
+
+    func write(_ op: NATSClientOp) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        op.write(into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func flushWrites() { context?.flush() }
+
+    /// A new subscription id and its stream of messages.
+    func subscribe(subject: String, queue: String?) throws(NATSError) -> (Int, AsyncStream<NATSMessage>) {
+        loop.assertInEventLoop()
+        if let ended { throw ended }
+        let sid = nextSID
+        nextSID += 1
+        let (stream, continuation) = AsyncStream.makeStream(of: NATSMessage.self)
+        subscriptions[sid] = continuation
+        write(.sub(subject: subject, queue: queue, sid: sid))
+        flushWrites()
+        return (sid, stream)
+    }
+
+    func unsubscribe(_ sid: Int) {
+        loop.assertInEventLoop()
+        guard let continuation = subscriptions.removeValue(forKey: sid) else { return }
+        continuation.finish()
+        if ended == nil {
+            write(.unsub(sid: sid, max: nil))
+            flushWrites()
+        }
+    }
+
+    /// Sends a PING; the future completes at its PONG (everything sent before it was processed).
+    func ping() -> EventLoopFuture<Void> {
+        loop.assertInEventLoop()
+        if let ended { return loop.makeFailedFuture(ended) }
+        let promise = loop.makePromise(of: Void.self)
+        pongs.append(promise)
+        write(.ping)
+        flushWrites()
+        return promise.futureResult
+    }
+
+    /// Ends the connection: every waiter fails with `reason`, every subscription's stream finishes.
+    func end(_ reason: NATSError) {
+        loop.assertInEventLoop()
+        guard ended == nil else { return }
+        ended = reason
+        handshake?.fail(reason)
+        handshake = nil
+        while let p = pongs.popFirst() { p.fail(reason) }
+        let subs = subscriptions
+        subscriptions.removeAll()
+        for (_, c) in subs { c.finish() }
+        context?.close(promise: nil)
+    }
+}

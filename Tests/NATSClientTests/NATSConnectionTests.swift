@@ -1,0 +1,109 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import NATSClient
+
+/// The client against a real `nats-server` (Debian's 2.9, which `.ci/run` installs).
+@Suite(.timeLimit(.minutes(2)),
+       .enabled(if: NATSServerProcess.shouldRun, "nats-server is not installed (Debian: apt-get install nats-server)"))
+struct NATSConnectionTests {
+    @Test func publishesReachASubscriberInOrderWithHeadersAndReplySubjects() async throws {
+        try await withNATSServer { server in
+            let a = try await NATSConnection.connect(to: server.address, options: .init(name: "a"))
+            let b = try await NATSConnection.connect(to: server.address, options: .init(name: "b"))
+            #expect(a.info.headers && !a.info.serverID.isEmpty)
+            let sub = try await b.subscribe(to: "flows.>")
+            try await b.flush()
+            for i in 0..<1000 { try await a.publish(ByteBuffer(string: "\(i)"), to: "flows.x.\(i % 3)") }
+            try await a.publish(ByteBuffer(string: "h"), to: "flows.h", replyTo: "back.1",
+                                headers: NATSHeaders(fields: [("Nats-Msg-Id", "m1")]))
+            var seen: [String] = []
+            var last: NATSMessage?
+            for await m in sub.messages {
+                if m.subject == "flows.h" { last = m; break }
+                seen.append(String(buffer: m.payload))
+            }
+            #expect(seen == (0..<1000).map(String.init), "one publisher's messages arrive in order")
+            #expect(last?.replyTo == "back.1")
+            #expect(last?.headers?["nats-msg-id"] == "m1")
+            await sub.unsubscribe()
+            await a.close()
+            await b.close()
+        }
+    }
+
+    @Test func aRequestGetsItsReply_andNoRespondersIsSaidAtOnce() async throws {
+        try await withNATSServer { server in
+            let service = try await NATSConnection.connect(to: server.address)
+            let client = try await NATSConnection.connect(to: server.address)
+            let sub = try await service.subscribe(to: "svc.double")
+            try await service.flush()
+            let responder = Task {
+                for await m in sub.messages {
+                    let n = Int(String(buffer: m.payload)) ?? 0
+                    try await service.publish(ByteBuffer(string: "\(2 * n)"), to: m.replyTo!)
+                }
+            }
+            for n in [1, 21, 500] {
+                let reply = try await client.request(ByteBuffer(string: "\(n)"), to: "svc.double")
+                #expect(String(buffer: reply.payload) == "\(2 * n)")
+            }
+            let started = ContinuousClock.now
+            await #expect(throws: NATSError.noResponders(subject: "svc.nobody")) {
+                _ = try await client.request(ByteBuffer(string: "x"), to: "svc.nobody", timeout: .seconds(10))
+            }
+            #expect(ContinuousClock.now - started < .seconds(5), "no responders is an answer, not a timeout")
+            responder.cancel()
+            await client.close()
+            await service.close()
+        }
+    }
+
+    @Test func aTokenIsRequiredWhenTheServerAsksForOne_andAWrongOneIsOneClearError() async throws {
+        try await withNATSServer(["--auth", "s3cret"]) { server in
+            var good = server.address
+            good.user = "s3cret"
+            let ok = try await NATSConnection.connect(to: good)
+            try await ok.flush()
+            await ok.close()
+            await #expect {
+                _ = try await NATSConnection.connect(to: server.address, options: .init(authToken: "wrong"))
+            } throws: { error in
+                guard case NATSError.server(let text) = error else { return false }
+                return text.lowercased().contains("authorization violation")
+            }
+        }
+    }
+
+    @Test func nothingListeningIsUnreachableAtOnce_andBadInputIsRefusedByName() async throws {
+        let port = try NATSServerProcess.freePort()
+        await #expect {
+            _ = try await NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: port), timeout: .seconds(2))
+        } throws: { error in
+            guard case NATSError.unreachable = error else { return false }
+            return "\(error)".contains("is nats-server running there?")
+        }
+        try await withNATSServer { server in
+            let c = try await NATSConnection.connect(to: server.address)
+            await #expect(throws: NATSError.badSubject("a b")) { try await c.publish(ByteBuffer(), to: "a b") }
+            await #expect(throws: NATSError.badSubject("a.*")) { try await c.publish(ByteBuffer(), to: "a.*") }
+            let big = ByteBuffer(repeating: 0x61, count: c.info.maxPayload + 1)
+            await #expect(throws: NATSError.payloadTooLarge(bytes: big.readableBytes, max: c.info.maxPayload)) {
+                try await c.publish(big, to: "a")
+            }
+            try await c.flush()
+            await c.close()
+        }
+    }
+
+    @Test func whenTheServerGoesAwaySubscriptionsEndAndCallsFailWithClosed() async throws {
+        let server = try await NATSServerProcess()
+        let c = try await NATSConnection.connect(to: server.address)
+        let sub = try await c.subscribe(to: "x")
+        try await c.flush()
+        server.stop()
+        for await _ in sub.messages {}
+        await #expect(throws: NATSError.self) { try await c.flush() }
+        await c.close()
+    }
+}
