@@ -129,6 +129,12 @@ public final class NATSConnection: Sendable {
         try? await channel.closeFuture.get()
     }
 
+    /// Waits until the connection ends, and says why.
+    public func ended() async -> NATSError {
+        try? await channel.closeFuture.get()
+        return await endedReason()
+    }
+
     /// Why the connection ended, if it did.
     public func endedReason() async -> NATSError {
         let handler = self.handler

@@ -23,11 +23,12 @@ final class NATSServerProcess: @unchecked Sendable {
     static var shouldRun: Bool { binary != nil || ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// - Parameter arguments: more flags (`--auth TOKEN`, `-js`…).
-    init(_ arguments: [String] = []) async throws {
+    /// - Parameter port: a fixed port (a restarted server on the same address); a free one when nil.
+    init(_ arguments: [String] = [], port fixedPort: Int? = nil) async throws {
         guard let binary = Self.binary else {
             throw NATSError.unreachable("nats-server", reason: "nats-server is not installed (Debian: apt-get install nats-server; .ci/run installs it)")
         }
-        port = try Self.freePort()
+        port = try fixedPort ?? Self.freePort()
         storeDirectory = NSTemporaryDirectory() + "polyflow-nats-\(UUID().uuidString.prefix(8))"
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["-a", "127.0.0.1", "-p", "\(port)", "-sd", storeDirectory] + arguments

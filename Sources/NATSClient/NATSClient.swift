@@ -1,0 +1,232 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A NATS client over a list of servers that stays connected: when its
+/// connection ends it connects again (the next server of the list, or one
+/// the cluster announced), with back-off, and subscribes again to what it
+/// was subscribed to. Subscriptions survive reconnects; a publish or a
+/// request made while there is no connection waits for one (up to its
+/// timeout) instead of being buffered without bound.
+public actor NATSClient {
+    /// How reconnects are paced: each round tries every server once, then waits
+    /// `initialDelay`, doubling up to `maxDelay`, with up to 20% jitter.
+    public struct ReconnectPolicy: Sendable {
+        public var initialDelay: Duration
+        public var maxDelay: Duration
+        /// How long one attempt may take (connect and handshake).
+        public var attemptTimeout: TimeAmount
+
+        public init(initialDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(2),
+                    attemptTimeout: TimeAmount = .seconds(2)) {
+            self.initialDelay = initialDelay
+            self.maxDelay = maxDelay
+            self.attemptTimeout = attemptTimeout
+        }
+    }
+
+    public enum State: Sendable, Equatable {
+        case connecting, connected(NATSServerAddress), reconnecting, closed
+    }
+
+    private struct Registered {
+        let subject: String
+        let queue: String?
+        let continuation: AsyncStream<NATSMessage>.Continuation
+        var current: NATSSubscription?
+        var forwarder: Task<Void, Never>?
+    }
+
+    private var servers: [NATSServerAddress]
+    private let options: NATSConnectOptions
+    private let policy: ReconnectPolicy
+    private let group: any EventLoopGroup
+    private var connection: NATSConnection?
+    public private(set) var state: State = .connecting
+    private var registered: [Int: Registered] = [:]
+    private var nextID = 1
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var watcher: Task<Void, Never>?
+    /// How many times the client connected again after losing a connection.
+    public private(set) var reconnects = 0
+    private let (stateChanges, stateContinuation) = AsyncStream.makeStream(of: State.self)
+
+    public init(servers: [NATSServerAddress], options: NATSConnectOptions = .init(), policy: ReconnectPolicy = .init(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.servers = servers
+        self.options = options
+        self.policy = policy
+        self.group = group
+    }
+
+    /// The client's states as they change (`connected`, `reconnecting`, …).
+    public nonisolated var states: AsyncStream<State> { stateChanges }
+
+    /// Connects to the first server of the list that answers; throws when none does,
+    /// naming each one and why (a bad token is not tried again elsewhere).
+    public func connect() async throws {
+        var reasons: [String] = []
+        for server in servers {
+            do {
+                try await use(NATSConnection.connect(to: server, options: options, timeout: policy.attemptTimeout, group: group))
+                return
+            } catch let error as NATSError {
+                if case .server = error { throw error }
+                reasons.append("\(error)")
+            }
+        }
+        throw NATSError.unreachable(servers.map(\.description).joined(separator: ", "), reason: reasons.joined(separator: "; "))
+    }
+
+    /// Publishes on the current connection, waiting for one while reconnecting (up to `timeout`).
+    public func publish(_ payload: ByteBuffer, to subject: String, replyTo: String? = nil, headers: NATSHeaders? = nil,
+                        timeout: Duration = .seconds(10)) async throws {
+        try await retrying(timeout: timeout) { try await $0.publish(payload, to: subject, replyTo: replyTo, headers: headers) }
+    }
+
+    /// A request on the current connection (waiting for one while reconnecting).
+    public func request(_ payload: ByteBuffer, to subject: String, headers: NATSHeaders? = nil,
+                        timeout: Duration = .seconds(5)) async throws -> NATSMessage {
+        try await retrying(timeout: timeout) { try await $0.request(payload, to: subject, headers: headers, timeout: timeout) }
+    }
+
+    /// Waits until the current server processed everything sent so far.
+    public func flush() async throws {
+        try await retrying(timeout: .seconds(10)) { try await $0.flush() }
+    }
+
+    /// Runs `call` on the current connection; when that connection turns out to be gone (its end not
+    /// noticed yet), waits for the next one and tries again, until `timeout`.
+    private func retrying<T: Sendable>(timeout: Duration, _ call: (NATSConnection) async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let connection = try await current(timeout: deadline - ContinuousClock.now)
+            do {
+                return try await call(connection)
+            } catch NATSError.closed(let why) where state != .closed {
+                guard ContinuousClock.now < deadline else { throw NATSError.closed(why) }
+                await lost(connection)
+            }
+        }
+    }
+
+    /// A subscription that survives reconnects: its stream goes on with the messages
+    /// of each new connection (what was published while none was open is not seen: core NATS
+    /// keeps nothing; JetStream consumers do).
+    public func subscribe(to subject: String, queue: String? = nil) async throws -> AsyncStream<NATSMessage> {
+        guard NATSClientOp.isValid(subject: subject, wildcards: true) else { throw NATSError.badSubject(subject) }
+        let (stream, continuation) = AsyncStream.makeStream(of: NATSMessage.self)
+        let id = nextID
+        nextID += 1
+        registered[id] = Registered(subject: subject, queue: queue, continuation: continuation)
+        if let connection { try await attach(id, to: connection) }
+        return stream
+    }
+
+    /// Closes the connection for good: subscriptions end, waiting calls fail.
+    public func close() async {
+        state = .closed
+        stateContinuation.yield(.closed)
+        stateContinuation.finish()
+        watcher?.cancel()
+        for (_, r) in registered { r.forwarder?.cancel(); r.continuation.finish() }
+        registered = [:]
+        let w = waiters
+        waiters = []
+        for c in w { c.resume() }
+        await connection?.close()
+        connection = nil
+    }
+
+    // MARK: inside
+
+    private func use(_ new: NATSConnection) async throws {
+        connection = new
+        // Servers the cluster announces join the list (after those given).
+        for url in new.info.connectURLs {
+            if let a = try? NATSServerAddress(parsing: url), !servers.contains(where: { $0.host == a.host && $0.port == a.port }) {
+                servers.append(NATSServerAddress(host: a.host, port: a.port, tls: new.address.tls))
+            }
+        }
+        for id in registered.keys.sorted() { try await attach(id, to: new) }
+        try await new.flush()
+        setState(.connected(new.address))
+        let w = waiters
+        waiters = []
+        for c in w { c.resume() }
+        watcher = Task { [weak self] in
+            _ = await new.ended()
+            await self?.lost(new)
+        }
+    }
+
+    private func attach(_ id: Int, to connection: NATSConnection) async throws {
+        guard var r = registered[id] else { return }
+        let sub = try await connection.subscribe(to: r.subject, queue: r.queue)
+        let continuation = r.continuation
+        r.forwarder?.cancel()
+        r.current = sub
+        r.forwarder = Task {
+            for await m in sub.messages { continuation.yield(m) }
+        }
+        registered[id] = r
+    }
+
+    private func lost(_ old: NATSConnection) async {
+        guard connection === old, state != .closed else { return }
+        connection = nil
+        setState(.reconnecting)
+        var delay = policy.initialDelay
+        while state != .closed {
+            for server in rotated(after: old.address) {
+                guard state != .closed else { return }
+                if let new = try? await NATSConnection.connect(to: server, options: options, timeout: policy.attemptTimeout, group: group) {
+                    do {
+                        try await use(new)
+                        reconnects += 1
+                        return
+                    } catch {
+                        await new.close()
+                    }
+                }
+            }
+            let jitter = Double.random(in: 0...0.2)
+            try? await Task.sleep(for: delay + delay * jitter)
+            delay = min(delay * 2, policy.maxDelay)
+        }
+    }
+
+    /// The server list starting after the one that was lost.
+    private func rotated(after last: NATSServerAddress) -> [NATSServerAddress] {
+        guard let i = servers.firstIndex(of: last) else { return servers }
+        return Array(servers[(i + 1)...] + servers[...i])
+    }
+
+    private func current(timeout: Duration) async throws -> NATSConnection {
+        if let connection { return connection }
+        if state == .closed { throw NATSError.closed("closed by this client") }
+        let deadline = ContinuousClock.now + timeout
+        while connection == nil, state != .closed {
+            guard ContinuousClock.now < deadline else { throw NATSError.timedOut("waiting for a connection to any of \(servers.map(\.description))") }
+            let wake = Task { [weak self] in
+                try? await Task.sleep(until: deadline)
+                await self?.wakeAll()
+            }
+            await withCheckedContinuation { waiters.append($0) }
+            wake.cancel()
+        }
+        guard let connection else { throw NATSError.closed("closed by this client") }
+        return connection
+    }
+
+    private func wakeAll() {
+        let w = waiters
+        waiters = []
+        for c in w { c.resume() }
+    }
+
+    private func setState(_ new: State) {
+        state = new
+        stateContinuation.yield(new)
+    }
+}
