@@ -113,14 +113,28 @@ public actor NATSClient {
     /// A subscription that survives reconnects: its stream goes on with the messages
     /// of each new connection (what was published while none was open is not seen: core NATS
     /// keeps nothing; JetStream consumers do).
-    public func subscribe(to subject: String, queue: String? = nil) async throws -> AsyncStream<NATSMessage> {
+    public func subscribe(to subject: String, queue: String? = nil) async throws -> Subscription {
         guard NATSClientOp.isValid(subject: subject, wildcards: true) else { throw NATSError.badSubject(subject) }
         let (stream, continuation) = AsyncStream.makeStream(of: NATSMessage.self)
         let id = nextID
         nextID += 1
         registered[id] = Registered(subject: subject, queue: queue, continuation: continuation)
         if let connection { try await attach(id, to: connection) }
-        return stream
+        return Subscription(id: id, messages: stream)
+    }
+
+    /// A subscription of the client: its messages, across reconnects, until `unsubscribe`.
+    public struct Subscription: Sendable {
+        public let id: Int
+        public let messages: AsyncStream<NATSMessage>
+    }
+
+    /// Ends a subscription: the server is told, its stream finishes.
+    public func unsubscribe(_ subscription: Subscription) async {
+        guard let r = registered.removeValue(forKey: subscription.id) else { return }
+        r.forwarder?.cancel()
+        r.continuation.finish()
+        await r.current?.unsubscribe()
     }
 
     /// Closes the connection for good: subscriptions end, waiting calls fail.

@@ -29,7 +29,7 @@ struct NATSClientTests {
         try await client.connect()
         let messages = try await client.subscribe(to: "flows.x")
         try await client.publish(ByteBuffer(string: "before"), to: "flows.x")
-        var iterator = messages.makeAsyncIterator()
+        var iterator = messages.messages.makeAsyncIterator()
         #expect(await iterator.next().map { String(buffer: $0.payload) } == "before")
         server.stop()
         try await wait(for: .reconnecting, on: client)
@@ -57,7 +57,7 @@ struct NATSClientTests {
         // Made while the client has no connection: it is sent once the second server is reached.
         try await client.publish(ByteBuffer(string: "sent late"), to: "x", timeout: .seconds(20))
         #expect(await client.state == .connected(second.address))
-        var iterator = messages.makeAsyncIterator()
+        var iterator = messages.messages.makeAsyncIterator()
         #expect(await iterator.next().map { String(buffer: $0.payload) } == "sent late")
         await client.close()
     }
