@@ -39,6 +39,7 @@ public actor NATSClient {
 
     private var servers: [NATSServerAddress]
     private let options: NATSConnectOptions
+    private let tls: NATSTLSOptions
     private let policy: ReconnectPolicy
     private let group: any EventLoopGroup
     private var connection: NATSConnection?
@@ -51,10 +52,11 @@ public actor NATSClient {
     public private(set) var reconnects = 0
     private let (stateChanges, stateContinuation) = AsyncStream.makeStream(of: State.self)
 
-    public init(servers: [NATSServerAddress], options: NATSConnectOptions = .init(), policy: ReconnectPolicy = .init(),
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(servers: [NATSServerAddress], options: NATSConnectOptions = .init(), tls: NATSTLSOptions = .init(),
+                policy: ReconnectPolicy = .init(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.servers = servers
         self.options = options
+        self.tls = tls
         self.policy = policy
         self.group = group
     }
@@ -68,11 +70,14 @@ public actor NATSClient {
         var reasons: [String] = []
         for server in servers {
             do {
-                try await use(NATSConnection.connect(to: server, options: options, timeout: policy.attemptTimeout, group: group))
+                try await use(NATSConnection.connect(to: server, options: options, tls: tls, timeout: policy.attemptTimeout, group: group))
                 return
             } catch let error as NATSError {
-                if case .server = error { throw error }
-                reasons.append("\(error)")
+                // Credentials and TLS set-up are the same for every server: said at once, not tried elsewhere.
+                switch error {
+                case .server, .tls, .tlsRequired: throw error
+                default: reasons.append("\(error)")
+                }
             }
         }
         throw NATSError.unreachable(servers.map(\.description).joined(separator: ", "), reason: reasons.joined(separator: "; "))
@@ -194,7 +199,7 @@ public actor NATSClient {
         while state != .closed {
             for server in rotated(after: old.address) {
                 guard state != .closed else { return }
-                if let new = try? await NATSConnection.connect(to: server, options: options, timeout: policy.attemptTimeout, group: group) {
+                if let new = try? await NATSConnection.connect(to: server, options: options, tls: tls, timeout: policy.attemptTimeout, group: group) {
                     do {
                         try await use(new)
                         reconnects += 1

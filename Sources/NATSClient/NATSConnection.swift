@@ -23,14 +23,11 @@ public final class NATSConnection: Sendable {
     /// Connects and completes the handshake (INFO, CONNECT, PING/PONG) within `timeout`.
     /// Throws `NATSError`: unreachable, refused credentials (`server`), TLS required, timed out.
     public static func connect(to address: NATSServerAddress, options: NATSConnectOptions = .init(),
-                               timeout: TimeAmount = .seconds(5),
+                               tls: NATSTLSOptions = .init(), timeout: TimeAmount = .seconds(5),
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NATSConnection {
-        if address.tls {
-            throw NATSError.unreachable(address.description, reason: "tls:// is not supported by this client yet")
-        }
         let loop = group.next()
         let handshake = loop.makePromise(of: NATSServerInfo.self)
-        let handler = NATSConnectionHandler(loop: loop, address: address, options: options, handshake: handshake)
+        let handler = NATSConnectionHandler(loop: loop, address: address, options: options, tls: tls, handshake: handshake)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: loop)

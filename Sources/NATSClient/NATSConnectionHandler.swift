@@ -11,6 +11,7 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let loop: any EventLoop
     private let options: NATSConnectOptions
+    private let tls: NATSTLSOptions
     private let address: NATSServerAddress
     private var parser = NATSParser()
     private var context: ChannelHandlerContext?
@@ -23,10 +24,12 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Why the connection ended (nil while it is open).
     private(set) var ended: NATSError?
 
-    init(loop: any EventLoop, address: NATSServerAddress, options: NATSConnectOptions, handshake: EventLoopPromise<NATSServerInfo>) {
+    init(loop: any EventLoop, address: NATSServerAddress, options: NATSConnectOptions, tls: NATSTLSOptions,
+         handshake: EventLoopPromise<NATSServerInfo>) {
         self.loop = loop
         self.address = address
         self.options = options
+        self.tls = tls
         self.handshake = handshake
     }
 
@@ -52,6 +55,21 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             if info.tlsRequired, !address.tls {
                 end(.tlsRequired(address.description))
                 return
+            }
+            if address.tls {
+                // The server's INFO comes in the clear; TLS starts now, and CONNECT waits in the TLS handler
+                // until its handshake is done.
+                guard info.tlsRequired else {
+                    end(.tls(address.description, reason: "the server does not offer TLS: use a nats:// URL, or start it with --tls"))
+                    return
+                }
+                do {
+                    let handler = try tls.makeHandler(host: address.host)
+                    try context?.pipeline.syncOperations.addHandler(handler, position: .first)
+                } catch {
+                    end(.tls(address.description, reason: "\(error)"))
+                    return
+                }
             }
             var connect = options
             if connect.authToken == nil, connect.user == nil {
@@ -89,7 +107,11 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        end(.closed("\(error)"))
+        if address.tls, handshake != nil {
+            end(.tls(address.description, reason: "\(error)"))
+        } else {
+            end(.closed("\(error)"))
+        }
     }
 
     // MARK: calls from the connection (on the loop)
