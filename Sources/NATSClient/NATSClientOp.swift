@@ -70,16 +70,35 @@ public struct NATSConnectOptions: Sendable, Encodable, Equatable {
     public var echo = true
     public var headers = true
     public var noResponders = true
+    /// An nkey that signs the server's nonce (its public key goes as `nkey`).
+    public var nkey: NKey?
+    /// A user JWT (from a creds file), sent with the nonce signed by `nkey`.
+    public var jwt: String?
+    /// Set at `CONNECT` from `nkey` and the server's nonce.
+    var nkeyPublic: String?
+    var sig: String?
 
-    public init(name: String? = nil, authToken: String? = nil, user: String? = nil, pass: String? = nil) {
+    public init(name: String? = nil, authToken: String? = nil, user: String? = nil, pass: String? = nil, nkey: NKey? = nil) {
         self.name = name
         self.authToken = authToken
         self.user = user
         self.pass = pass
+        self.nkey = nkey
+    }
+
+    /// Options for a creds file: its JWT, and its seed to sign with.
+    public init(name: String? = nil, credentials: NATSCredentials) {
+        self.init(name: name, nkey: credentials.key)
+        jwt = credentials.jwt
     }
 
     enum CodingKeys: String, CodingKey {
         case name, authToken = "auth_token", user, pass, verbose, pedantic, tlsRequired = "tls_required", lang, version
-        case `protocol`, echo, headers, noResponders = "no_responders"
+        case `protocol`, echo, headers, noResponders = "no_responders", nkeyPublic = "nkey", sig, jwt
+    }
+
+    public static func == (l: Self, r: Self) -> Bool {
+        l.name == r.name && l.authToken == r.authToken && l.user == r.user && l.pass == r.pass
+            && l.nkey?.publicKey == r.nkey?.publicKey && l.jwt == r.jwt
     }
 }

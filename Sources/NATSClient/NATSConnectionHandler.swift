@@ -78,6 +78,18 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             connect.headers = info.headers
             connect.noResponders = info.headers
+            connect.tlsRequired = address.tls
+            if let nkey = connect.nkey {
+                guard let nonce = info.nonce else {
+                    end(.badCredentials("the server at \(address) sent no nonce to sign: is it configured for nkeys?"))
+                    return
+                }
+                do { connect.sig = try nkey.sign(nonce: nonce) } catch {
+                    end(.badCredentials("could not sign the server's nonce: \(error)"))
+                    return
+                }
+                if connect.jwt == nil { connect.nkeyPublic = nkey.publicKey }
+            }
             write(.connect(connect))
             write(.ping)
         case .ping:

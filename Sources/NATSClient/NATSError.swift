@@ -17,6 +17,8 @@ public enum NATSError: Error, Sendable, Equatable, CustomStringConvertible {
     case payloadTooLarge(bytes: Int, max: Int)
     /// The server wants TLS and the URL is not `tls://`.
     case tlsRequired(String)
+    /// An nkey seed or creds file that cannot be used (the text says why).
+    case badCredentials(String)
     /// TLS could not be set up or its handshake failed (an untrusted certificate, a CA file that cannot be read…).
     case tls(String, reason: String)
     /// A JetStream API call answered with an error (`err_code` is JetStream's own number).
@@ -36,6 +38,7 @@ public enum NATSError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badSubject(let subject): "\"\(subject)\" is not a NATS subject (tokens separated by dots, no spaces; wildcards only in subscriptions)"
         case .payloadTooLarge(let bytes, let max): "a NATS message of \(bytes) bytes is larger than the server's max_payload (\(max))"
         case .tlsRequired(let address): "the NATS server at \(address) requires TLS: use a tls:// URL"
+        case .badCredentials(let why): "NATS credentials: \(why)"
         case .tls(let address, let reason): "TLS with the NATS server at \(address) failed: \(reason)"
         case .jetStream(let api, let code, let errCode, let description):
             "JetStream \(api): \(description) (\(code), err_code \(errCode))" + (code == 503 ? ": is JetStream enabled (nats-server -js)?" : "")
