@@ -33,6 +33,8 @@ public actor NATSClient {
         let subject: String
         let queue: String?
         let continuation: AsyncStream<NATSMessage>.Continuation
+        let gate: PendingGate
+        let limits: NATSPendingLimits
         var current: NATSSubscription?
         var forwarder: Task<Void, Never>?
     }
@@ -118,20 +120,23 @@ public actor NATSClient {
     /// A subscription that survives reconnects: its stream goes on with the messages
     /// of each new connection (what was published while none was open is not seen: core NATS
     /// keeps nothing; JetStream consumers do).
-    public func subscribe(to subject: String, queue: String? = nil) async throws -> Subscription {
+    /// Past `limits` unread, the client stops reading from the server until the subscriber catches up.
+    public func subscribe(to subject: String, queue: String? = nil, limits: NATSPendingLimits = .init()) async throws -> Subscription {
         guard NATSClientOp.isValid(subject: subject, wildcards: true) else { throw NATSError.badSubject(subject) }
         let (stream, continuation) = AsyncStream.makeStream(of: NATSMessage.self)
+        let gate = PendingGate(limits: limits)
+        continuation.onTermination = { _ in gate.drop() }
         let id = nextID
         nextID += 1
-        registered[id] = Registered(subject: subject, queue: queue, continuation: continuation)
+        registered[id] = Registered(subject: subject, queue: queue, continuation: continuation, gate: gate, limits: limits)
         if let connection { try await attach(id, to: connection) }
-        return Subscription(id: id, messages: stream)
+        return Subscription(id: id, messages: NATSMessages(stream: stream, gate: gate))
     }
 
     /// A subscription of the client: its messages, across reconnects, until `unsubscribe`.
     public struct Subscription: Sendable {
         public let id: Int
-        public let messages: AsyncStream<NATSMessage>
+        public let messages: NATSMessages
     }
 
     /// Ends a subscription: the server is told, its stream finishes.
@@ -181,12 +186,18 @@ public actor NATSClient {
 
     private func attach(_ id: Int, to connection: NATSConnection) async throws {
         guard var r = registered[id] else { return }
-        let sub = try await connection.subscribe(to: r.subject, queue: r.queue)
-        let continuation = r.continuation
+        // A small window on the connection: the client's own gate bounds what waits for the subscriber.
+        let sub = try await connection.subscribe(to: r.subject, queue: r.queue,
+                                                 limits: NATSPendingLimits(messages: 1024, bytes: min(r.limits.bytes, 8 << 20)))
+        let continuation = r.continuation, gate = r.gate
         r.forwarder?.cancel()
         r.current = sub
         r.forwarder = Task {
-            for await m in sub.messages { continuation.yield(m) }
+            for await m in sub.messages {
+                continuation.yield(m)
+                // The subscriber holds too much: stop taking from the connection, which then stops reading.
+                if gate.produced(bytes: m.payload.readableBytes) { await gate.waitWhileFull() }
+            }
         }
         registered[id] = r
     }

@@ -74,11 +74,12 @@ public final class NATSConnection: Sendable {
         }.get()
     }
 
-    /// Subscribes to `subject` (wildcards allowed), in `queue`'s group when given.
-    public func subscribe(to subject: String, queue: String? = nil) async throws -> NATSSubscription {
+    /// Subscribes to `subject` (wildcards allowed), in `queue`'s group when given; past `limits`
+    /// unread, the connection stops reading until the subscriber catches up (nothing is dropped).
+    public func subscribe(to subject: String, queue: String? = nil, limits: NATSPendingLimits = .init()) async throws -> NATSSubscription {
         guard NATSClientOp.isValid(subject: subject, wildcards: true) else { throw NATSError.badSubject(subject) }
         let handler = self.handler
-        let (sid, stream) = try await handler.loop.submit { try handler.subscribe(subject: subject, queue: queue) }.get()
+        let (sid, stream) = try await handler.loop.submit { try handler.subscribe(subject: subject, queue: queue, limits: limits) }.get()
         return NATSSubscription(sid: sid, subject: subject, messages: stream, handler: handler)
     }
 
@@ -102,7 +103,8 @@ public final class NATSConnection: Sendable {
             defer { group.cancelAll() }
             return try await group.next() ?? nil
         }
-        guard let reply else { throw await endedReason() }
+        // Sent, and the connection ended before the reply: not retried elsewhere (it may have been handled).
+        guard let reply else { throw NATSError.replyLost(subject: subject) }
         if reply.headers?.status == 503 { throw NATSError.noResponders(subject: subject) }
         return reply
     }
@@ -139,6 +141,9 @@ public final class NATSConnection: Sendable {
         return (ended ?? nil) ?? .closed("the subscription ended")
     }
 
+    /// The connection's handler, for tests that look at its flow control.
+    var handlerForTesting: NATSConnectionHandler { handler }
+
     /// A random token for inbox subjects (22 characters of [A-Za-z0-9]).
     static func token() -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -151,7 +156,7 @@ public final class NATSConnection: Sendable {
 public struct NATSSubscription: Sendable {
     public let sid: Int
     public let subject: String
-    public let messages: AsyncStream<NATSMessage>
+    public let messages: NATSMessages
     let handler: NATSConnectionHandler
 
     /// Stops the subscription: the server is told, the stream ends.

@@ -19,7 +19,9 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var handshake: EventLoopPromise<NATSServerInfo>?
     private(set) var info: NATSServerInfo?
     private var pongs = CircularBuffer<EventLoopPromise<Void>>()
-    private var subscriptions: [Int: AsyncStream<NATSMessage>.Continuation] = [:]
+    private var subscriptions: [Int: (continuation: AsyncStream<NATSMessage>.Continuation, gate: PendingGate)] = [:]
+    /// Subscriptions whose readers hold too much: while any does, the socket is not read.
+    private(set) var full: Set<Int> = []
     private var nextSID = 1
     /// Why the connection ended (nil while it is open).
     private(set) var ended: NATSError?
@@ -109,7 +111,12 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             if handshake == nil, lower.hasPrefix("permissions violation") || lower.hasPrefix("invalid subject") { return }
             end(.server(text))
         case .msg(let message):
-            subscriptions[message.sid]?.yield(message)
+            guard let sub = subscriptions[message.sid] else { return }
+            sub.continuation.yield(message)
+            if sub.gate.produced(bytes: message.payload.readableBytes) {
+                full.insert(message.sid)
+                if full.count == 1 { _ = context?.channel.setOption(ChannelOptions.autoRead, value: false) }
+            }
         }
     }
 
@@ -137,23 +144,38 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func flushWrites() { context?.flush() }
 
-    /// A new subscription id and its stream of messages.
-    func subscribe(subject: String, queue: String?) throws(NATSError) -> (Int, AsyncStream<NATSMessage>) {
+    /// A new subscription id and its messages, bounded by `limits` (flow control).
+    func subscribe(subject: String, queue: String?, limits: NATSPendingLimits) throws(NATSError) -> (Int, NATSMessages) {
         loop.assertInEventLoop()
         if let ended { throw ended }
         let sid = nextSID
         nextSID += 1
         let (stream, continuation) = AsyncStream.makeStream(of: NATSMessage.self)
-        subscriptions[sid] = continuation
+        let loop = self.loop
+        let gate = PendingGate(limits: limits) { [weak self] in
+            guard let handler = self else { return }
+            loop.execute { handler.opened(sid) }
+        }
+        continuation.onTermination = { _ in gate.drop() }
+        subscriptions[sid] = (continuation, gate)
         write(.sub(subject: subject, queue: queue, sid: sid))
         flushWrites()
-        return (sid, stream)
+        return (sid, NATSMessages(stream: stream, gate: gate))
+    }
+
+    /// A subscription's reader caught up: read the socket again when no other holds too much.
+    private func opened(_ sid: Int) {
+        loop.assertInEventLoop()
+        guard full.remove(sid) != nil, full.isEmpty, let channel = context?.channel else { return }
+        _ = channel.setOption(ChannelOptions.autoRead, value: true)
+        channel.read()
     }
 
     func unsubscribe(_ sid: Int) {
         loop.assertInEventLoop()
-        guard let continuation = subscriptions.removeValue(forKey: sid) else { return }
-        continuation.finish()
+        guard let sub = subscriptions.removeValue(forKey: sid) else { return }
+        sub.continuation.finish()
+        opened(sid)
         if ended == nil {
             write(.unsub(sid: sid, max: nil))
             flushWrites()
@@ -181,7 +203,7 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         while let p = pongs.popFirst() { p.fail(reason) }
         let subs = subscriptions
         subscriptions.removeAll()
-        for (_, c) in subs { c.finish() }
+        for (_, sub) in subs { sub.continuation.finish() }
         context?.close(promise: nil)
     }
 }

@@ -10,6 +10,8 @@ public enum NATSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The connection is closed (by `close()`, the server, or a protocol error).
     case closed(String)
     case timedOut(String)
+    /// The connection ended after a request was sent and before its reply: it may or may not have been handled.
+    case replyLost(subject: String)
     /// A request found no subscriber on its subject (status 503).
     case noResponders(subject: String)
     case badSubject(String)
@@ -34,6 +36,7 @@ public enum NATSError: Error, Sendable, Equatable, CustomStringConvertible {
         case .protocolError(let text): "NATS protocol error: \(text)"
         case .closed(let why): "the NATS connection is closed: \(why)"
         case .timedOut(let what): "NATS: \(what) timed out"
+        case .replyLost(let subject): "the NATS connection ended while a request on \(subject) waited for its reply; it may or may not have been handled"
         case .noResponders(let subject): "no one answers requests on NATS subject \(subject)"
         case .badSubject(let subject): "\"\(subject)\" is not a NATS subject (tokens separated by dots, no spaces; wildcards only in subscriptions)"
         case .payloadTooLarge(let bytes, let max): "a NATS message of \(bytes) bytes is larger than the server's max_payload (\(max))"

@@ -73,4 +73,56 @@ struct NATSClientTests {
         await #expect(throws: NATSError.self) { try await client.publish(ByteBuffer(), to: "x", timeout: .milliseconds(300)) }
         await client.close()
     }
+
+    @Test func aRequestInFlightWhenTheServerDiesFailsAtOnce_andTheNextOneWorksAfterTheReconnect() async throws {
+        var server = try await NATSServerProcess()
+        let port = server.port
+        let client = NATSClient(servers: [server.address])
+        try await client.connect()
+        // A subscriber that never answers: the request waits for its reply.
+        let silent = try await NATSConnection.connect(to: server.address)
+        let sink = try await silent.subscribe(to: "svc.slow")
+        try await silent.flush()
+        let request = Task { try await client.request(ByteBuffer(string: "?"), to: "svc.slow", timeout: .seconds(60)) }
+        for await _ in sink.messages { break }  // the request reached the server
+        let killed = ContinuousClock.now
+        server.stop()
+        await #expect(throws: NATSError.self) { _ = try await request.value }
+        #expect(ContinuousClock.now - killed < .seconds(10), "the request ends with its connection, not at its 60 s timeout")
+        server = try await NATSServerProcess(port: port)
+        defer { server.stop() }
+        try await wait(for: .connected(server.address), on: client)
+        let responder = try await NATSConnection.connect(to: server.address)
+        let echo = try await responder.subscribe(to: "svc.echo")
+        try await responder.flush()
+        let answering = Task { for await m in echo.messages { try await responder.publish(m.payload, to: m.replyTo!) } }
+        let reply = try await client.request(ByteBuffer(string: "again"), to: "svc.echo")
+        #expect(String(buffer: reply.payload) == "again")
+        answering.cancel()
+        await responder.close()
+        await silent.close()
+        await client.close()
+    }
+
+    @Test func aClientSubscriberThatDoesNotReadHoldsUpTheClient_andLosesNothing() async throws {
+        try await withNATSServer { server in
+            let client = NATSClient(servers: [server.address])
+            try await client.connect()
+            let sub = try await client.subscribe(to: "slow", limits: NATSPendingLimits(messages: 50, bytes: 1 << 20))
+            try await client.flush()
+            let writer = try await NATSConnection.connect(to: server.address)
+            for i in 0..<3000 { try await writer.publish(ByteBuffer(string: "\(i)"), to: "slow") }
+            try await writer.flush()
+            try await waitUntil("the subscriber's gate is full") { sub.messages.gate.pending.messages > 50 }
+            #expect(sub.messages.gate.pending.messages == 51, "the forwarder stops at the limit: \(sub.messages.gate.pending)")
+            var seen: [Int] = []
+            for await m in sub.messages {
+                seen.append(Int(String(buffer: m.payload)) ?? -1)
+                if seen.count == 3000 { break }
+            }
+            #expect(seen == Array(0..<3000))
+            await writer.close()
+            await client.close()
+        }
+    }
 }

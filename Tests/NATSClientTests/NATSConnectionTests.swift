@@ -107,3 +107,48 @@ struct NATSConnectionTests {
         await c.close()
     }
 }
+
+/// Slow-consumer flow control: a subscriber that does not read stops its connection from reading,
+/// and loses nothing; reading lets it go on.
+@Suite(.timeLimit(.minutes(2)),
+       .enabled(if: NATSServerProcess.shouldRun, "nats-server is not installed (Debian: apt-get install nats-server)"))
+struct NATSFlowControlTests {
+    @Test func aSubscriberThatDoesNotReadHoldsUpItsConnection_andLosesNothing() async throws {
+        try await withNATSServer { server in
+            let reader = try await NATSConnection.connect(to: server.address)
+            let writer = try await NATSConnection.connect(to: server.address)
+            let sub = try await reader.subscribe(to: "slow", limits: NATSPendingLimits(messages: 100, bytes: 1 << 20))
+            try await reader.flush()
+            let total = 2000
+            // 1 KB each: one read of the socket (at most 64 KiB) holds at most 64 of them.
+            let pad = String(repeating: " ", count: 1000)
+            for i in 0..<total { try await writer.publish(ByteBuffer(string: "\(i)" + pad), to: "slow") }
+            try await writer.flush()
+            // Unread: the connection stopped reading once 100 were held (the rest waits in the socket and the server).
+            let handler = reader.handlerForTesting
+            try await waitUntil("the reader's connection stops reading") {
+                try await handler.loop.submit { !handler.full.isEmpty }.get()
+            }
+            // The limit, plus the rest of the read in which it was crossed.
+            #expect(sub.messages.gate.pending.messages <= 100 + 64, "held: \(sub.messages.gate.pending)")
+            var seen: [Int] = []
+            for await m in sub.messages {
+                seen.append(Int(String(buffer: m.payload).trimmingCharacters(in: .whitespaces)) ?? -1)
+                if seen.count == total { break }
+            }
+            #expect(seen == Array(0..<total), "every message, in order, none dropped")
+            #expect(try await handler.loop.submit { handler.full.isEmpty }.get())
+            await reader.close()
+            await writer.close()
+        }
+    }
+}
+
+/// Polls `condition` (an observation, not a sleep-for-synchronisation) until it holds or `timeout` passes.
+func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw NATSError.timedOut(what) }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
