@@ -141,6 +141,13 @@ public final class NATSConnection: Sendable {
         return (ended ?? nil) ?? .closed("the subscription ended")
     }
 
+    /// What the server refused lately without closing the connection (`-ERR 'Permissions Violation…'`),
+    /// newest last: a publish or subscription it refused is not answered otherwise.
+    public func refusals() async -> [String] {
+        let handler = self.handler
+        return (try? await handler.loop.submit { handler.refusals }.get()) ?? []
+    }
+
     /// The connection's handler, for tests that look at its flow control.
     var handlerForTesting: NATSConnectionHandler { handler }
 

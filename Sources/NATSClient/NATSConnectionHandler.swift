@@ -23,6 +23,8 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Subscriptions whose readers hold too much: while any does, the socket is not read.
     private(set) var full: Set<Int> = []
     private var nextSID = 1
+    /// The server's last refusals that left the connection open (permissions), newest last, at most 16.
+    private(set) var refusals: [String] = []
     /// Why the connection ended (nil while it is open).
     private(set) var ended: NATSError?
 
@@ -108,7 +110,11 @@ final class NATSConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .err(let text):
             let lower = text.lowercased()
             // A refused publish or subscription leaves the connection open; everything else closes it.
-            if handshake == nil, lower.hasPrefix("permissions violation") || lower.hasPrefix("invalid subject") { return }
+            if handshake == nil, lower.hasPrefix("permissions violation") || lower.hasPrefix("invalid subject") {
+                refusals.append(text)
+                if refusals.count > 16 { refusals.removeFirst() }
+                return
+            }
             end(.server(text))
         case .msg(let message):
             guard let sub = subscriptions[message.sid] else { return }

@@ -96,6 +96,34 @@ struct NATSConnectionTests {
         }
     }
 
+    @Test func aPermissionsViolationIsSaidByTheServer_andTheConnectionGoesOn() async throws {
+        let config = NSTemporaryDirectory() + "polyflow-perm-\(UUID().uuidString.prefix(8)).conf"
+        try """
+        authorization { users = [
+          { user: runner1, password: pw1, permissions: { publish: ["runner1.>", "_INBOX.>"], subscribe: ["runner1.>", "_INBOX.>"] } }
+        ] }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await withNATSServer(["-c", config]) { server in
+            let c = try await NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port, user: "runner1", password: "pw1"))
+            let own = try await c.subscribe(to: "runner1.data")
+            // Another runner's subjects: the server refuses (with -ERR) and keeps the connection.
+            try await c.publish(ByteBuffer(string: "x"), to: "runner2.data")
+            let theirs = try await c.subscribe(to: "runner2.data")
+            try await c.flush()
+            try await c.publish(ByteBuffer(string: "mine"), to: "runner1.data")
+            var iterator = own.messages.makeAsyncIterator()
+            #expect(await iterator.next().map { String(buffer: $0.payload) } == "mine", "the connection goes on after the refusals")
+            let refusals = await c.refusals()
+            #expect(refusals.count == 2 && refusals.allSatisfy { $0.contains("Permissions Violation") && $0.contains("runner2.data") }, "\(refusals)")
+            await theirs.unsubscribe()
+            await c.close()
+            await #expect {
+                _ = try await NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port, user: "runner1", password: "nope"))
+            } throws: { "\($0)".lowercased().contains("authorization violation") }
+        }
+    }
+
     @Test func whenTheServerGoesAwaySubscriptionsEndAndCallsFailWithClosed() async throws {
         let server = try await NATSServerProcess()
         let c = try await NATSConnection.connect(to: server.address)
