@@ -71,15 +71,22 @@ public actor NATSClient {
     public func connect() async throws {
         var reasons: [String] = []
         for server in servers {
+            let new: NATSConnection
             do {
-                try await use(NATSConnection.connect(to: server, options: options, tls: tls, timeout: policy.attemptTimeout, group: group))
-                return
+                new = try await NATSConnection.connect(to: server, options: options, tls: tls, timeout: policy.attemptTimeout, group: group)
             } catch let error as NATSError {
                 // Credentials and TLS set-up are the same for every server: said at once, not tried elsewhere.
                 switch error {
                 case .server, .tls, .tlsRequired: throw error
-                default: reasons.append("\(error)")
+                default: reasons.append("\(error)"); continue
                 }
+            }
+            do {
+                try await use(new)
+                return
+            } catch {
+                await new.close()
+                reasons.append("\(server): \(error)")
             }
         }
         throw NATSError.unreachable(servers.map(\.description).joined(separator: ", "), reason: reasons.joined(separator: "; "))
@@ -164,8 +171,9 @@ public actor NATSClient {
 
     // MARK: inside
 
+    /// Takes `new` as the connection once every subscription is made again on it (a failure
+    /// leaves the client without a connection, not with a half-made one).
     private func use(_ new: NATSConnection) async throws {
-        connection = new
         // Servers the cluster announces join the list (after those given).
         for url in new.info.connectURLs {
             if let a = try? NATSServerAddress(parsing: url), !servers.contains(where: { $0.host == a.host && $0.port == a.port }) {
@@ -174,6 +182,7 @@ public actor NATSClient {
         }
         for id in registered.keys.sorted() { try await attach(id, to: new) }
         try await new.flush()
+        connection = new
         setState(.connected(new.address))
         let w = waiters
         waiters = []
