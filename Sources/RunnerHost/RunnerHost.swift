@@ -98,6 +98,11 @@ public actor RunnerHost {
         try? await dataPath.loop.submit { peers.forget(flow: id) }.get()
     }
 
+    /// Removes every flow and goes on (unlike `shutdown`): what the dispatcher sends next deploys as new.
+    public func removeAll() async {
+        for id in flows.keys.sorted() { try? await remove(id) }
+    }
+
     // MARK: other runners
 
     /// Stops running the given modules here (`fence`, `release`): the rest of
@@ -259,29 +264,6 @@ public actor RunnerHost {
         await withTaskGroup(of: Void.self) { group in
             for run in all { group.addTask { await run.shutdown() } }
         }
-    }
-
-    /// One debugger step of a flow, or of every paused flow when `id` is nil.
-    public func step(_ id: FlowID?) async throws -> JSONValue {
-        var out: [String: JSONValue] = [:]
-        for r in try await stepTargets(id) {
-            let id = await r.plan.flow.id
-            for (module, result) in try await r.step() { out["\(id)/\(module)"] = result.json }
-        }
-        return .object(out)
-    }
-
-    /// The first half of a step across runners (`FlowRun.markStep`): each flow notes what waits now.
-    public func markStep(_ id: FlowID?) async throws {
-        for r in try await stepTargets(id) { try await r.markStep() }
-    }
-
-    /// The flow `id`, or every paused flow when it is nil.
-    private func stepTargets(_ id: FlowID?) async throws -> [FlowRun] {
-        if let id { return [try run(id)] }
-        var paused: [FlowRun] = []
-        for id in flows.keys.sorted() { if let r = flows[id], await r.state == .paused { paused.append(r) } }
-        return paused
     }
 
     func run(_ id: FlowID) throws -> FlowRun {

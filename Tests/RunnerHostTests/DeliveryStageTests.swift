@@ -117,3 +117,21 @@ import Testing
     }
 }
 
+
+/// A runner that stopped every module (its dispatcher was gone too long) goes on: what comes next deploys.
+@Suite(.timeLimit(.minutes(2))) struct RemoveAllTests {
+    @Test func afterRemovingEveryFlowTheRunnerStillTakesDeploys() async throws {
+        try await withRunner { h in
+            let py = #"{"id": "a", "runtime": "python3", "code": "def on_message(msg, ctx):\n    return msg.payload\n"}"#
+            _ = try await h.deployAndStart(#"{"id": "back", "modules": [\#(py)]}"#)
+            let pids = try await h.host.pids(FlowID("back"))
+            await h.host.removeAll()
+            #expect(h.host.instances.count == 0)
+            #expect(pids.allSatisfy { !processAlive($0) }, "its runtimes are gone")
+            // Before the fix the runner was shut down here, and this deploy failed with "flow back was stopped".
+            _ = try await h.deployAndStart(#"{"id": "back", "modules": [\#(py)]}"#)
+            try await h.inject("back", "a", "7")
+            try await h.recorder.wait(for: "an output after the return") { $0.outputs("back").contains("7") }
+        }
+    }
+}

@@ -175,7 +175,10 @@ final class DispatcherConnection: Service, Sendable {
                         do { try await host.letGo(leases) } catch { logger.error("could not drop \(leases.count) modules: \(error)") }
                     case .stopRuntimes(let reason):
                         logger.warning("stopping every module here: \(reason) (the dispatcher has placed them elsewhere)")
-                        await host.shutdown()
+                        // Removed, not shut down: the runner goes on, and what the next welcome brings is
+                        // deployed afresh (a shut-down host refuses every deploy: a returning runner then
+                        // could not take its modules back).
+                        await host.removeAll()
                         // Nothing is left to hold; what the next welcome brings runs.
                         await host.releaseAll()
                     case .exit(let reason):
