@@ -70,7 +70,7 @@ public struct JetStream: Sendable {
     /// Up to `batch` messages of a pull consumer, waiting at most `expires` for the first ones;
     /// fewer (or none) when no more are there. Each is acknowledged by the caller.
     public func fetch(stream: String, consumer: String, batch: Int, expires: Duration = .seconds(1)) async throws -> [JetStreamMessage] {
-        let inbox = "_INBOX." + NATSConnection.token()
+        let inbox = client.inboxPrefix + "." + NATSConnection.token()
         let subscription = try await client.subscribe(to: inbox)
         let client = self.client
         defer { Task { await client.unsubscribe(subscription) } }

@@ -63,6 +63,9 @@ public actor NATSClient {
         self.group = group
     }
 
+    /// Replies to this client's requests and fetches come under this prefix (`NATSConnectOptions.inboxPrefix`).
+    public nonisolated var inboxPrefix: String { options.inboxPrefix }
+
     /// The client's states as they change (`connected`, `reconnecting`, …).
     public nonisolated var states: AsyncStream<State> { stateChanges }
 

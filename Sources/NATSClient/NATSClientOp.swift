@@ -74,6 +74,9 @@ public struct NATSConnectOptions: Sendable, Encodable, Equatable {
     public var nkey: NKey?
     /// A user JWT (from a creds file), sent with the nonce signed by `nkey`.
     public var jwt: String?
+    /// Where replies to this client's requests come (`<prefix>.<random>`): a server that confines a
+    /// user to its own subjects allows it this prefix (`_INBOX.<user>`, say) and no one else.
+    public var inboxPrefix = "_INBOX"
     /// Set at `CONNECT` from `nkey` and the server's nonce.
     var nkeyPublic: String?
     var sig: String?

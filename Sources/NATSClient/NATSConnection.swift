@@ -8,13 +8,16 @@ import NIOPosix
 /// (`NATSConnectionHandler`). Writes of one call go out in one flush.
 public final class NATSConnection: Sendable {
     public let address: NATSServerAddress
+    /// Replies to this connection's requests come on subjects under this prefix.
+    public let inboxPrefix: String
     /// What the server said of itself when the connection was made.
     public let info: NATSServerInfo
     private let channel: any Channel
     private let handler: NATSConnectionHandler
 
-    private init(address: NATSServerAddress, info: NATSServerInfo, channel: any Channel, handler: NATSConnectionHandler) {
+    private init(address: NATSServerAddress, inboxPrefix: String, info: NATSServerInfo, channel: any Channel, handler: NATSConnectionHandler) {
         self.address = address
+        self.inboxPrefix = inboxPrefix
         self.info = info
         self.channel = channel
         self.handler = handler
@@ -25,6 +28,7 @@ public final class NATSConnection: Sendable {
     public static func connect(to address: NATSServerAddress, options: NATSConnectOptions = .init(),
                                tls: NATSTLSOptions = .init(), timeout: TimeAmount = .seconds(5),
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NATSConnection {
+        guard NATSClientOp.isValid(subject: options.inboxPrefix, wildcards: false) else { throw NATSError.badSubject(options.inboxPrefix) }
         let loop = group.next()
         let handshake = loop.makePromise(of: NATSServerInfo.self)
         let handler = NATSConnectionHandler(loop: loop, address: address, options: options, tls: tls, handshake: handshake)
@@ -47,7 +51,7 @@ public final class NATSConnection: Sendable {
         do {
             let info = try await handshake.futureResult.get()
             timer.cancel()
-            return NATSConnection(address: address, info: info, channel: channel, handler: handler)
+            return NATSConnection(address: address, inboxPrefix: options.inboxPrefix, info: info, channel: channel, handler: handler)
         } catch {
             timer.cancel()
             try? await channel.close()
@@ -87,7 +91,7 @@ public final class NATSConnection: Sendable {
     /// Throws `noResponders` at once when no one subscribes to `subject`, `timedOut` after `timeout`.
     public func request(_ payload: ByteBuffer, to subject: String, headers: NATSHeaders? = nil,
                         timeout: Duration = .seconds(5)) async throws -> NATSMessage {
-        let inbox = "_INBOX." + NATSConnection.token()
+        let inbox = inboxPrefix + "." + NATSConnection.token()
         let subscription = try await subscribe(to: inbox)
         defer { Task { await subscription.unsubscribe() } }
         try await publish(payload, to: subject, replyTo: inbox, headers: headers)

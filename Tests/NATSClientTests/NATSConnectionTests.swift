@@ -100,7 +100,7 @@ struct NATSConnectionTests {
         let config = NSTemporaryDirectory() + "polyflow-perm-\(UUID().uuidString.prefix(8)).conf"
         try """
         authorization { users = [
-          { user: runner1, password: pw1, permissions: { publish: ["runner1.>", "_INBOX.>"], subscribe: ["runner1.>", "_INBOX.>"] } }
+          { user: runner1, password: pw1, permissions: { publish: ["runner1.>", "_INBOX.runner1.>"], subscribe: ["runner1.>", "_INBOX.runner1.>"] } }
         ] }
         """.write(toFile: config, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: config) }
@@ -117,6 +117,24 @@ struct NATSConnectionTests {
             let refusals = await c.refusals()
             #expect(refusals.count == 2 && refusals.allSatisfy { $0.contains("Permissions Violation") && $0.contains("runner2.data") }, "\(refusals)")
             await theirs.unsubscribe()
+            // Requests with the user's own inbox prefix get their replies; others' inboxes are not its to read.
+            var options = NATSConnectOptions(user: "runner1", pass: "pw1")
+            options.inboxPrefix = "_INBOX.runner1"
+            let requester = try await NATSConnection.connect(to: server.address, options: options)
+            let service = try await c.subscribe(to: "runner1.svc")
+            try await c.flush()
+            let answering = Task { for await m in service.messages { try await c.publish(m.payload, to: m.replyTo!) } }
+            let reply = try await requester.request(ByteBuffer(string: "hi"), to: "runner1.svc")
+            #expect(String(buffer: reply.payload) == "hi")
+            // With the default prefix, its inbox is not its to read: the reply never comes.
+            await #expect {
+                _ = try await c.request(ByteBuffer(string: "hi"), to: "runner1.svc", timeout: .milliseconds(500))
+            } throws: { error in
+                guard case NATSError.timedOut = error else { return false }
+                return true
+            }
+            answering.cancel()
+            await requester.close()
             await c.close()
             await #expect {
                 _ = try await NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port, user: "runner1", password: "nope"))
