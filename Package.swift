@@ -46,6 +46,7 @@ let package = Package(
         // A NATS client on SwiftNIO (docs/nats.md): no Polyflow types; it could be its own package.
         .target(name: "NATSClient", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),

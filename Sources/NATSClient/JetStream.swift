@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The JetStream API over a `NATSClient`: streams, publishes acknowledged by
@@ -77,27 +78,25 @@ public struct JetStream: Sendable {
         let expiresNanos = Int(expires.components.seconds) * 1_000_000_000 + Int(expires.components.attoseconds / 1_000_000_000)
         try await client.publish(ByteBuffer(string: #"{"batch":\#(batch),"expires":\#(expiresNanos)}"#),
                                  to: "$JS.API.CONSUMER.MSG.NEXT.\(stream).\(consumer)", replyTo: inbox)
-        return try await withThrowingTaskGroup(of: [JetStreamMessage]?.self) { group in
+        // What arrived is kept even when the local deadline ends the wait (the server's 408 came late):
+        // a message dropped here would count as delivered and come again only after its ack wait.
+        let collected = NIOLockedValueBox<[JetStreamMessage]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                var out: [JetStreamMessage] = []
                 for await m in subscription.messages {
                     if let status = m.headers?.status {
                         if status == 100 { continue }  // an idle heartbeat
-                        return out                     // 404 no messages, 408 expired, 409 …: the batch ends
+                        return                         // 404 no messages, 408 expired, 409 …: the batch ends
                     }
                     guard let message = JetStreamMessage(m, client: client) else { continue }
-                    out.append(message)
-                    if out.count == batch { return out }
+                    if collected.withLockedValue({ $0.append(message); return $0.count }) == batch { return }
                 }
-                return out
             }
-            group.addTask {
-                try await Task.sleep(for: expires + .seconds(1))
-                return nil
-            }
+            group.addTask { try await Task.sleep(for: expires + .seconds(5)) }
             defer { group.cancelAll() }
-            return (try await group.next() ?? nil) ?? []
+            try await group.next()
         }
+        return collected.withLockedValue { $0 }
     }
 
     // MARK: the API

@@ -52,7 +52,7 @@ public actor NATSClient {
     private var watcher: Task<Void, Never>?
     /// How many times the client connected again after losing a connection.
     public private(set) var reconnects = 0
-    private let (stateChanges, stateContinuation) = AsyncStream.makeStream(of: State.self)
+    private let (stateChanges, stateContinuation) = AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))
 
     public init(servers: [NATSServerAddress], options: NATSConnectOptions = .init(), tls: NATSTLSOptions = .init(),
                 policy: ReconnectPolicy = .init(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
