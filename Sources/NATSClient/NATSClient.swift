@@ -18,7 +18,7 @@ public actor NATSClient {
         public var attemptTimeout: TimeAmount
 
         public init(initialDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(2),
-                    attemptTimeout: TimeAmount = .seconds(2)) {
+                    attemptTimeout: TimeAmount = .seconds(5)) {
             self.initialDelay = initialDelay
             self.maxDelay = maxDelay
             self.attemptTimeout = attemptTimeout

@@ -26,7 +26,7 @@ public final class NATSConnection: Sendable {
     /// Connects and completes the handshake (INFO, CONNECT, PING/PONG) within `timeout`.
     /// Throws `NATSError`: unreachable, refused credentials (`server`), TLS required, timed out.
     public static func connect(to address: NATSServerAddress, options: NATSConnectOptions = .init(),
-                               tls: NATSTLSOptions = .init(), timeout: TimeAmount = .seconds(5),
+                               tls: NATSTLSOptions = .init(), timeout: TimeAmount = .seconds(10),
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NATSConnection {
         guard NATSClientOp.isValid(subject: options.inboxPrefix, wildcards: false) else { throw NATSError.badSubject(options.inboxPrefix) }
         let loop = group.next()

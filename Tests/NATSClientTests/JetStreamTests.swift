@@ -9,7 +9,7 @@ import Testing
 struct JetStreamTests {
     func withJetStream(_ body: (JetStream, NATSServerProcess) async throws -> Void) async throws {
         try await withNATSServer(["-js"]) { server in
-            let client = NATSClient(servers: [server.address])
+            let client = NATSClient(servers: [server.address], policy: .patient)
             try await client.connect()
             do { try await body(JetStream(client: client), server) } catch {
                 await client.close()
@@ -112,7 +112,7 @@ struct JetStreamTests {
 
     @Test func aServerWithoutJetStreamIsOneClearError() async throws {
         try await withNATSServer { server in
-            let client = NATSClient(servers: [server.address])
+            let client = NATSClient(servers: [server.address], policy: .patient)
             try await client.connect()
             await #expect {
                 _ = try await JetStream(client: client).addStream(StreamConfig(name: "X", subjects: ["x"]))

@@ -25,7 +25,7 @@ struct NATSClientTests {
     @Test func aRestartedServerIsReconnectedTo_andSubscriptionsGoOn() async throws {
         var server = try await NATSServerProcess()
         let port = server.port
-        let client = NATSClient(servers: [server.address])
+        let client = NATSClient(servers: [server.address], policy: .patient)
         try await client.connect()
         let messages = try await client.subscribe(to: "flows.x")
         try await client.publish(ByteBuffer(string: "before"), to: "flows.x")
@@ -49,7 +49,7 @@ struct NATSClientTests {
         let first = try await NATSServerProcess()
         let second = try await NATSServerProcess()
         defer { second.stop() }
-        let client = NATSClient(servers: [first.address, second.address])
+        let client = NATSClient(servers: [first.address, second.address], policy: .patient)
         try await client.connect()
         #expect(await client.state == .connected(first.address))
         let messages = try await client.subscribe(to: "x")
@@ -80,7 +80,7 @@ struct NATSClientTests {
     @Test func aRequestInFlightWhenTheServerDiesFailsAtOnce_andTheNextOneWorksAfterTheReconnect() async throws {
         var server = try await NATSServerProcess()
         let port = server.port
-        let client = NATSClient(servers: [server.address])
+        let client = NATSClient(servers: [server.address], policy: .patient)
         try await client.connect()
         // A subscriber that never answers: the request waits for its reply.
         let silent = try await NATSConnection.connect(to: server.address)
@@ -109,7 +109,7 @@ struct NATSClientTests {
 
     @Test func aClientSubscriberThatDoesNotReadHoldsUpTheClient_andLosesNothing() async throws {
         try await withNATSServer { server in
-            let client = NATSClient(servers: [server.address])
+            let client = NATSClient(servers: [server.address], policy: .patient)
             try await client.connect()
             let sub = try await client.subscribe(to: "slow", limits: NATSPendingLimits(messages: 50, bytes: 1 << 20))
             try await client.flush()

@@ -84,3 +84,8 @@ func withNATSServer(_ arguments: [String] = [], _ body: (NATSServerProcess) asyn
     }
     server.stop()
 }
+
+extension NATSClient.ReconnectPolicy {
+    /// For tests that run beside the whole suite on two cores: a handshake may take seconds there.
+    static let patient = NATSClient.ReconnectPolicy(attemptTimeout: .seconds(15))
+}
