@@ -96,6 +96,7 @@ let package = Package(
         ]),
         .testTarget(name: "NATSClientTests", dependencies: [
             "NATSClient",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
