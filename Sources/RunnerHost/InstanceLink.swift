@@ -31,8 +31,6 @@ final class InstanceLink: @unchecked Sendable {
     private(set) weak var watcher: FlowDebugger?
     /// The hot swap's stage.
     private var hold = SwapHold()
-    /// Frames routed from the runtime.
-    private(set) var routedOut = 0
 
     init(writer: InstanceWriter, flow: FlowID, runtime: RuntimeKind, slots: [Endpoint]) {
         self.loop = writer.loop
@@ -54,7 +52,6 @@ final class InstanceLink: @unchecked Sendable {
             throw FrameError(.badSlot, "route id \(routeID) is not one the host gave this instance (it has \(routes.count))")
         }
         let route = routes[routeID]
-        routedOut &+= 1
         if let tap { tap.emitted(from: route.source, payload: payload) }
         // Caused by a frame from another runner: that frame is done only once this is done too.
         // Outputs come before the ack that covers their cause, so the cause is in flight; holding the

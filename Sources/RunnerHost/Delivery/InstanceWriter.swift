@@ -52,8 +52,6 @@ final class InstanceWriter: @unchecked Sendable {
     private(set) var suspended = false
     /// Whether the runtime was told to send every message through the host (told again after a restart).
     private(set) var routeViaHost = false
-    /// Messages written to the runtime, over every process.
-    private(set) var delivered = 0
 
     var effectiveWindow: Int { careful > 0 || single ? 1 : window }
 
@@ -221,7 +219,6 @@ final class InstanceWriter: @unchecked Sendable {
         if message.receipt != nil { receiptsInFlight += 1 }
         inFlight.append(message)
         lifeWrites &+= 1
-        delivered &+= 1
         markDirty()
     }
 
